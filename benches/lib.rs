@@ -1,0 +1,1 @@
+//! Benchmarks live in `benches/benches/*.rs`; `compare.sh` times pgtls against the tools users would pick instead.

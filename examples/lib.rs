@@ -1,0 +1,1 @@
+//! Shared helpers for the runnable recipes in this folder (see the `[[example]]` targets).
