@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Times pgtls against the tools users would pick instead, both sides in one run on this machine,
+# and writes the medians, min-max and ratios to BENCHMARKS.md. Servers run on 127.0.0.1 only
+# (benches/src/bin/bench_env.rs) and are stopped by PID at the end.
+#   RUNS=10 benches/compare.sh            # runs per measurement (default 10)
+#   SKIP_SCANNERS=1 benches/compare.sh    # skip testssl.sh and sslyze
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-10}
+ROOT=$PWD
+
+scripts/deps
+if ! command -v hyperfine >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "compare.sh: install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+fi
+if [ -z "${SKIP_SCANNERS:-}" ]; then
+  if ! command -v testssl >/dev/null && ! command -v testssl.sh >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh >/dev/null 2>&1 || true
+  fi
+  if ! python3 -c 'import sslyze' 2>/dev/null; then
+    python3 -m pip install -q sslyze >/dev/null 2>&1 || true
+  fi
+fi
+
+cargo build --release --locked -q -p pgtls -p pgtls-benches --bin pgtls --bin bench_env
+PGTLS=$ROOT/target/release/pgtls
+BENCH_ENV=$ROOT/target/release/bench_env
+W=$(mktemp -d /tmp/pgtls-compare.XXXXXX)
+ENV_DIR=$W/env
+"$BENCH_ENV" "$ENV_DIR" 4 4 &
+ENV_PID=$!
+cleanup() { touch "$ENV_DIR/stop" 2>/dev/null || true; wait "$ENV_PID" 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+for _ in $(seq 600); do [ -f "$ENV_DIR/ready" ] && break; kill -0 "$ENV_PID" 2>/dev/null || exit 1; sleep 0.1; done
+[ -f "$ENV_DIR/ready" ] || { echo "compare.sh: servers did not start" >&2; exit 1; }
+PG=$(head -1 "$ENV_DIR/endpoints.txt")
+CA=$ENV_DIR/ca.crt
+: > "$W/targets.txt"
+while [ "$(wc -l < "$W/targets.txt")" -lt 200 ]; do cat "$ENV_DIR/endpoints.txt" >> "$W/targets.txt"; done
+head -200 "$W/targets.txt" > "$W/targets200.txt"
+J=$W/json; mkdir -p "$J"
+hf() { # name, then hyperfine arguments
+  local name=$1; shift
+  hyperfine -N --style none --warmup 2 --runs "$RUNS" --export-json "$J/$name.json" "$@" >/dev/null
+}
+
+echo "== 1. one endpoint"
+hf one_endpoint \
+  -n "pgtls verify (TLS + verify + plaintext refusal)" "$PGTLS verify $PG --ca $CA --json" \
+  -n "openssl s_client -starttls postgres (one handshake)" "openssl s_client -starttls postgres -connect $PG -CAfile $CA -brief" \
+  -n "pg_isready" "pg_isready -h 127.0.0.1 -p ${PG##*:}"
+
+echo "== 2. many endpoints"
+hf many_endpoints -n "pgtls verify, 200 targets, concurrency 64" \
+  "$PGTLS verify --targets-file $W/targets200.txt --ca $CA --concurrency 64 --json"
+if [ -z "${SKIP_SCANNERS:-}" ]; then
+  TESTSSL=$(command -v testssl || command -v testssl.sh || true)
+  if [ -n "$TESTSSL" ]; then
+    hyperfine -N --style none --runs 1 --export-json "$J/testssl.json" -n "testssl.sh, one endpoint" \
+      "$TESTSSL --quiet --color 0 --warnings off --starttls postgres --ip one $PG" >/dev/null || true
+  fi
+  if python3 -c 'import sslyze' 2>/dev/null; then
+    hyperfine -N --style none --runs 3 --export-json "$J/sslyze.json" -n "sslyze, one endpoint" \
+      "python3 -m sslyze --starttls postgres $PG" >/dev/null || true
+  fi
+fi
+
+echo "== 3. pg_hba.conf, 100,000 records"
+python3 - "$W/hba100k.conf" <<'PY'
+import sys, random
+random.seed(7)
+methods = ["scram-sha-256", "md5", "reject", "trust", "cert"]
+out = ["# generated: 100,000 records", "local all all trust"]
+for i in range(99_999):
+    a, b = (i >> 8) & 255, i & 255
+    kind = i % 5
+    if kind == 0:
+        out.append(f"host    db{i % 97},other  user{i % 89}  10.{a}.{b}.0/24   scram-sha-256")
+    elif kind == 1:
+        out.append(f"hostssl all  +group{i % 13}  172.16.{b}.{a}/32  cert  clientname=CN")
+    elif kind == 2:
+        out.append(f"hostnossl all all  192.168.{a}.{b} 255.255.255.255  reject   # deny {i}")
+    elif kind == 3:
+        out.append(f"host \"quoted db\" \"user {i}\" fe80::{i:x}/128 {random.choice(methods[:3])}")
+    else:
+        out.append(f"hostssl replication repl{i % 7} .example{i % 50}.com scram-sha-256")
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+SOCK=$(cat "$ENV_DIR/pg_socket_dir"); PORT=$(cat "$ENV_DIR/pg_port")
+DATA=$(dirname "$SOCK")/data
+cp "$W/hba100k.conf" "$DATA/pg_hba.conf"   # read by pg_hba_file_rules at query time; not reloaded
+[ "$(id -u)" -ne 0 ] || chown "$(stat -c %u:%g "$DATA")" "$DATA/pg_hba.conf"
+: > "$J/pg_hba_ms.txt"
+for _ in $(seq "$RUNS"); do
+  psql -XAtq -h "$SOCK" -p "$PORT" -U postgres -d postgres \
+    -c "explain (analyze, timing off, summary on) select count(*) from pg_hba_file_rules" \
+    | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p' >> "$J/pg_hba_ms.txt"
+done
+hf hba -n "pgtls hba check (whole process)" "$PGTLS hba check $W/hba100k.conf"
+
+echo "== 4. certificates"
+cat > "$W/openssl_ecdsa.sh" <<SH
+set -e; cd "\$1"; rm -f ./*
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null
+openssl req -new -x509 -key ca.key -subj /CN=ca -days 3650 -out ca.crt
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key 2>/dev/null
+openssl req -new -key server.key -subj /CN=localhost -out server.csr
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -extfile ext -out server.crt 2>/dev/null
+chmod 600 ca.key server.key
+SH
+sed -e 's/genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key/genrsa -out ca.key 4096/' \
+    -e 's/genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key/genrsa -out server.key 2048/' \
+    "$W/openssl_ecdsa.sh" > "$W/openssl_rsa.sh"
+mkdir -p "$W/o" "$W/p"
+hf certs_ecdsa --prepare "rm -rf $W/p" \
+  -n "pgtls certs init (ECDSA P-256)" "$PGTLS certs init --out $W/p --key-type ecdsa-p256 --san localhost --san 127.0.0.1" \
+  -n "openssl recipe (ECDSA P-256)" "bash $W/openssl_ecdsa.sh $W/o"
+hf certs_rsa --prepare "rm -rf $W/p" \
+  -n "pgtls certs init (RSA 4096 CA + RSA 2048 server)" "$PGTLS certs init --out $W/p --ca-key-type rsa4096 --key-type rsa2048 --san localhost --san 127.0.0.1" \
+  -n "openssl recipe (RSA 4096 CA + RSA 2048 server)" "bash $W/openssl_rsa.sh $W/o"
+
+echo "== 5. whole job"
+hf harden --prepare "rm -rf $W/h" -n "pgtls harden examples/supabase (ECDSA)" \
+  "$PGTLS harden $ROOT/examples/supabase --out $W/h --key-type ecdsa-p256"
+
+python3 benches/report.py "$J" "$RUNS" > BENCHMARKS.md
+echo "wrote BENCHMARKS.md"

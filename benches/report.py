@@ -1,0 +1,122 @@
+"""Renders the JSON written by benches/compare.sh (hyperfine exports) as BENCHMARKS.md."""
+import json, os, platform, statistics, subprocess, sys
+
+jdir, runs = sys.argv[1], sys.argv[2]
+
+
+def load(name):
+    path = os.path.join(jdir, name + ".json")
+    if not os.path.exists(path):
+        return []
+    return json.load(open(path))["results"]
+
+
+def ms(x):
+    return f"{x * 1000:.1f} ms" if x < 10 else f"{x:.1f} s"
+
+
+def row(r):
+    return f"| {r['command']} | {ms(r['median'])} | {ms(r['min'])}–{ms(r['max'])} | {len(r['times'])} |"
+
+
+def version(cmd):
+    try:
+        out = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except Exception:
+        return "not available"
+
+
+def cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+lines = ["# Benchmarks: pgtls against the tools users would pick instead", ""]
+lines.append("Measured in one run of `benches/compare.sh` on the same machine, both sides in the same run; "
+             "whole processes timed by hyperfine (medians, min–max). Rerun: `RUNS=10 benches/compare.sh`.")
+lines.append("")
+lines.append(f"Machine: {os.cpu_count()} cores, {cpu()}; {platform.system()} {platform.release()}.  ")
+lines.append("Versions: " + "; ".join([
+    version("target/release/pgtls --version"), version("openssl version"), version("psql --version"),
+    version("pgbouncer --version"), version("hyperfine --version"),
+]) + ".")
+lines.append("")
+summary = []
+
+
+def section(title, results, goal=None, base=None):
+    lines.append(f"## {title}")
+    lines.append("")
+    if goal:
+        lines.append(f"Goal: {goal}")
+        lines.append("")
+    lines.append("| command | median | min–max | runs |")
+    lines.append("|---|---|---|---|")
+    for r in results:
+        lines.append(row(r))
+    lines.append("")
+
+
+one = load("one_endpoint")
+section("1. One endpoint", one, "the full pgtls verdict in at most half the time of openssl's single handshake.")
+if len(one) >= 2:
+    ratio = one[0]["median"] / one[1]["median"]
+    lines.append(f"pgtls / openssl s_client = **{ratio:.2f}** (goal ≤ 0.5).")
+    lines.append("")
+    summary.append(f"one endpoint: pgtls verify takes {ratio:.2f}× the time of one `openssl s_client` handshake")
+
+many = load("many_endpoints") + load("testssl") + load("sslyze")
+section("2. Many endpoints", many, "at least 100 endpoints per second on 2 cores.")
+if many:
+    eps = 200 / many[0]["median"]
+    lines.append(f"pgtls: **{eps:.0f} endpoints/s** over 200 targets (goal ≥ 100).")
+    lines.append("")
+    summary.append(f"many endpoints: {eps:.0f} endpoints/s")
+    for r in many[1:]:
+        summary.append(f"{r['command']}: {ms(r['median'])} for one endpoint vs pgtls {ms(one[0]['median']) if one else '?'}")
+
+hba = load("hba")
+pg_ms = [float(x) for x in open(os.path.join(jdir, "pg_hba_ms.txt")).read().split()] if os.path.exists(os.path.join(jdir, "pg_hba_ms.txt")) else []
+lines.append("## 3. pg_hba.conf, 100,000 records")
+lines.append("")
+lines.append("Goal: `pgtls hba check` as a whole process in at most half of PostgreSQL 15's own parse "
+             "(`select count(*) from pg_hba_file_rules`, timed in the server by EXPLAIN ANALYZE).")
+lines.append("")
+lines.append("| command | median | min–max | runs |")
+lines.append("|---|---|---|---|")
+for r in hba:
+    lines.append(row(r))
+if pg_ms:
+    lines.append(f"| PostgreSQL 15 pg_hba_file_rules (in server) | {statistics.median(pg_ms):.1f} ms | {min(pg_ms):.1f} ms–{max(pg_ms):.1f} ms | {len(pg_ms)} |")
+lines.append("")
+if hba and pg_ms:
+    ratio = hba[0]["median"] * 1000 / statistics.median(pg_ms)
+    lines.append(f"pgtls / PostgreSQL = **{ratio:.2f}** (goal ≤ 0.5).")
+    lines.append("")
+    summary.append(f"pg_hba 100k records: pgtls hba check takes {ratio:.2f}× PostgreSQL's own parse")
+
+for name, title in [("certs_ecdsa", "4a. Certificates, ECDSA P-256"), ("certs_rsa", "4b. Certificates, RSA 4096 CA + RSA 2048 server")]:
+    res = load(name)
+    section(title, res, "not slower than the openssl recipe; ECDSA under 20 ms as a whole process.")
+    if len(res) >= 2:
+        ratio = res[0]["median"] / res[1]["median"]
+        lines.append(f"pgtls / openssl = **{ratio:.2f}** (goal ≤ 1).")
+        lines.append("")
+        summary.append(f"{title.split('. ', 1)[1]}: pgtls {ms(res[0]['median'])}, {ratio:.2f}× the openssl recipe")
+
+h = load("harden")
+section("5. Whole job", h, "`pgtls harden` of the bundled example under 100 ms.")
+if h:
+    summary.append(f"harden of the bundled example: {ms(h[0]['median'])}")
+
+lines.append("## Summary")
+lines.append("")
+for s in summary:
+    lines.append(f"- {s}")
+print("\n".join(lines))
