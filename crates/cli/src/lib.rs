@@ -1,13 +1,103 @@
-//! The `pgtls` command-line tool as a library: [`run`] parses arguments and returns the exit code.
+//! `pgtls`: harden PostgreSQL TLS for a self-hosted Supabase in one safe, verifiable command.
+//!
+//! This crate is the command-line tool. [`run`] parses arguments and returns the process exit
+//! code; `main.rs` is a few lines over it. The work is done by the library crates: pgtls-certs
+//! (CA and certificates), pg-hba (`pg_hba.conf`), compose-patch (docker-compose edits), pooler-exs
+//! (Supavisor's `pooler.exs`) and pgtls-probe (the wire prober). This crate composes them into the
+//! hardening recipe and owns the user's experience.
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//! let code: ExitCode = pgtls::run(["pgtls", "connstr", "--host", "db.example.com"]);
+//! ```
+//!
+//! # Design
+//! - **Plan, show, apply.** `harden` detects the layout ([`layout`]), gathers facts, plans every
+//!   step as [`plan::FileChange`]s staged in memory (certificates are generated in memory too),
+//!   shows a unified diff per text file (keys and certificates summarised, never printed), then
+//!   applies atomically ([`apply`]): backup, temp file in the same folder created with its final
+//!   mode, fsync, rename, fsync the folder. `--dry-run` stops before applying.
+//! - **One plan, three outputs.** The same plan feeds the human report, `--json`, and `check`.
+//! - **Exit codes** are a contract: 0 success, 1 checks failed / findings / refused for a reason
+//!   the user can fix, 2 usage or unexpected runtime error. A broken pipe is success.
+//! - anyhow is used only at the command level; the whole error chain is printed.
+//! - Output is coloured only on a terminal and never when `NO_COLOR` is set.
+//!
+//! # Limitations: what is not supported
+//! - Two layouts only (upstream `supabase/docker` and Coolify's Supabase service); others can be
+//!   forced with `--layout` when their service names match one of them.
+//! - `harden` edits files; it does not restart containers. The tenant row of a running
+//!   Supavisor is not changed by editing pooler.exs when the script is create-only: see the
+//!   warning `harden` prints and `--pooler-upsert`.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod cli;
+mod cmd;
+pub mod connstr;
+pub mod error;
+pub mod layout;
+pub mod output;
+pub mod plan;
+pub mod tree;
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::process::ExitCode;
 
-/// Runs the CLI with the given arguments (the first being the program name).
-pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
-    let _args: Vec<OsString> = args.into_iter().collect();
-    println!("pgtls: not implemented yet");
-    ExitCode::SUCCESS
+use clap::Parser as _;
+
+pub use crate::error::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Error, Outcome};
+
+/// Runs the CLI with the given arguments (the first being the program name) and returns the
+/// exit code: 0 success, 1 checks failed / findings / refused, 2 usage or runtime error.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version print to stdout and exit 0; usage errors exit 2
+            let code = err.exit_code();
+            if err.print().is_err() {
+                return ExitCode::SUCCESS;
+            }
+            return ExitCode::from(u8::try_from(code).unwrap_or(EXIT_ERROR));
+        }
+    };
+    let mut out = output::Out::new(cli.color);
+    let result = cmd::dispatch(cli.command, &mut out).and_then(|outcome| {
+        out.flush()?;
+        Ok(outcome)
+    });
+    match result {
+        Ok(outcome) => outcome.exit_code(),
+        Err(err) => {
+            let code = error::exit_code_for(&err);
+            if code != EXIT_OK {
+                let _ = out.flush();
+                print_error(&err, out.color());
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn print_error(err: &anyhow::Error, color: bool) {
+    let mut stderr = std::io::stderr().lock();
+    let label = if color {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
+    let _ = writeln!(stderr, "{label}: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
 }
 
 #[cfg(doctest)]

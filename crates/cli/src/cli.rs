@@ -1,0 +1,700 @@
+//! The command-line grammar (clap derive). Every subcommand documents its exit codes.
+
+// Doc comments here are the `--help` text users read: backticks would show up literally, and
+// flags are naturally many booleans.
+#![allow(
+    clippy::doc_markdown,
+    clippy::struct_excessive_bools,
+    reason = "doc comments are --help text; CLI flags are booleans"
+)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Harden PostgreSQL TLS for a self-hosted Supabase, then prove it from the wire.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgtls",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Examples:
+  pgtls harden ./supabase/docker --dry-run       show the plan, write nothing
+  pgtls harden ./supabase/docker                 apply it (atomic, with backups)
+  pgtls check ./supabase/docker                  the pre-deployment checklist
+  pgtls verify db.example.com --ca volumes/tls/ca.crt
+  pgtls connstr --host db.example.com --tenant my-tenant --ca ./ca.crt
+
+Exit codes:
+  0  success / every check passed
+  1  checks failed, findings, or refused to proceed for a reason you can fix
+  2  usage error or unexpected runtime error
+
+Colour is used only when stdout is a terminal and NO_COLOR is not set."
+)]
+pub struct Cli {
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal unless `NO_COLOR` is set.
+    Auto,
+    /// Always colour (still never with `NO_COLOR`).
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan and apply the whole TLS recipe to a Supabase deployment folder.
+    #[command(after_help = HARDEN_HELP)]
+    Harden(HardenArgs),
+    /// Verify the pre-deployment checklist from the files (certificates, pg_hba.conf, compose, pooler).
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// Probe live endpoints: TLS offered and verified, plaintext refused.
+    #[command(after_help = VERIFY_HELP)]
+    Verify(VerifyArgs),
+    /// Private CA and certificates: create, inspect, monitor, renew.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// Read, validate, explain and edit pg_hba.conf.
+    #[command(subcommand)]
+    Hba(HbaCommand),
+    /// Edit and inspect Supavisor's pooler.exs (standalone or inline in a compose file).
+    #[command(subcommand)]
+    Pooler(PoolerCommand),
+    /// Print verified connection strings for common clients (direct 5432 and pooled 6543).
+    #[command(after_help = CONNSTR_HELP)]
+    Connstr(ConnstrArgs),
+}
+
+const HARDEN_HELP: &str = "Examples:
+  pgtls harden examples/supabase --out target/demo
+  pgtls harden /srv/supabase/docker --dry-run --domain db.example.com
+  pgtls harden /data/coolify/services/abc123 --pg-owner 105:106 --json
+  pgtls harden . --trusted-cidr 172.16.0.0/12 --pooler-upsert
+
+Steps: certificates (CA reused when present), pg_hba.conf (hardened policy), db service
+(-c ssl settings, read-only mounts), pooler service (cert mounts, env, ports), pooler tenant
+(enforce_ssl). A second run reports that nothing needs doing.
+
+Exit codes:
+  0  planned/applied (or nothing to do)
+  1  refused to proceed for a reason you can fix (for example no --pg-owner on a named PGDATA volume)
+  2  usage error or unexpected runtime error (nothing is half-written: see the report)";
+
+const CHECK_HELP: &str = "Examples:
+  pgtls check /srv/supabase/docker
+  pgtls check target/demo --json
+
+Exit codes:
+  0  every item passed (warnings allowed)
+  1  at least one item failed
+  2  usage error or unexpected runtime error";
+
+const VERIFY_HELP: &str = "Examples:
+  pgtls verify db.example.com                      probes db.example.com:5432 and :6543
+  pgtls verify 127.0.0.1:5432 --ca volumes/tls/ca.crt --host-name localhost
+  pgtls verify db.example.com:6543 --tenant my-tenant --json
+  pgtls verify --targets-file endpoints.txt --concurrency 8
+
+Exit codes:
+  0  on every target TLS works, verification passes (when --ca is given) and plaintext is refused
+  1  any target failed or was inconclusive
+  2  usage error or unexpected runtime error";
+
+const CONNSTR_HELP: &str = "Examples:
+  pgtls connstr --host db.example.com --ca /etc/ssl/supabase-ca.crt
+  pgtls connstr --host db.example.com --tenant my-tenant --client prisma
+  pgtls connstr --host db.example.com --client all --json
+
+Exit codes:
+  0  printed
+  2  usage error";
+
+/// Deployment layouts `harden` and `check` understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutKind {
+    /// The upstream `supabase/docker` folder (docker-compose.yml + volumes/).
+    Upstream,
+    /// A Coolify service folder (`supabase-db`, `supabase-supavisor`, inline pooler.exs).
+    Coolify,
+}
+
+/// Key algorithms for new keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum KeyTypeArg {
+    /// ECDSA P-256 with SHA-256 (every common client accepts it).
+    #[default]
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    /// ECDSA P-384.
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    /// RSA 2048 (legacy clients).
+    #[value(name = "rsa2048")]
+    Rsa2048,
+    /// RSA 3072.
+    #[value(name = "rsa3072")]
+    Rsa3072,
+    /// RSA 4096.
+    #[value(name = "rsa4096")]
+    Rsa4096,
+    /// Ed25519 (poorly supported by clients).
+    #[value(name = "ed25519")]
+    Ed25519,
+}
+
+/// Arguments shared by `harden` and `check` to locate and describe the deployment.
+#[derive(Debug, Clone, Args)]
+pub struct DeploymentArgs {
+    /// The deployment folder (upstream `supabase/docker` or a Coolify service folder).
+    pub dir: PathBuf,
+    /// Force the layout instead of detecting it.
+    #[arg(long, value_enum)]
+    pub layout: Option<LayoutKind>,
+    /// Extra DNS name clients use (added to the certificate SANs).
+    #[arg(long, value_name = "NAME")]
+    pub domain: Vec<String>,
+    /// Extra SAN: a DNS name or an IP address.
+    #[arg(long, value_name = "NAME_OR_IP")]
+    pub san: Vec<String>,
+    /// Owner of the server key inside the db container, as UID:GID (default: owner of the host PGDATA dir).
+    #[arg(long, value_name = "UID:GID")]
+    pub pg_owner: Option<String>,
+    /// Output as JSON (stable keys, see ARCHITECTURE.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls harden`.
+#[derive(Debug, Clone, Args)]
+pub struct HardenArgs {
+    /// Where the deployment is and who owns it.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Show the plan and diffs; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write a hardened copy into this folder instead of editing in place.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Networks allowed to connect without TLS (default: the Docker private ranges; repeatable).
+    #[arg(long, value_name = "CIDR")]
+    pub trusted_cidr: Vec<String>,
+    /// Key algorithm for new keys.
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
+    pub key_type: KeyTypeArg,
+    /// Validity of a new server certificate in days.
+    #[arg(long, value_name = "N", default_value_t = 825)]
+    pub days: u32,
+    /// Rewrite a create-only pooler.exs into an upsert (update_tenant) so enforce_ssl reaches an existing tenant.
+    #[arg(long)]
+    pub pooler_upsert: bool,
+}
+
+/// `pgtls check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Where the deployment is and who owns it.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Warn when the server certificate expires within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiry_warn_days: u32,
+}
+
+/// `pgtls verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// `HOST[:PORT]`; without a port both 5432 and 6543 are probed.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Read more targets from a file (one per line, `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
+    /// CA certificate (PEM) to verify the server chain and host name against.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Host name to verify the certificate for (default: the target's host).
+    #[arg(long, value_name = "NAME")]
+    pub host_name: Option<String>,
+    /// Role used for the plaintext-refused probe.
+    #[arg(long, default_value = "postgres")]
+    pub user: String,
+    /// Database used for the plaintext-refused probe.
+    #[arg(long, default_value = "postgres")]
+    pub database: String,
+    /// Supavisor tenant: the probe user on port 6543 becomes `<user>.<tenant>`.
+    #[arg(long, value_name = "T")]
+    pub tenant: Option<String>,
+    /// Environment variable holding a password for the optional authenticated check.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Timeout per network step, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// How many targets to probe at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls certs ...`.
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Create (or reuse) a CA and issue a server certificate into DIR.
+    #[command(after_help = "Examples:
+  pgtls certs init --out volumes/tls --san db --san supabase-db --san db.example.com
+  pgtls certs init --out ./tls --key-type rsa2048 --owner 105:106
+
+Writes ca.crt, ca.key (0600), server.crt, server.key (0600). An existing CA in DIR is reused,
+never overwritten (unless --force).
+
+Exit codes: 0 written, 1 refused (existing files, use --force), 2 usage or runtime error")]
+    Init(CertsInitArgs),
+    /// Issue a client certificate (CN = role) signed by the CA in --ca-dir.
+    #[command(after_help = "Examples:
+  pgtls certs issue-client --ca-dir volumes/tls-ca --user app --out ./client
+
+Exit codes: 0 written, 2 usage or runtime error")]
+    IssueClient(CertsIssueClientArgs),
+    /// Show a certificate's subject, SANs, expiry, key and fingerprint.
+    #[command(after_help = "Examples:
+  pgtls certs inspect volumes/tls/server.crt
+  pgtls certs inspect server.crt --ca ca.crt --host db.example.com --json
+
+Exit codes: 0 shown (and chain/host checks passed), 1 a requested check failed, 2 error")]
+    Inspect(CertsInspectArgs),
+    /// Exit 1 when the certificate is due for renewal (for cron and monitoring).
+    #[command(after_help = "Examples:
+  pgtls certs needs-renewal volumes/tls/server.crt || pgtls certs renew --dir volumes/tls
+
+Exit codes: 0 not due, 1 renewal due, 2 error")]
+    NeedsRenewal(CertsNeedsRenewalArgs),
+    /// Renew the server certificate in DIR with the same subject and SANs, keeping mode and owner.
+    #[command(after_help = "Examples:
+  pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca
+  then: docker compose exec db psql -U postgres -c 'select pg_reload_conf()'
+
+Exit codes: 0 renewed, 2 error")]
+    Renew(CertsRenewArgs),
+}
+
+/// `pgtls certs init`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsInitArgs {
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
+    pub key_type: KeyTypeArg,
+    /// SAN (DNS name or IP); repeatable. Default: localhost, 127.0.0.1, ::1.
+    #[arg(long, value_name = "NAME_OR_IP")]
+    pub san: Vec<String>,
+    /// Server certificate validity in days.
+    #[arg(long, value_name = "N", default_value_t = 825)]
+    pub days: u32,
+    /// CA validity in days.
+    #[arg(long, value_name = "N", default_value_t = 3650)]
+    pub ca_days: u32,
+    /// Owner of server.key/server.crt as UID:GID.
+    #[arg(long, value_name = "UID:GID")]
+    pub owner: Option<String>,
+    /// Overwrite existing server files (the CA key is still reused).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `pgtls certs issue-client`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsIssueClientArgs {
+    /// Folder holding ca.crt and ca.key.
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: PathBuf,
+    /// Database role (the certificate CN).
+    #[arg(long, value_name = "ROLE")]
+    pub user: String,
+    /// Output folder for `<ROLE>.crt` and `<ROLE>.key`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
+    pub key_type: KeyTypeArg,
+    /// Validity in days.
+    #[arg(long, value_name = "N", default_value_t = 825)]
+    pub days: u32,
+}
+
+/// `pgtls certs inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsInspectArgs {
+    /// PEM certificate (or chain; the first is inspected).
+    pub file: PathBuf,
+    /// Check that the certificate chains to this CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Check that this host name or IP is covered (verify-full semantics).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls certs needs-renewal`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsNeedsRenewalArgs {
+    /// PEM certificate.
+    pub file: PathBuf,
+    /// Due when fewer than this many days are left (default: a third of the lifetime or 30 days).
+    #[arg(long, value_name = "DAYS")]
+    pub within: Option<u32>,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls certs renew`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsRenewArgs {
+    /// Folder holding server.crt and server.key.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Folder holding ca.crt and ca.key (default: DIR).
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+    /// Keep the existing key instead of generating a new one.
+    #[arg(long)]
+    pub reuse_key: bool,
+    /// Validity in days.
+    #[arg(long, value_name = "N", default_value_t = 825)]
+    pub days: u32,
+}
+
+/// `pgtls hba ...`.
+#[derive(Debug, Subcommand)]
+pub enum HbaCommand {
+    /// Validate every line the way PostgreSQL does (exit 1 on invalid lines).
+    #[command(after_help = "Examples:
+  pgtls hba check volumes/db/pg_hba.conf
+  pgtls hba check pg_hba.conf --pg-version 16 --json
+
+Exit codes: 0 valid, 1 invalid lines, 2 error")]
+    Check(HbaCheckArgs),
+    /// Security lint: trust from networks, weak methods, plaintext from public ranges, shadowed rules.
+    #[command(after_help = "Examples:
+  pgtls hba lint volumes/db/pg_hba.conf
+  pgtls hba lint pg_hba.conf --ssl-off --json
+
+Exit codes: 0 clean (info findings allowed), 1 warnings or errors, 2 error")]
+    Lint(HbaLintArgs),
+    /// Which line matches a connection, and what PostgreSQL would answer.
+    #[command(after_help = "Examples:
+  pgtls hba explain pg_hba.conf --user postgres --database postgres --addr 203.0.113.7 --plain
+  pgtls hba explain pg_hba.conf --user app --database app --local
+
+Exit codes: 0 allowed, 1 rejected or no matching entry, 2 error")]
+    Explain(HbaExplainArgs),
+    /// Align columns (opt-in normalisation; everything else preserved).
+    #[command(after_help = "Examples:
+  pgtls hba fmt pg_hba.conf            print the aligned file
+  pgtls hba fmt pg_hba.conf --write    rewrite it in place (atomic, with a backup)
+
+Exit codes: 0 done, 2 error")]
+    Fmt(HbaFmtArgs),
+    /// Apply the hardening policy (trusted CIDRs without TLS, hostssl elsewhere, explicit rejects).
+    #[command(after_help = "Examples:
+  pgtls hba apply-policy pg_hba.conf --dry-run
+  pgtls hba apply-policy pg_hba.conf --trusted-cidr 10.0.0.0/8 --write
+
+Exit codes: 0 done (or nothing to do), 2 error")]
+    ApplyPolicy(HbaApplyPolicyArgs),
+}
+
+/// PostgreSQL major versions pg_hba.conf rules are checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PgVersionArg {
+    /// PostgreSQL 15 (the Supabase image).
+    #[default]
+    #[value(name = "15")]
+    V15,
+    /// PostgreSQL 16.
+    #[value(name = "16")]
+    V16,
+    /// PostgreSQL 17.
+    #[value(name = "17")]
+    V17,
+}
+
+/// `pgtls hba check`.
+#[derive(Debug, Clone, Args)]
+pub struct HbaCheckArgs {
+    /// The pg_hba.conf file.
+    pub file: PathBuf,
+    /// PostgreSQL version whose rules apply.
+    #[arg(long, value_enum, default_value_t = PgVersionArg::V15)]
+    pub pg_version: PgVersionArg,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls hba lint`.
+#[derive(Debug, Clone, Args)]
+pub struct HbaLintArgs {
+    /// The pg_hba.conf file.
+    pub file: PathBuf,
+    /// PostgreSQL version whose rules apply.
+    #[arg(long, value_enum, default_value_t = PgVersionArg::V15)]
+    pub pg_version: PgVersionArg,
+    /// The server runs with ssl=off (hostssl rules can never match).
+    #[arg(long)]
+    pub ssl_off: bool,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls hba explain`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["local", "addr"])))]
+#[command(group(clap::ArgGroup::new("encryption").args(["ssl", "gss", "plain"])))]
+pub struct HbaExplainArgs {
+    /// The pg_hba.conf file.
+    pub file: PathBuf,
+    /// Role name.
+    #[arg(long)]
+    pub user: String,
+    /// Database name.
+    #[arg(long)]
+    pub database: String,
+    /// A unix-socket connection.
+    #[arg(long)]
+    pub local: bool,
+    /// Client IP address of a TCP connection.
+    #[arg(long, value_name = "IP")]
+    pub addr: Option<String>,
+    /// The connection uses TLS.
+    #[arg(long)]
+    pub ssl: bool,
+    /// The connection uses GSSAPI encryption.
+    #[arg(long)]
+    pub gss: bool,
+    /// The connection is unencrypted (the default).
+    #[arg(long)]
+    pub plain: bool,
+    /// A physical replication connection.
+    #[arg(long)]
+    pub replication: bool,
+    /// PostgreSQL version whose rules apply.
+    #[arg(long, value_enum, default_value_t = PgVersionArg::V15)]
+    pub pg_version: PgVersionArg,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pgtls hba fmt`.
+#[derive(Debug, Clone, Args)]
+pub struct HbaFmtArgs {
+    /// The pg_hba.conf file.
+    pub file: PathBuf,
+    /// Rewrite the file in place instead of printing it.
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// `pgtls hba apply-policy`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("mode").args(["dry_run", "write"])))]
+pub struct HbaApplyPolicyArgs {
+    /// The pg_hba.conf file.
+    pub file: PathBuf,
+    /// Networks allowed without TLS (default: the Docker private ranges); repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub trusted_cidr: Vec<String>,
+    /// Show the diff only (the default).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the file (atomic, with a backup).
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// `pgtls pooler ...`.
+#[derive(Debug, Subcommand)]
+pub enum PoolerCommand {
+    /// Set enforce_ssl (and optionally upstream TLS) in the tenant parameters.
+    #[command(after_help = "Examples:
+  pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --dry-run
+  pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --upsert --write
+  pgtls pooler set --compose docker-compose.yml --service supabase-supavisor --enforce-ssl --write
+
+Exit codes: 0 done (or nothing to do), 2 error")]
+    Set(PoolerSetArgs),
+    /// Show the tenant parameter keys, enforce_ssl and the tenant logic (create-only / upsert).
+    #[command(after_help = "Examples:
+  pgtls pooler inspect volumes/pooler/pooler.exs
+  pgtls pooler inspect --compose docker-compose.yml --service supabase-supavisor --json
+
+Exit codes: 0 shown, 2 error")]
+    Inspect(PoolerInspectArgs),
+}
+
+/// Where the pooler.exs script lives.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("script").required(true).args(["file", "compose"])))]
+pub struct PoolerSource {
+    /// A standalone pooler.exs.
+    pub file: Option<PathBuf>,
+    /// A compose file keeping the script inline (`content: |` of a bind mount).
+    #[arg(long, value_name = "FILE")]
+    pub compose: Option<PathBuf>,
+    /// The pooler service in --compose (default: supavisor / supabase-supavisor).
+    #[arg(long, value_name = "NAME", requires = "compose")]
+    pub service: Option<String>,
+}
+
+/// `pgtls pooler set`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("mode").args(["dry_run", "write"])))]
+pub struct PoolerSetArgs {
+    /// Which script.
+    #[command(flatten)]
+    pub source: PoolerSource,
+    /// Set `"enforce_ssl" => true`.
+    #[arg(long)]
+    pub enforce_ssl: bool,
+    /// Set `"upstream_ssl" => true` with `"upstream_verify" => "peer"` (needs --upstream-ca).
+    #[arg(long, requires = "upstream_ca")]
+    pub upstream_ssl: bool,
+    /// CA file path inside the pooler container, read at run time for upstream verification.
+    #[arg(long, value_name = "PATH")]
+    pub upstream_ca: Option<String>,
+    /// Rewrite a create-only script into an upsert using update_tenant/2.
+    #[arg(long)]
+    pub upsert: bool,
+    /// Show the diff only (the default).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the file (atomic, with a backup).
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// `pgtls pooler inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct PoolerInspectArgs {
+    /// Which script.
+    #[command(flatten)]
+    pub source: PoolerSource,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Clients `connstr` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientArg {
+    /// libpq / psql.
+    Libpq,
+    /// pgjdbc.
+    Jdbc,
+    /// Prisma.
+    Prisma,
+    /// node-postgres (pg).
+    #[value(name = "node-postgres")]
+    NodePostgres,
+    /// asyncpg.
+    Asyncpg,
+    /// Npgsql (.NET).
+    Npgsql,
+    /// All of the above.
+    All,
+}
+
+/// `pgtls connstr`.
+#[derive(Debug, Clone, Args)]
+pub struct ConnstrArgs {
+    /// Host name clients use (must be a SAN of the server certificate).
+    #[arg(long)]
+    pub host: String,
+    /// Supavisor tenant id (pooled user becomes `<user>.<tenant>`).
+    #[arg(long, value_name = "T")]
+    pub tenant: Option<String>,
+    /// Path of the CA certificate on the client machine.
+    #[arg(long, value_name = "PATH", default_value = "ca.crt")]
+    pub ca: String,
+    /// Which client(s).
+    #[arg(long, value_enum, default_value_t = ClientArg::All)]
+    pub client: ClientArg,
+    /// Database role.
+    #[arg(long, default_value = "postgres")]
+    pub user: String,
+    /// Database name.
+    #[arg(long, default_value = "postgres")]
+    pub database: String,
+    /// Password placeholder written into URLs.
+    #[arg(long, default_value = "[YOUR-PASSWORD]")]
+    pub password: String,
+    /// Direct (session) port.
+    #[arg(long, default_value_t = 5432)]
+    pub port: u16,
+    /// Pooled (transaction mode) port.
+    #[arg(long, default_value_t = 6543)]
+    pub pooler_port: u16,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_documents_exit_codes() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let leaves: Vec<_> = if sub.has_subcommands() {
+                sub.get_subcommands().collect()
+            } else {
+                vec![sub]
+            };
+            for leaf in leaves.into_iter().filter(|l| l.get_name() != "help") {
+                let help = leaf
+                    .get_after_help()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                assert!(
+                    help.contains("Exit codes"),
+                    "{} lacks exit codes",
+                    leaf.get_name()
+                );
+            }
+        }
+    }
+}

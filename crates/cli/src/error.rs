@@ -1,0 +1,133 @@
+//! The CLI's own error type for conditions with a fixed exit code, and the exit-code mapping.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Errors the CLI raises itself (library errors are wrapped with context via anyhow at the top).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No known deployment layout in the folder.
+    #[error("no supported deployment layout found in \"{dir}\"; looked for: {looked_for}")]
+    UnknownLayout {
+        /// The folder inspected.
+        dir: PathBuf,
+        /// What was looked for, human-readable.
+        looked_for: String,
+    },
+    /// The command refuses to proceed for a reason the user can fix (exit code 1).
+    #[error("{0}")]
+    Refused(String),
+    /// A command-line value is malformed (exit code 2).
+    #[error("invalid value \"{value}\" for {flag}: {reason}")]
+    BadValue {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Exit code: success / all checks passed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: checks failed, findings, or refused to proceed.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage error or unexpected runtime error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// What a command reports back to [`crate::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// Exit 1.
+    Findings,
+}
+
+impl Outcome {
+    /// `Findings` when `failed`, else `Ok`.
+    pub fn from_failed(failed: bool) -> Self {
+        if failed { Self::Findings } else { Self::Ok }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Self::Ok => ExitCode::from(EXIT_OK),
+            Self::Findings => ExitCode::from(EXIT_FINDINGS),
+        }
+    }
+}
+
+/// Whether any error in the chain is a broken pipe (the reader went away: not a failure).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit code for an error that reached the top.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        EXIT_OK
+    } else if err
+        .chain()
+        .any(|c| matches!(c.downcast_ref::<Error>(), Some(Error::Refused(_))))
+    {
+        EXIT_FINDINGS
+    } else {
+        EXIT_ERROR
+    }
+}
+
+/// Parses `UID:GID`.
+pub fn parse_owner(flag: &'static str, value: &str) -> Result<(u32, u32), Error> {
+    let bad = |reason: &str| Error::BadValue {
+        flag,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (uid, gid) = value
+        .split_once(':')
+        .ok_or_else(|| bad("expected UID:GID, for example 105:106"))?;
+    let uid = uid
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| bad("the UID is not a number"))?;
+    let gid = gid
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| bad("the GID is not a number"))?;
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_parses_and_rejects() {
+        assert_eq!(parse_owner("--pg-owner", "105:106").ok(), Some((105, 106)));
+        assert!(parse_owner("--pg-owner", "postgres").is_err());
+        assert!(parse_owner("--pg-owner", "1:x").is_err());
+        let msg = parse_owner("--pg-owner", "x:1").unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "invalid value \"x:1\" for --pg-owner: the UID is not a number"
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_success_and_refusal_is_one() {
+        let pipe = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing the report");
+        assert_eq!(exit_code_for(&pipe), EXIT_OK);
+        let refused = anyhow::Error::from(Error::Refused("no owner".into())).context("planning");
+        assert_eq!(exit_code_for(&refused), EXIT_FINDINGS);
+        assert_eq!(exit_code_for(&anyhow::anyhow!("boom")), EXIT_ERROR);
+    }
+}

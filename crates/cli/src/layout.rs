@@ -1,0 +1,379 @@
+//! Layout detection (FACTS section 2) and a typed, read-only view of the compose services.
+//!
+//! Two layouts are recognised: the upstream `supabase/docker` folder (services `db` /
+//! `supabase-db` and `supavisor` / `supabase-pooler`, pooler.exs as a file) and a Coolify service
+//! folder (services `supabase-db` and `supabase-supavisor`, pooler.exs inline in a `content: |`
+//! block of a long-syntax bind). The typed view comes from `yaml_serde`; edits go through
+//! compose-patch, which keeps every other byte.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use yaml_serde::Value;
+
+use crate::cli::LayoutKind;
+use crate::error::Error;
+use crate::tree::Tree;
+
+/// Compose file names looked for, in order.
+pub const COMPOSE_NAMES: [&str; 4] = [
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "compose.yml",
+    "compose.yaml",
+];
+
+/// Container path of PGDATA in the supabase/postgres image.
+pub const PGDATA_TARGET: &str = "/var/lib/postgresql/data";
+/// Container path where Supavisor reads pooler.exs.
+pub const POOLER_EXS_TARGET: &str = "/etc/pooler/pooler.exs";
+
+/// A volume entry of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mount {
+    /// Host path or volume name.
+    pub source: String,
+    /// Container path.
+    pub target: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// A bind of a host path (not a named volume).
+    pub bind: bool,
+    /// Coolify's inline file content (`content: |`).
+    pub content: Option<String>,
+}
+
+/// The typed view of one service.
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    /// The key under `services:`.
+    pub key: String,
+    /// `container_name`, when set.
+    pub container_name: Option<String>,
+    /// `image`.
+    pub image: Option<String>,
+    /// Command as a list of arguments (a string command is split on whitespace).
+    pub command: Vec<String>,
+    /// Volumes.
+    pub volumes: Vec<Mount>,
+    /// Environment (map or list form).
+    pub environment: BTreeMap<String, String>,
+    /// Port specs as written.
+    pub ports: Vec<String>,
+}
+
+impl Service {
+    /// `-c name=value` settings in the command, last one wins.
+    pub fn pg_settings(&self) -> BTreeMap<String, String> {
+        let mut settings = BTreeMap::new();
+        let mut args = self.command.iter();
+        while let Some(arg) = args.next() {
+            let setting = if arg == "-c" {
+                args.next().map(String::as_str)
+            } else if let Some(rest) = arg.strip_prefix("-c") {
+                Some(rest)
+            } else {
+                arg.strip_prefix("--").filter(|r| r.contains('='))
+            };
+            if let Some((name, value)) = setting.and_then(|s| s.split_once('=')) {
+                settings.insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+        settings
+    }
+
+    /// The mount whose container path is `target`.
+    pub fn mount_for(&self, target: &str) -> Option<&Mount> {
+        self.volumes
+            .iter()
+            .find(|m| m.target.trim_end_matches('/') == target.trim_end_matches('/'))
+    }
+
+    /// Names the service is reachable by on the compose network (key and container name).
+    pub fn network_names(&self) -> Vec<String> {
+        let mut names = vec![self.key.clone()];
+        if let Some(c) = self.container_name.as_ref().filter(|c| !names.contains(c)) {
+            names.push(c.clone());
+        }
+        names
+    }
+}
+
+/// Where the pooler script lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolerExs {
+    /// A file on the host (relative to the deployment folder).
+    File(PathBuf),
+    /// Inline in the compose file (Coolify): the bind's container target.
+    Inline {
+        /// Container path of the bind holding the `content:` block.
+        target: String,
+        /// Host path Coolify writes the content to (relative).
+        source: Option<PathBuf>,
+    },
+    /// No pooler.exs mount found.
+    Missing,
+}
+
+/// A detected deployment.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Which layout.
+    pub kind: LayoutKind,
+    /// Compose file, relative to the folder.
+    pub compose: PathBuf,
+    /// The database service.
+    pub db: Service,
+    /// The pooler service.
+    pub pooler: Option<Service>,
+    /// Host PGDATA folder (relative), when PGDATA is a bind mount of a host path.
+    pub pgdata_host: Option<PathBuf>,
+    /// Where pooler.exs is.
+    pub pooler_exs: PoolerExs,
+    /// Every service key.
+    pub service_keys: Vec<String>,
+}
+
+/// Detects the layout of the deployment in `tree` (or uses `forced`).
+pub fn detect(tree: &Tree, forced: Option<LayoutKind>) -> anyhow::Result<Layout> {
+    let mut compose = None;
+    for name in COMPOSE_NAMES {
+        if let Some(text) = tree.read_text(Path::new(name))? {
+            compose = Some((PathBuf::from(name), text));
+            break;
+        }
+    }
+    let looked_for = format!(
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        COMPOSE_NAMES.join(", ")
+    );
+    let Some((compose_path, text)) = compose else {
+        return Err(Error::UnknownLayout {
+            dir: tree.src().to_path_buf(),
+            looked_for: format!("{looked_for}; no compose file found"),
+        }
+        .into());
+    };
+    let services = parse_services(&text)
+        .with_context(|| format!("reading \"{}\"", tree.src().join(&compose_path).display()))?;
+    let find = |keys: &[&str], containers: &[&str]| -> Option<Service> {
+        keys.iter()
+            .find_map(|k| services.iter().find(|s| s.key == *k))
+            .or_else(|| {
+                services.iter().find(|s| {
+                    s.container_name
+                        .as_deref()
+                        .is_some_and(|c| containers.contains(&c))
+                })
+            })
+            .cloned()
+    };
+    let upstream = (
+        find(&["db"], &["supabase-db"]),
+        find(&["supavisor"], &["supabase-pooler"]),
+    );
+    let coolify = (
+        find(&["supabase-db"], &[]),
+        find(&["supabase-supavisor"], &[]),
+    );
+    let detected = match forced {
+        Some(kind) => Some(kind),
+        None if coolify.0.is_some() && coolify.1.is_some() => Some(LayoutKind::Coolify),
+        None if upstream.0.is_some() && upstream.1.is_some() => Some(LayoutKind::Upstream),
+        None => None,
+    };
+    let keys: Vec<String> = services.iter().map(|s| s.key.clone()).collect();
+    let unknown = |extra: &str| Error::UnknownLayout {
+        dir: tree.src().to_path_buf(),
+        looked_for: format!(
+            "{looked_for}; \"{}\" has services: {}{extra}",
+            compose_path.display(),
+            if keys.is_empty() {
+                "(none)".to_owned()
+            } else {
+                keys.join(", ")
+            }
+        ),
+    };
+    let Some(kind) = detected else {
+        return Err(unknown("").into());
+    };
+    let (db, pooler) = match kind {
+        LayoutKind::Upstream => upstream,
+        LayoutKind::Coolify => (
+            coolify.0.or_else(|| find(&["db"], &["supabase-db"])),
+            coolify
+                .1
+                .or_else(|| find(&["supavisor"], &["supabase-pooler"])),
+        ),
+    };
+    let Some(db) = db else {
+        return Err(unknown(" (no database service)").into());
+    };
+    let pgdata_host = db
+        .mount_for(PGDATA_TARGET)
+        .filter(|m| m.bind)
+        .and_then(|m| relative_host_path(&m.source));
+    let pooler_exs = match pooler.as_ref().and_then(|p| p.mount_for(POOLER_EXS_TARGET)) {
+        Some(m) if m.content.is_some() => PoolerExs::Inline {
+            target: m.target.clone(),
+            source: relative_host_path(&m.source),
+        },
+        Some(m) => relative_host_path(&m.source).map_or(PoolerExs::Missing, PoolerExs::File),
+        None => PoolerExs::Missing,
+    };
+    Ok(Layout {
+        kind,
+        compose: compose_path,
+        db,
+        pooler,
+        pgdata_host,
+        pooler_exs,
+        service_keys: keys,
+    })
+}
+
+/// A host path in a bind source, relative to the deployment folder (`./x` -> `x`).
+/// Absolute paths are kept absolute; named volumes give `None`.
+pub fn relative_host_path(source: &str) -> Option<PathBuf> {
+    if let Some(rest) = source.strip_prefix("./") {
+        Some(PathBuf::from(rest))
+    } else if source.starts_with('/') || source.starts_with("../") {
+        Some(PathBuf::from(source))
+    } else {
+        None
+    }
+}
+
+/// Parses the `services:` of a compose file into typed views.
+pub fn parse_services(text: &str) -> anyhow::Result<Vec<Service>> {
+    let doc: Value = yaml_serde::from_str(text).context("invalid YAML")?;
+    let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
+        anyhow::bail!("no `services:` mapping");
+    };
+    let mut out = Vec::new();
+    for (key, body) in services {
+        let Some(key) = key.as_str() else { continue };
+        out.push(parse_service(key, body));
+    }
+    Ok(out)
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn parse_service(key: &str, body: &Value) -> Service {
+    let mut svc = Service {
+        key: key.to_owned(),
+        container_name: body.get("container_name").and_then(scalar),
+        image: body.get("image").and_then(scalar),
+        ..Service::default()
+    };
+    match body.get("command") {
+        Some(Value::Sequence(items)) => svc.command = items.iter().filter_map(scalar).collect(),
+        Some(Value::String(s)) => svc.command = s.split_whitespace().map(str::to_owned).collect(),
+        _ => {}
+    }
+    match body.get("environment") {
+        Some(Value::Mapping(map)) => {
+            for (k, v) in map {
+                if let (Some(k), Some(v)) = (k.as_str(), scalar(v)) {
+                    svc.environment.insert(k.to_owned(), v);
+                }
+            }
+        }
+        Some(Value::Sequence(items)) => {
+            for item in items.iter().filter_map(Value::as_str) {
+                let (k, v) = item.split_once('=').unwrap_or((item, ""));
+                svc.environment.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        _ => {}
+    }
+    if let Some(Value::Sequence(items)) = body.get("ports") {
+        svc.ports = items.iter().filter_map(scalar).collect();
+    }
+    if let Some(Value::Sequence(items)) = body.get("volumes") {
+        for item in items {
+            if let Some(m) = parse_mount(item) {
+                svc.volumes.push(m);
+            }
+        }
+    }
+    svc
+}
+
+fn parse_mount(item: &Value) -> Option<Mount> {
+    match item {
+        Value::String(s) => {
+            let mut parts = s.splitn(3, ':');
+            let source = parts.next()?.to_owned();
+            let target = parts.next()?.to_owned();
+            let opts = parts.next().unwrap_or("");
+            let bind =
+                source.starts_with('.') || source.starts_with('/') || source.starts_with('~');
+            Some(Mount {
+                source,
+                target,
+                read_only: opts.split(',').any(|o| o == "ro"),
+                bind,
+                content: None,
+            })
+        }
+        Value::Mapping(_) => {
+            let source = item.get("source").and_then(scalar).unwrap_or_default();
+            let target = item.get("target").and_then(scalar)?;
+            let kind = item.get("type").and_then(scalar).unwrap_or_default();
+            Some(Mount {
+                bind: kind == "bind",
+                source,
+                target,
+                read_only: item
+                    .get("read_only")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                content: item.get("content").and_then(scalar),
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_from_command_forms() {
+        let svc = Service {
+            command: ["postgres", "-c", "ssl=on", "-cport=5433", "--hba_file=/x"]
+                .map(String::from)
+                .to_vec(),
+            ..Service::default()
+        };
+        let s = svc.pg_settings();
+        assert_eq!(s.get("ssl").map(String::as_str), Some("on"));
+        assert_eq!(s.get("port").map(String::as_str), Some("5433"));
+        assert_eq!(s.get("hba_file").map(String::as_str), Some("/x"));
+    }
+
+    #[test]
+    fn mounts_short_and_long() {
+        let text = "services:\n  s:\n    volumes:\n      - ./a:/b:ro,z\n      - named:/c\n      - type: bind\n        source: ./p.exs\n        target: /etc/pooler/pooler.exs\n        content: |\n          x = 1\n";
+        let svcs = parse_services(text).unwrap();
+        let v = &svcs[0].volumes;
+        assert!(v[0].read_only && v[0].bind);
+        assert!(!v[1].bind);
+        assert_eq!(v[2].content.as_deref(), Some("x = 1\n"));
+        assert_eq!(relative_host_path("./a/b"), Some(PathBuf::from("a/b")));
+        assert_eq!(relative_host_path("named"), None);
+    }
+}

@@ -1,0 +1,4 @@
+//! CLI-level tests: they run the built `pgtls` binary.
+
+mod connstr;
+mod support;
