@@ -1,6 +1,103 @@
-//! Private CA, server and client certificates for PostgreSQL TLS: creation, inspection, renewal and safe key files.
+//! Private CA, server and client certificates for PostgreSQL TLS: creation, inspection, renewal
+//! and safe key files.
 //!
-//! Work in progress.
+//! This crate replaces the usual five `openssl` commands and the `chmod`/`chown` steps that follow
+//! them. It creates a small private CA (`CA:TRUE`, path length 0, optional name constraints),
+//! issues server certificates that libpq's `sslmode=verify-full` and webpki-based verifiers accept
+//! (`CA:FALSE`, EKU serverAuth, SANs for every name and address clients use) and client
+//! certificates for `cert` authentication; it inspects, checks and renews certificates; and it
+//! writes keys the way PostgreSQL wants them.
+//!
+//! # Example
+//!
+//! ```
+//! use pgtls_certs::{Ca, CaParams, ServerParams, ClientParams, inspect, verify_chain, covers_host};
+//!
+//! # fn main() -> pgtls_certs::Result<()> {
+//! let ca = Ca::create(&CaParams::default())?;                 // ECDSA P-256, 10 years
+//! let server = ca.issue_server(&ServerParams::new(["db.example.com", "supabase-db", "127.0.0.1"]))?;
+//! let client = ca.issue_client(&ClientParams::new("app_user"))?;
+//!
+//! verify_chain(&server.cert_pem, ca.cert_pem())?;
+//! assert!(covers_host(&server.cert_pem, "supabase-db")?);
+//! assert!(!covers_host(&server.cert_pem, "other-host")?);
+//! let info = inspect(&client.cert_pem)?;
+//! assert_eq!(info.subject, "CN=app_user");
+//! assert_eq!(info.ext_key_usage, ["clientAuth"]);
+//! # Ok(()) }
+//! ```
+//!
+//! Writing goes through [`write_atomic`] / [`write_files`]:
+//!
+//! ```no_run
+//! # fn main() -> pgtls_certs::Result<()> {
+//! use pgtls_certs::{CaParams, CertKit, ServerParams, WriteFilesOptions, load_ca_dir, write_files};
+//! let dir = std::path::Path::new("/srv/supabase/volumes/certs");
+//! let kit = CertKit::generate(&CaParams::default(), &ServerParams::new(["db"]), load_ca_dir(dir)?)?;
+//! let outcomes = write_files(dir, &kit.files(), &WriteFilesOptions { owner: Some("999:999".parse()?), ..Default::default() })?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Design notes
+//!
+//! - **Pure by default.** Creating and issuing return PEM text in memory ([`CertAndKey`],
+//!   [`CertKit::files`] as [`PlannedFile`]s), so a planner can show what would change and write
+//!   later. Only the writer functions and [`postgres_key_file_check`] touch the disk.
+//! - **Keys never exist with loose modes.** [`write_atomic`] creates the temporary file with its
+//!   final mode at `open(2)` time (0600 for keys), sets the owner on the descriptor, fsyncs,
+//!   renames over the target and fsyncs the directory. A replaced file is kept as
+//!   `<name>.bak-<UTC timestamp>`. An existing, different CA key is never replaced unless forced.
+//! - **Random serials.** rcgen's default serial is a hash of the public key, which would repeat
+//!   when a key is reused on renewal; every certificate here gets 16 random bytes instead.
+//! - **The verifier's semantics, not ours.** [`covers_host`] follows libpq's verify-full host
+//!   check (PostgreSQL 14+, including its wildcard and common-name fallback rules) and
+//!   [`postgres_key_file_check`] returns PostgreSQL's own messages; both are tested against the
+//!   real programs.
+//! - **Own types only.** rcgen, x509-parser and rustls-pki-types stay inside; errors are
+//!   [`Error`] with plain-string payloads.
+//!
+//! # Limitations: what is not preserved / not supported
+//!
+//! - Encrypted private keys and PKCS#12 are not read; keys are written unencrypted (PostgreSQL
+//!   would otherwise need `ssl_passphrase_command`).
+//! - Chains are one level deep: [`verify_chain`] checks a leaf against a CA, not intermediates,
+//!   revocation (CRLs) or name constraints.
+//! - Renewal keeps the subject, DNS and IP SANs and the serverAuth/clientAuth EKUs; other
+//!   extensions of a foreign certificate (policies, e-mail SANs, CRL distribution points) are
+//!   not carried over, and a subject with two attributes of the same type keeps only the last.
+//! - [`postgres_key_file_check`] models ownership and mode only: whether a root-owned 0640 key
+//!   is readable through the server's groups, and whether the key parses, are not checked.
+//! - Unix only (modes, owners).
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod ca;
+mod error;
+mod inspect;
+mod key;
+mod keyfile;
+mod names;
+mod renew;
+mod writer;
+
+pub use ca::{
+    CERT_MODE, Ca, CaParams, CertAndKey, CertKit, ClientParams, DEFAULT_CA_DAYS, DEFAULT_CA_NAME,
+    DEFAULT_LEAF_DAYS, KEY_MODE, PlannedFile, ServerParams,
+};
+pub use error::{Error, Result};
+pub use inspect::{
+    CertInfo, covers_host, inspect, inspect_at, inspect_chain, key_matches_cert, verify_chain,
+    verify_chain_at,
+};
+pub use key::KeyType;
+pub use keyfile::{GROUP_WORLD_DETAIL, KeyFileProblem, postgres_key_file_check};
+pub use names::{NameConstraint, San};
+pub use renew::{RenewOptions, RenewalPolicy, needs_renewal, renewal_reason};
+pub use writer::{
+    FileMeta, Owner, RenewOutcome, WriteFilesOptions, WriteOptions, WriteOutcome, WriteStatus,
+    file_meta, load_ca_dir, renew_files, write_atomic, write_files,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,443 @@
+//! The one place that writes certificates and keys to disk.
+//!
+//! Every write goes to a temporary file in the target directory, created with its final mode
+//! (`O_CREAT|O_EXCL` with the mode given to `open`, so a key is never readable by others, not even
+//! for a moment), owned by the requested user, fsynced, then renamed over the target; the directory
+//! is fsynced last. A file being replaced is kept as `<name>.bak-<UTC timestamp>` (a hard link to
+//! the old inode, so its mode and owner are exactly the old ones).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use time::OffsetDateTime;
+
+use crate::ca::{CertAndKey, PlannedFile};
+use crate::error::{Error, Result};
+use crate::renew::RenewOptions;
+use crate::{Ca, inspect};
+
+/// A numeric owner for written files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+impl FromStr for Owner {
+    type Err = Error;
+
+    /// Parse `UID:GID` (numbers, as the CLI's `--owner` takes them).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::InvalidOwner {
+            value: s.to_string(),
+        };
+        let (u, g) = s.trim().split_once(':').ok_or_else(bad)?;
+        Ok(Owner {
+            uid: u.parse().map_err(|_| bad())?,
+            gid: g.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// Mode and owner of an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    /// Permission bits (`mode & 0o7777`).
+    pub mode: u32,
+    /// Owner user id.
+    pub uid: u32,
+    /// Owner group id.
+    pub gid: u32,
+}
+
+impl FileMeta {
+    /// The owner as an [`Owner`].
+    pub fn owner(&self) -> Owner {
+        Owner {
+            uid: self.uid,
+            gid: self.gid,
+        }
+    }
+}
+
+/// Mode and owner of `path` (following symlinks, as PostgreSQL does).
+pub fn file_meta(path: &Path) -> Result<FileMeta> {
+    let md = fs::metadata(path).map_err(|e| Error::io("stat", path, &e))?;
+    Ok(FileMeta {
+        mode: md.mode() & 0o7777,
+        uid: md.uid(),
+        gid: md.gid(),
+    })
+}
+
+/// How [`write_atomic`] writes one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The file's mode, applied when the temporary file is created (0600 for keys).
+    pub mode: u32,
+    /// Owner to give the file; `None` leaves it to the writing process.
+    pub owner: Option<Owner>,
+    /// Keep the replaced file as `<name>.bak-<timestamp>`.
+    pub backup: bool,
+    /// Refuse to replace an existing file whose contents differ ([`Error::WouldOverwrite`]).
+    pub protect_existing: bool,
+}
+
+impl WriteOptions {
+    /// Options for a private key: mode 0600, backup on.
+    pub fn key() -> Self {
+        WriteOptions {
+            mode: crate::ca::KEY_MODE,
+            owner: None,
+            backup: true,
+            protect_existing: false,
+        }
+    }
+
+    /// Options for a certificate: mode 0644, backup on.
+    pub fn cert() -> Self {
+        WriteOptions {
+            mode: crate::ca::CERT_MODE,
+            owner: None,
+            backup: true,
+            protect_existing: false,
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStatus {
+    /// There was no file; it was created.
+    Created,
+    /// A file was replaced.
+    Replaced,
+    /// The file already had these contents, mode and owner; nothing was written.
+    Unchanged,
+}
+
+/// The result of writing one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// The file written.
+    pub path: PathBuf,
+    /// What happened.
+    pub status: WriteStatus,
+    /// Where the previous version was kept, if it was.
+    pub backup: Option<PathBuf>,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn timestamp() -> String {
+    let now = OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = format!("{name}.bak-{}", timestamp());
+    let mut candidate = path.with_file_name(&base);
+    let mut n = 1;
+    while fs::symlink_metadata(&candidate).is_ok() {
+        candidate = path.with_file_name(format!("{base}.{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+/// Write `contents` to `path` atomically with the given mode and owner (see the module notes).
+///
+/// Identical contents with the right mode and owner are left alone ([`WriteStatus::Unchanged`]),
+/// so writing the same plan twice changes nothing.
+pub fn write_atomic(path: &Path, contents: &[u8], opts: &WriteOptions) -> Result<WriteOutcome> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Io {
+            op: "write",
+            path: path.to_path_buf(),
+            message: "not a file path".to_string(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+
+    let existing = match fs::symlink_metadata(path) {
+        Ok(_) => Some(fs::read(path).map_err(|e| Error::io("read", path, &e))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("stat", path, &e)),
+    };
+    if let Some(old) = &existing {
+        if old == contents {
+            let meta = file_meta(path)?;
+            let owner_ok = opts.owner.is_none_or(|o| o == meta.owner());
+            if meta.mode == opts.mode && owner_ok {
+                return Ok(WriteOutcome {
+                    path: path.to_path_buf(),
+                    status: WriteStatus::Unchanged,
+                    backup: None,
+                });
+            }
+        } else if opts.protect_existing {
+            return Err(Error::WouldOverwrite {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = write_tmp(&tmp, contents, opts);
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+
+    let backup = if existing.is_some() && opts.backup {
+        let bak = backup_path(path);
+        if fs::hard_link(path, &bak).is_err() {
+            // hard links can be refused (some file systems); fall back to a copy with the same
+            // mode and owner
+            if let Err(e) = copy_preserving(path, &bak) {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+        Some(bak)
+    } else {
+        None
+    };
+
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("rename into", path, &e));
+    }
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", &dir, &e))?;
+    Ok(WriteOutcome {
+        path: path.to_path_buf(),
+        status: if existing.is_some() {
+            WriteStatus::Replaced
+        } else {
+            WriteStatus::Created
+        },
+        backup,
+    })
+}
+
+fn write_tmp(tmp: &Path, contents: &[u8], opts: &WriteOptions) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(opts.mode)
+        .open(tmp)
+        .map_err(|e| Error::io("create", tmp, &e))?;
+    // the umask may have removed bits from a 0644 certificate; it can only ever remove bits,
+    // so a key is never more open than asked at any time
+    file.set_permissions(fs::Permissions::from_mode(opts.mode))
+        .map_err(|e| Error::io("set the mode of", tmp, &e))?;
+    if let Some(o) = opts.owner {
+        std::os::unix::fs::fchown(&file, Some(o.uid), Some(o.gid))
+            .map_err(|e| Error::io("chown", tmp, &e))?;
+    }
+    file.write_all(contents)
+        .map_err(|e| Error::io("write", tmp, &e))?;
+    file.sync_all().map_err(|e| Error::io("fsync", tmp, &e))?;
+    Ok(())
+}
+
+fn copy_preserving(from: &Path, to: &Path) -> Result<()> {
+    let meta = file_meta(from)?;
+    let bytes = fs::read(from).map_err(|e| Error::io("read", from, &e))?;
+    write_tmp(
+        to,
+        &bytes,
+        &WriteOptions {
+            mode: meta.mode,
+            owner: Some(meta.owner()),
+            backup: false,
+            protect_existing: false,
+        },
+    )
+}
+
+/// Options for [`write_files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteFilesOptions {
+    /// Owner for every file.
+    pub owner: Option<Owner>,
+    /// Replace protected files (an existing, different CA key).
+    pub force: bool,
+    /// Skip backups of replaced files.
+    pub no_backup: bool,
+}
+
+/// Write planned files (for example [`CertKit::files`](crate::CertKit::files)) into `dir`.
+///
+/// Protected files are checked before anything is written, so a refusal leaves the directory as
+/// it was. Stops at the first failure; the outcomes of the files already written are lost with
+/// the error, which names the failing path.
+pub fn write_files(
+    dir: &Path,
+    files: &[PlannedFile],
+    opts: &WriteFilesOptions,
+) -> Result<Vec<WriteOutcome>> {
+    if !opts.force {
+        for f in files.iter().filter(|f| f.protect_existing) {
+            let path = dir.join(&f.name);
+            if let Ok(old) = fs::read(&path)
+                && old != f.contents
+            {
+                return Err(Error::WouldOverwrite { path });
+            }
+        }
+    }
+    files
+        .iter()
+        .map(|f| {
+            write_atomic(
+                &dir.join(&f.name),
+                &f.contents,
+                &WriteOptions {
+                    mode: f.mode,
+                    owner: opts.owner,
+                    backup: !opts.no_backup,
+                    protect_existing: f.protect_existing && !opts.force,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Read `ca.crt` and `ca.key` from `dir` if both exist. `Ok(None)` when neither does; an error
+/// when only one does or they do not load.
+pub fn load_ca_dir(dir: &Path) -> Result<Option<Ca>> {
+    let crt = dir.join("ca.crt");
+    let key = dir.join("ca.key");
+    match (crt.exists(), key.exists()) {
+        (false, false) => Ok(None),
+        (true, true) => {
+            let c = fs::read(&crt).map_err(|e| Error::io("read", &crt, &e))?;
+            let k = fs::read(&key).map_err(|e| Error::io("read", &key, &e))?;
+            Ca::load(c, k).map(Some)
+        }
+        (true, false) => Err(Error::Io {
+            op: "read",
+            path: key,
+            message: "the CA certificate exists but its key does not".to_string(),
+        }),
+        (false, true) => Err(Error::Io {
+            op: "read",
+            path: crt,
+            message: "the CA key exists but its certificate does not".to_string(),
+        }),
+    }
+}
+
+/// The result of [`renew_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewOutcome {
+    /// Serial of the replaced certificate.
+    pub old_serial: String,
+    /// Serial of the new certificate.
+    pub new_serial: String,
+    /// The certificate file written.
+    pub cert: WriteOutcome,
+    /// The key file written (`None` when the key was reused and left alone).
+    pub key: Option<WriteOutcome>,
+}
+
+/// Renew the leaf at `cert_path` (key at `key_path`) with `ca`, in place: the new files get the
+/// old files' mode and owner, and the old files are kept as backups.
+///
+/// The key is written before the certificate, each atomically; a server reloading in between
+/// would see a new key with the old certificate and keep its previous configuration (PostgreSQL
+/// refuses the mismatched pair on reload and keeps serving the old one), so reload after this
+/// returns.
+pub fn renew_files(
+    ca: &Ca,
+    cert_path: &Path,
+    key_path: &Path,
+    opts: &RenewOptions,
+) -> Result<RenewOutcome> {
+    let old_cert = fs::read(cert_path).map_err(|e| Error::io("read", cert_path, &e))?;
+    let old_key = fs::read(key_path).map_err(|e| Error::io("read", key_path, &e))?;
+    let cert_meta = file_meta(cert_path)?;
+    let key_meta = file_meta(key_path)?;
+    let old_serial = inspect::inspect(&old_cert)?.serial;
+    let CertAndKey { cert_pem, key_pem } = ca.renew(&old_cert, Some(&old_key), opts)?;
+    let new_serial = inspect::inspect(&cert_pem)?.serial;
+    let key = if opts.reuse_key {
+        None
+    } else {
+        Some(write_atomic(
+            key_path,
+            key_pem.as_bytes(),
+            &WriteOptions {
+                mode: key_meta.mode,
+                owner: Some(key_meta.owner()),
+                backup: true,
+                protect_existing: false,
+            },
+        )?)
+    };
+    let cert = write_atomic(
+        cert_path,
+        cert_pem.as_bytes(),
+        &WriteOptions {
+            mode: cert_meta.mode,
+            owner: Some(cert_meta.owner()),
+            backup: true,
+            protect_existing: false,
+        },
+    )?;
+    Ok(RenewOutcome {
+        old_serial,
+        new_serial,
+        cert,
+        key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_parses() {
+        assert_eq!("999:998".parse::<Owner>(), Ok(Owner { uid: 999, gid: 998 }));
+        assert!("postgres".parse::<Owner>().is_err());
+        assert!("1:x".parse::<Owner>().is_err());
+    }
+
+    #[test]
+    fn timestamp_shape() {
+        let t = timestamp();
+        assert_eq!(t.len(), 16, "{t}");
+        assert!(t.ends_with('Z'));
+    }
+}
