@@ -1,0 +1,510 @@
+//! `ComposeFile`: parsing, service lookup, reading helpers and the edit driver.
+
+use yaml_serde::{Mapping, Value};
+
+use crate::cst::{self, Entry, Node};
+use crate::edit::{self, Plan};
+use crate::error::{Error, Result};
+use crate::model::{Changed, Edit, Service, Volume};
+use crate::text::line_of;
+
+/// A docker-compose document held as its exact text plus a typed view.
+///
+/// Every edit changes only the bytes it must, then re-parses the result and checks
+/// that its typed view equals the typed view before the edit plus exactly that
+/// edit. On any failure the text is left as it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComposeFile {
+    text: String,
+    view: Value,
+}
+
+/// Parse `text` into the typed view, mapping parser errors to ours.
+pub(crate) fn typed_view(text: &str) -> Result<Value> {
+    yaml_serde::from_str::<Value>(text).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let message = e.to_string();
+        if message.contains("duplicate entry") {
+            Error::DuplicateKey { line, message }
+        } else {
+            Error::InvalidYaml {
+                line,
+                column,
+                message,
+            }
+        }
+    })
+}
+
+pub(crate) fn cst_root(text: &str) -> Result<Node> {
+    match cst::parse(text) {
+        Ok(Some(node)) => Ok(node),
+        Ok(None) => Err(Error::NotCompose {
+            reason: "the document is empty".to_owned(),
+        }),
+        Err(e) => Err(Error::InvalidYaml {
+            line: line_of(text, e.offset),
+            column: crate::text::column(text, e.offset) + 1,
+            message: format!("the lossless parser cannot read this: {}", e.message),
+        }),
+    }
+}
+
+/// A service located in both views.
+pub(crate) struct Svc<'a> {
+    pub text: &'a str,
+    pub key: String,
+    pub line: usize,
+    pub node: &'a Node,
+    pub map: &'a Mapping,
+    /// All services (typed), for style decisions.
+    pub all: &'a Mapping,
+}
+
+impl<'a> Svc<'a> {
+    /// The entry for `key` in both views. A `<<` merge key in the service makes a
+    /// missing key an error (the value may come from the merge).
+    pub(crate) fn get(&self, key: &str) -> Result<Option<(&'a Entry, &'a Value)>> {
+        let entries = self.node.entries().unwrap_or(&[]);
+        let found = find_entry(self.text, self.node, self.map, key)?;
+        if found.is_none()
+            && let Some(m) = entries.iter().find(|e| e.merge)
+        {
+            {
+                return Err(Error::Alias {
+                    service: self.key.clone(),
+                    key: key.to_owned(),
+                    line: line_of(self.text, m.key.range.start),
+                    detail: "the service has a `<<` merge key, so the value may come from the merged mapping".to_owned(),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) fn line(&self, off: usize) -> usize {
+        line_of(self.text, off)
+    }
+}
+
+/// Find `key` in a block or flow mapping node matched with its typed mapping.
+pub(crate) fn find_entry<'a>(
+    text: &str,
+    node: &'a Node,
+    map: &'a Mapping,
+    key: &str,
+) -> Result<Option<(&'a Entry, &'a Value)>> {
+    let entries = node.entries().unwrap_or(&[]);
+    if entries.len() != map.len() {
+        return Err(disagree(text, node.range.start, "mapping sizes differ"));
+    }
+    for (i, (k, v)) in map.iter().enumerate() {
+        if k.as_str() == Some(key) {
+            let entry = entries
+                .get(i)
+                .ok_or_else(|| disagree(text, node.range.start, "mapping sizes differ"))?;
+            let key_text = text.get(entry.key.range.clone()).unwrap_or("");
+            let decoded = yaml_serde::from_str::<Value>(key_text).ok();
+            if decoded.as_ref() != Some(k) {
+                return Err(disagree(text, entry.key.range.start, "keys differ"));
+            }
+            return Ok(Some((entry, v)));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) fn disagree(text: &str, off: usize, what: &str) -> Error {
+    Error::InvalidYaml {
+        line: line_of(text, off),
+        column: crate::text::column(text, off) + 1,
+        message: format!("the lossless and the typed parser read this differently ({what})"),
+    }
+}
+
+fn services_of(view: &Value) -> Result<&Mapping> {
+    let root = view.as_mapping().ok_or_else(|| Error::NotCompose {
+        reason: "the top level is not a mapping".to_owned(),
+    })?;
+    match root.get("services") {
+        Some(Value::Mapping(m)) => Ok(m),
+        Some(_) => Err(Error::NotCompose {
+            reason: "`services` is not a mapping".to_owned(),
+        }),
+        None => Err(Error::NotCompose {
+            reason: "there is no `services` key".to_owned(),
+        }),
+    }
+}
+
+fn str_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+impl ComposeFile {
+    /// Parse a compose document. It must be one YAML document whose top level is a
+    /// mapping with a `services` mapping.
+    pub fn parse(text: &str) -> Result<Self> {
+        let view = typed_view(text)?;
+        services_of(&view)?;
+        let root = cst_root(text)?;
+        // The lossless tree must agree with the typed one down to the services.
+        let root_map = view.as_mapping().ok_or_else(|| Error::NotCompose {
+            reason: "the top level is not a mapping".to_owned(),
+        })?;
+        find_entry(text, &root, root_map, "services")?;
+        Ok(Self {
+            text: text.to_owned(),
+            view,
+        })
+    }
+
+    /// The current text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The services in file order.
+    pub fn services(&self) -> Vec<Service> {
+        let Ok(services) = services_of(&self.view) else {
+            return Vec::new();
+        };
+        let root = cst_root(&self.text).ok();
+        let nodes = root.as_ref().and_then(|r| {
+            let root_map = self.view.as_mapping()?;
+            let (entry, _) = find_entry(&self.text, r, root_map, "services").ok()??;
+            entry.value.as_ref()?.entries().map(<[Entry]>::to_vec)
+        });
+        services
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (k, v))| {
+                let key = k.as_str()?.to_owned();
+                let line = nodes
+                    .as_ref()
+                    .and_then(|n| n.get(i))
+                    .map_or(0, |e| line_of(&self.text, e.key.range.start));
+                Some(Service {
+                    key,
+                    container_name: str_of(v.get("container_name")),
+                    image: str_of(v.get("image")),
+                    line,
+                })
+            })
+            .collect()
+    }
+
+    /// The key of the service named `name`: a service key, else a
+    /// `container_name`.
+    pub fn find_service(&self, name: &str) -> Result<String> {
+        let services = self.services();
+        if let Some(s) = services.iter().find(|s| s.key == name) {
+            return Ok(s.key.clone());
+        }
+        if let Some(s) = services
+            .iter()
+            .find(|s| s.container_name.as_deref() == Some(name))
+        {
+            return Ok(s.key.clone());
+        }
+        Err(Error::ServiceNotFound {
+            name: name.to_owned(),
+            available: services.into_iter().map(|s| s.key).collect(),
+        })
+    }
+
+    fn service_value(&self, name: &str) -> Result<(String, &Mapping)> {
+        let key = self.find_service(name)?;
+        let services = services_of(&self.view)?;
+        match services.get(key.as_str()) {
+            Some(Value::Mapping(m)) => Ok((key, m)),
+            _ => Err(Error::NotCompose {
+                reason: format!("service \"{key}\" is not a mapping"),
+            }),
+        }
+    }
+
+    /// The `container_name` of a service.
+    pub fn container_name(&self, service: &str) -> Result<Option<String>> {
+        let (_, m) = self.service_value(service)?;
+        Ok(str_of(m.get("container_name")))
+    }
+
+    /// The `image` of a service.
+    pub fn image(&self, service: &str) -> Result<Option<String>> {
+        let (_, m) = self.service_value(service)?;
+        Ok(str_of(m.get("image")))
+    }
+
+    /// The command as a list of arguments (a string command is split the way
+    /// Compose splits it). None when the service has no command.
+    pub fn command(&self, service: &str) -> Result<Option<Vec<String>>> {
+        let (_, m) = self.service_value(service)?;
+        Ok(match m.get("command") {
+            Some(Value::Sequence(items)) => {
+                Some(items.iter().filter_map(|v| str_of(Some(v))).collect())
+            }
+            Some(Value::String(s)) => {
+                crate::text::shell_words(s).map(|w| w.into_iter().map(|w| w.value).collect())
+            }
+            _ => None,
+        })
+    }
+
+    /// The PostgreSQL settings given with `-c name=value` (or `--name=value`) in
+    /// the command, in order.
+    pub fn command_settings(&self, service: &str) -> Result<Vec<(String, String)>> {
+        let args = self.command(service)?.unwrap_or_default();
+        Ok(edit::settings_in(&args))
+    }
+
+    /// The value of one PostgreSQL setting in the command (the last one wins, as
+    /// in PostgreSQL).
+    pub fn command_setting(&self, service: &str, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .command_settings(service)?
+            .into_iter()
+            .rev()
+            .find(|(k, _)| edit::same_setting(k, name))
+            .map(|(_, v)| v))
+    }
+
+    /// The value of an environment variable (map or list form). `Some("")` for
+    /// `KEY=`; None when absent or given without a value.
+    pub fn env(&self, service: &str, key: &str) -> Result<Option<String>> {
+        let (_, m) = self.service_value(service)?;
+        Ok(match m.get("environment") {
+            Some(Value::Mapping(env)) => str_of(env.get(key)),
+            Some(Value::Sequence(items)) => items.iter().rev().find_map(|v| {
+                let s = v.as_str()?;
+                let (k, val) = s.split_once('=')?;
+                (k == key).then(|| val.to_owned())
+            }),
+            _ => None,
+        })
+    }
+
+    /// The volumes of a service.
+    pub fn volumes(&self, service: &str) -> Result<Vec<Volume>> {
+        let (_, m) = self.service_value(service)?;
+        let Some(Value::Sequence(items)) = m.get("volumes") else {
+            return Ok(Vec::new());
+        };
+        Ok(items.iter().filter_map(edit::read_volume).collect())
+    }
+
+    /// The source of the volume mounted at `target`.
+    pub fn volume_source(&self, service: &str, target: &str) -> Result<Option<String>> {
+        Ok(self
+            .volumes(service)?
+            .into_iter()
+            .find(|v| edit::same_target(&v.target, target))
+            .and_then(|v| v.source))
+    }
+
+    /// The port mappings of a service as strings (long syntax rendered short).
+    pub fn ports(&self, service: &str) -> Result<Vec<String>> {
+        let (_, m) = self.service_value(service)?;
+        let Some(Value::Sequence(items)) = m.get("ports") else {
+            return Ok(Vec::new());
+        };
+        Ok(items
+            .iter()
+            .filter_map(|v| edit::read_port(v).map(|p| p.to_string()))
+            .collect())
+    }
+
+    /// The inline `content:` of the long-syntax volume mounted at `target`.
+    pub fn inline_content(&self, service: &str, target: &str) -> Result<Option<String>> {
+        let (_, m) = self.service_value(service)?;
+        let Some(Value::Sequence(items)) = m.get("volumes") else {
+            return Ok(None);
+        };
+        Ok(items.iter().find_map(|v| {
+            let t = v.get("target")?.as_str()?;
+            if !edit::same_target(t, target) {
+                return None;
+            }
+            v.get("content")?.as_str().map(str::to_owned)
+        }))
+    }
+
+    /// Apply one edit. On error the text is unchanged.
+    pub fn apply(&mut self, edit: &Edit) -> Result<Changed> {
+        let key = self.find_service(edit.service())?;
+        let root = cst_root(&self.text)?;
+        let root_map = self.view.as_mapping().ok_or_else(|| Error::NotCompose {
+            reason: "the top level is not a mapping".to_owned(),
+        })?;
+        let services = services_of(&self.view)?;
+        let (services_entry, _) =
+            find_entry(&self.text, &root, root_map, "services")?.ok_or_else(|| {
+                Error::NotCompose {
+                    reason: "there is no `services` key".to_owned(),
+                }
+            })?;
+        let services_node = services_entry
+            .value
+            .as_ref()
+            .ok_or_else(|| Error::NotCompose {
+                reason: "`services` is empty".to_owned(),
+            })?;
+        if services_node.anchor.is_some() {
+            return Err(Error::Alias {
+                service: key,
+                key: "services".to_owned(),
+                line: line_of(&self.text, services_node.range.start),
+                detail: "the services mapping carries an anchor".to_owned(),
+            });
+        }
+        let (svc_entry, svc_value) = find_entry(&self.text, services_node, services, &key)?
+            .ok_or_else(|| Error::ServiceNotFound {
+                name: key.clone(),
+                available: self.services().into_iter().map(|s| s.key).collect(),
+            })?;
+        let line = line_of(&self.text, svc_entry.key.range.start);
+        let node = match &svc_entry.value {
+            Some(n) if n.anchor.is_some() || matches!(n.kind, cst::Kind::Alias) => {
+                return Err(Error::Alias {
+                    service: key,
+                    key: String::new(),
+                    line,
+                    detail: "the service itself is an anchor or an alias".to_owned(),
+                });
+            }
+            Some(n) if n.entries().is_some() && !n.tagged => n,
+            _ => {
+                return Err(Error::UnexpectedShape {
+                    service: key,
+                    key: String::new(),
+                    line,
+                    expected: "a mapping".to_owned(),
+                    found: svc_entry
+                        .value
+                        .as_ref()
+                        .map_or("nothing", Node::shape)
+                        .to_owned(),
+                });
+            }
+        };
+        let Value::Mapping(map) = svc_value else {
+            return Err(disagree(
+                &self.text,
+                node.range.start,
+                "service is not a mapping",
+            ));
+        };
+        let svc = Svc {
+            text: &self.text,
+            key: key.clone(),
+            line,
+            node,
+            map,
+            all: services,
+        };
+        let Some(Plan { splices, service }) = edit::plan(&svc, edit)? else {
+            return Ok(Changed(false));
+        };
+        let mut expected = self.view.clone();
+        if let Some(Value::Mapping(s)) = expected.get_mut("services") {
+            s.insert(Value::String(key.clone()), Value::Mapping(service));
+        }
+        let new_text = edit::splice(&self.text, splices);
+        let fail = |detail: String| Error::Verification {
+            service: key.clone(),
+            edit: edit.to_string(),
+            detail,
+        };
+        let got =
+            typed_view(&new_text).map_err(|e| fail(format!("the result does not parse: {e}")))?;
+        if let Some(diff) = crate::verify::first_difference(&expected, &got, "") {
+            return Err(fail(diff));
+        }
+        cst_root(&new_text)
+            .map_err(|e| fail(format!("the result cannot be read losslessly: {e}")))?;
+        self.text = new_text;
+        self.view = got;
+        Ok(Changed(true))
+    }
+
+    /// Apply several edits in order, all or nothing: on error the text is
+    /// unchanged. Returns one [`Changed`] per edit.
+    pub fn apply_all(&mut self, edits: &[Edit]) -> Result<Vec<Changed>> {
+        let mut work = self.clone();
+        let mut out = Vec::with_capacity(edits.len());
+        for e in edits {
+            out.push(work.apply(e)?);
+        }
+        *self = work;
+        Ok(out)
+    }
+
+    /// Ensure `-c name=value` in the service's command for every pair.
+    pub fn ensure_command_settings(
+        &mut self,
+        service: &str,
+        settings: &[(&str, &str)],
+    ) -> Result<Changed> {
+        self.apply(&Edit::CommandSettings {
+            service: service.to_owned(),
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        })
+    }
+
+    /// Ensure a volume mount (matched by target).
+    pub fn ensure_volume(&mut self, service: &str, mount: crate::VolumeMount) -> Result<Changed> {
+        self.apply(&Edit::Volume {
+            service: service.to_owned(),
+            mount,
+        })
+    }
+
+    /// Ensure an environment variable.
+    pub fn ensure_env(&mut self, service: &str, key: &str, value: &str) -> Result<Changed> {
+        self.apply(&Edit::Env {
+            service: service.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+
+    /// Ensure a port mapping (matched by container port and protocol).
+    pub fn ensure_port(&mut self, service: &str, mapping: &str) -> Result<Changed> {
+        self.apply(&Edit::Port {
+            service: service.to_owned(),
+            mapping: mapping.to_owned(),
+        })
+    }
+
+    /// Replace the inline `content:` block of the long-syntax volume at `target`.
+    pub fn set_inline_content(
+        &mut self,
+        service: &str,
+        target: &str,
+        content: &str,
+    ) -> Result<Changed> {
+        self.apply(&Edit::InlineContent {
+            service: service.to_owned(),
+            target: target.to_owned(),
+            content: content.to_owned(),
+        })
+    }
+
+    pub(crate) fn view(&self) -> &Value {
+        &self.view
+    }
+}
+
+impl std::fmt::Display for ComposeFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
