@@ -97,7 +97,13 @@ impl KeyType {
             KeyType::Rsa4096 => {
                 KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096)
             }
-            KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519),
+            KeyType::Ed25519 => KeyPair::generate_for(&rcgen::PKCS_ED25519).and_then(|k| {
+                // aws-lc-rs writes Ed25519 keys as PKCS#8 v2 (RFC 5958, with the public key),
+                // which OpenSSL 3.0 (and so PostgreSQL) cannot read: re-encode as v1
+                let v1 = ed25519_pkcs8_v1(k.serialized_der())
+                    .ok_or(rcgen::Error::CouldNotParseKeyPair)?;
+                KeyPair::try_from(&PrivateKeyDer::Pkcs8(v1.into()))
+            }),
         };
         generated.map_err(|e| Error::Generate {
             what: "private key",
@@ -137,6 +143,24 @@ impl KeyType {
             })
         }
     }
+}
+
+/// The RFC 8410 PKCS#8 v1 encoding of an Ed25519 private key given in any PKCS#8 version:
+/// `SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING (32) } }`.
+fn ed25519_pkcs8_v1(der: &[u8]) -> Option<Vec<u8>> {
+    // algorithm identifier followed by the wrapped 32-byte seed, identical in v1 and v2
+    const MARKER: [u8; 11] = [
+        0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ];
+    const V1_PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let at = der.windows(MARKER.len()).position(|w| w == MARKER)? + MARKER.len();
+    let seed = der.get(at..at + 32)?;
+    let mut out = V1_PREFIX.to_vec();
+    out.extend_from_slice(seed);
+    Some(out)
 }
 
 /// Bit length of the modulus in a DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, e INTEGER }`.
@@ -258,6 +282,14 @@ mod tests {
             let reloaded = load_key(key.serialize_pem().as_bytes()).unwrap();
             assert_eq!(KeyType::of(&reloaded).unwrap(), kt);
         }
+    }
+
+    #[test]
+    fn ed25519_keys_are_pkcs8_v1() {
+        let key = KeyType::Ed25519.generate().unwrap();
+        let der = key.serialized_der();
+        assert_eq!(der.len(), 48);
+        assert_eq!(der.get(..5), Some(&[0x30, 0x2e, 0x02, 0x01, 0x00][..]));
     }
 
     #[test]
