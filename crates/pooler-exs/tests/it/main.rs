@@ -1,0 +1,8 @@
+//! Integration tests for pooler-exs (one test binary).
+
+mod edge;
+mod elixir;
+mod errors;
+mod golden;
+mod props;
+mod support;
