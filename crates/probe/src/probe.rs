@@ -126,7 +126,10 @@ impl fmt::Display for Failure {
 
 fn io_failure(e: &std::io::Error) -> Failure {
     match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => Failure::Closed,
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted
+        | std::io::ErrorKind::BrokenPipe => Failure::Closed,
         _ => Failure::Io(e.to_string().to_lowercase()),
     }
 }
@@ -931,8 +934,32 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
             );
         }
     };
+    if reply == b'E' {
+        let mut buf = vec![reply];
+        return match read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(500))).await {
+            Ok(BackendMessage::ErrorResponse(f)) => Check::new(
+                CheckId::PipelinedData,
+                Verdict::Pass,
+                format!(
+                    "SSLRequest with pipelined plaintext was refused outright: \"{}\"",
+                    f.message.as_deref().unwrap_or_default()
+                ),
+            )
+            .with_data(reply_data(Some(&f))),
+            _ => Check::new(
+                CheckId::PipelinedData,
+                Verdict::Inconclusive,
+                "SSLRequest answered with E, then no valid error",
+            )
+            .with_data(reply_data(None)),
+        };
+    }
     if reply != b'S' {
-        return Check::new(CheckId::PipelinedData, Verdict::Skipped, "TLS not offered");
+        return Check::new(
+            CheckId::PipelinedData,
+            Verdict::Skipped,
+            format!("TLS not offered (SSLRequest with pipelined bytes answered 0x{reply:02x})"),
+        );
     }
     let mut buf = Vec::new();
     match read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(300))).await {
@@ -964,6 +991,14 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
             .with_data(reply_data(None));
         }
         Err(Failure::Timeout) => {}
+        Err(Failure::Protocol(_)) if buf.first() == Some(&0x15) => {
+            return Check::new(
+                CheckId::PipelinedData,
+                Verdict::Pass,
+                "the server answered the pipelined bytes with a TLS alert: they were not processed as a startup packet",
+            )
+            .with_data(reply_data(None));
+        }
         Err(e) => {
             return Check::new(
                 CheckId::PipelinedData,
@@ -1003,16 +1038,32 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
         Ok(mut s) => {
             let mut buf = Vec::new();
             match read_message(&mut s, &mut buf, dl.within(Duration::from_millis(500))).await {
-                Ok(m) => Check::new(
+                // PostgreSQL 14.1+ completes the handshake, then refuses over TLS.
+                Ok(BackendMessage::ErrorResponse(f)) if f.code.as_deref() == Some("08P01") => Check::new(
                     CheckId::PipelinedData,
-                    Verdict::Fail,
+                    Verdict::Pass,
                     format!(
-                        "the server processed plaintext bytes sent before the handshake as if they had come over TLS ({}): CVE-2021-23214",
-                        short_message(&m)
+                        "plaintext bytes sent with SSLRequest were refused after the handshake: \"{}\"",
+                        f.message.as_deref().unwrap_or_default()
                     ),
                 )
-                .with_fix("upgrade the server (PostgreSQL 14.1, 13.5, 12.9, 11.14, 10.19 or later)")
-                .with_data(reply_data(None)),
+                .with_data(reply_data(Some(&f))),
+                Ok(m) => {
+                    let f = match &m {
+                        BackendMessage::ErrorResponse(f) => Some(f),
+                        _ => None,
+                    };
+                    Check::new(
+                        CheckId::PipelinedData,
+                        Verdict::Fail,
+                        format!(
+                            "the server processed plaintext bytes sent before the handshake as if they had come over TLS ({}): CVE-2021-23214",
+                            short_message(&m)
+                        ),
+                    )
+                    .with_fix("upgrade the server (PostgreSQL 14.1, 13.5, 12.9, 11.14, 10.19 or later)")
+                    .with_data(reply_data(f))
+                }
                 Err(_) => Check::new(
                     CheckId::PipelinedData,
                     Verdict::Pass,
@@ -1171,6 +1222,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// is unreachable the other checks are skipped. The remaining checks each open their own
 /// connections and run concurrently.
 pub async fn probe(target: &Target, opts: &ProbeOptions) -> TargetReport {
+    // Boxed: the joined checks make a large future, which callers should not have to carry.
+    Box::pin(probe_inner(target, opts)).await
+}
+
+async fn probe_inner(target: &Target, opts: &ProbeOptions) -> TargetReport {
     let first = first_contact(target, opts).await;
     let mut checks = first.checks;
     if first.unreachable {
@@ -1221,7 +1277,7 @@ pub async fn probe_many(
             let opts = Arc::clone(&opts);
             tokio::spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                Box::pin(probe(&t, &opts)).await
+                probe(&t, &opts).await
             })
         })
         .collect();

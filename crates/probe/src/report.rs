@@ -377,10 +377,10 @@ impl Serialize for Check {
         match &self.data {
             CheckData::None => {}
             CheckData::TlsOffered { reply } => {
-                m.serialize_entry("reply", &reply.map(String::from))?
+                m.serialize_entry("reply", &reply.map(String::from))?;
             }
             CheckData::BufferedBytes { extra_bytes } => {
-                m.serialize_entry("extra_bytes", extra_bytes)?
+                m.serialize_entry("extra_bytes", extra_bytes)?;
             }
             CheckData::Handshake {
                 protocol,

@@ -1,0 +1,443 @@
+//! Hostile and broken servers on 127.0.0.1: each gives a classified verdict in bounded time.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openssl::pkey::PKey;
+use openssl::ssl::{Ssl, SslAcceptor, SslMethod};
+use openssl::x509::X509;
+use pgtls_probe::{CheckId, ProbeOptions, Target, TargetReport, TargetVerdict, Verdict, probe};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::certs::{Leaf, Pki};
+
+const TIMEOUT: Duration = Duration::from_secs(1);
+/// Generous bound on one probe against a hostile server (checks run with 1 s deadlines).
+const BOUND: Duration = Duration::from_secs(6);
+
+/// Serves every connection with `handler` until the test ends; returns the port.
+async fn serve<F, Fut>(handler: F) -> u16
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let h = Arc::clone(&handler);
+            tokio::spawn(async move { h(s).await });
+        }
+    });
+    port
+}
+
+/// What the client sent first.
+enum First {
+    SslRequest(Vec<u8>),
+    Startup,
+    ClientHello,
+    Nothing,
+}
+
+/// Reads the first packet; `SslRequest` carries any bytes that came with it.
+async fn first(s: &mut TcpStream) -> First {
+    let mut head = [0u8; 8];
+    if s.peek(&mut head[..1]).await.unwrap_or(0) == 0 {
+        return First::Nothing;
+    }
+    if head[0] == 0x16 {
+        return First::ClientHello;
+    }
+    if s.read_exact(&mut head).await.is_err() {
+        return First::Nothing;
+    }
+    let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let code = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+    if len == 8 && code == 80_877_103 {
+        // Give pipelined bytes a moment to arrive, then take what is there.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut extra = vec![0u8; 1024];
+        let n = match tokio::time::timeout(Duration::from_millis(5), s.read(&mut extra)).await {
+            Ok(Ok(n)) => n,
+            _ => 0,
+        };
+        extra.truncate(n);
+        return First::SslRequest(extra);
+    }
+    let mut rest = vec![0u8; len.saturating_sub(8).min(10_000)];
+    let _ = s.read_exact(&mut rest).await;
+    First::Startup
+}
+
+fn error_response(code: &str, msg: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in [(b'S', "FATAL"), (b'C', code), (b'M', msg)] {
+        body.push(k);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut out = vec![b'E'];
+    out.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn acceptor(leaf: &Leaf) -> Arc<SslAcceptor> {
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    b.set_certificate(&X509::from_pem(&leaf.cert).unwrap())
+        .unwrap();
+    b.set_private_key(&PKey::private_key_from_pem(&leaf.key).unwrap())
+        .unwrap();
+    Arc::new(b.build())
+}
+
+/// A well-behaved TLS endpoint (like PgBouncer with `client_tls_sslmode=require`) serving `leaf`.
+async fn tls_server(leaf: &Leaf, extra_after_s: &'static [u8]) -> u16 {
+    let acc = acceptor(leaf);
+    serve(move |mut s| {
+        let acc = Arc::clone(&acc);
+        async move {
+            match first(&mut s).await {
+                First::SslRequest(extra) => {
+                    let mut reply = b"S".to_vec();
+                    reply.extend_from_slice(extra_after_s);
+                    let _ = s.write_all(&reply).await;
+                    if !extra.is_empty() {
+                        let _ = s
+                            .write_all(&error_response(
+                                "08P01",
+                                "received unencrypted data after SSL request",
+                            ))
+                            .await;
+                        return;
+                    }
+                    let ssl = Ssl::new(acc.context()).unwrap();
+                    let mut tls = tokio_openssl::SslStream::new(ssl, s).unwrap();
+                    if Pin::new(&mut tls).accept().await.is_ok() {
+                        let mut sink = [0u8; 512];
+                        while matches!(tls.read(&mut sink).await, Ok(n) if n > 0) {}
+                    }
+                }
+                First::Startup => {
+                    let _ = s.write_all(&error_response("08P01", "SSL required")).await;
+                }
+                First::ClientHello | First::Nothing => {}
+            }
+        }
+    })
+    .await
+}
+
+async fn run_probe(port: u16, opts: &ProbeOptions) -> (TargetReport, Duration) {
+    let t0 = Instant::now();
+    let r = probe(&Target::new("127.0.0.1", port), opts).await;
+    let took = t0.elapsed();
+    assert!(
+        took < BOUND,
+        "probe took {took:?}:\n{}",
+        pgtls_probe::render_target(&r, false)
+    );
+    (r, took)
+}
+
+fn verdict(r: &TargetReport, id: CheckId) -> Verdict {
+    r.check(id)
+        .unwrap_or_else(|| panic!("no {id} check"))
+        .verdict
+}
+
+fn detail(r: &TargetReport, id: CheckId) -> String {
+    r.check(id).unwrap().detail.clone()
+}
+
+fn opts() -> ProbeOptions {
+    let mut o = ProbeOptions::default();
+    o.timeout = TIMEOUT;
+    o
+}
+
+#[tokio::test]
+async fn garbage_reply_fails_tls_offered() {
+    let port = serve(|mut s| async move {
+        let _ = first(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await;
+    })
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Fail);
+    assert!(
+        detail(&r, CheckId::TlsOffered).contains("0x48"),
+        "{}",
+        detail(&r, CheckId::TlsOffered)
+    );
+    assert_eq!(verdict(&r, CheckId::Handshake), Verdict::Skipped);
+    assert_eq!(
+        verdict(&r, CheckId::PlaintextRefused),
+        Verdict::Inconclusive
+    );
+    assert!(detail(&r, CheckId::PlaintextRefused).contains("malformed reply"));
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn absurd_length_is_rejected_without_buffering() {
+    let port = serve(|mut s| async move {
+        let _ = first(&mut s).await;
+        let _ = s
+            .write_all(&[b'E', 0x7f, 0xff, 0xff, 0xff, b'S', b'F'])
+            .await;
+        // Keep the connection open: a reader that trusted the length would wait forever.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let (r, took) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Fail);
+    assert_eq!(
+        verdict(&r, CheckId::PlaintextRefused),
+        Verdict::Inconclusive
+    );
+    assert!(
+        detail(&r, CheckId::PlaintextRefused).contains("length 2147483647"),
+        "{}",
+        detail(&r, CheckId::PlaintextRefused)
+    );
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn slow_drip_times_out() {
+    let port = serve(|mut s| async move {
+        match first(&mut s).await {
+            First::SslRequest(_) => {
+                let _ = s.write_all(b"N").await;
+            }
+            First::Startup => {
+                for b in error_response("28000", "a very slowly dripped refusal, no encryption") {
+                    if s.write_all(&[b]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            _ => {}
+        }
+    })
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Fail);
+    assert_eq!(
+        verdict(&r, CheckId::PlaintextRefused),
+        Verdict::Inconclusive
+    );
+    assert!(
+        detail(&r, CheckId::PlaintextRefused).contains("within 1s"),
+        "{}",
+        detail(&r, CheckId::PlaintextRefused)
+    );
+}
+
+#[tokio::test]
+async fn immediate_close_is_classified() {
+    let port = serve(|s| async move { drop(s) }).await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Fail);
+    assert!(detail(&r, CheckId::TlsOffered).contains("closed"));
+    assert_eq!(
+        verdict(&r, CheckId::PlaintextRefused),
+        Verdict::Inconclusive
+    );
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn closed_port_is_an_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(r.verdict, TargetVerdict::Error);
+    assert!(detail(&r, CheckId::TlsOffered).contains("could not connect"));
+}
+
+#[tokio::test]
+async fn tls_alert_fails_the_handshake() {
+    let port = serve(|mut s| async move {
+        if let First::SslRequest(_) = first(&mut s).await {
+            // S, then a fatal handshake_failure alert instead of a ServerHello.
+            let _ = s.write_all(b"S").await;
+            let mut hello = [0u8; 512];
+            let _ = s.read(&mut hello).await;
+            let _ = s
+                .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
+                .await;
+        }
+    })
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Pass);
+    assert_eq!(verdict(&r, CheckId::Handshake), Verdict::Fail);
+    assert!(
+        detail(&r, CheckId::Handshake).contains("alert handshake failure"),
+        "{}",
+        detail(&r, CheckId::Handshake)
+    );
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn extra_bytes_after_s_are_a_mitm_sign() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let port = tls_server(&leaf, b"\x00\x01garbage").await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Pass);
+    assert_eq!(verdict(&r, CheckId::NoBufferedBytes), Verdict::Fail);
+    assert!(detail(&r, CheckId::NoBufferedBytes).contains("CVE-2021-23222"));
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn good_tls_endpoint_passes_with_ca() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let port = tls_server(&leaf, b"").await;
+    let o = opts().with_ca_pem(&pki.ca_pem(), "ca.crt").unwrap();
+    let (r, _) = run_probe(port, &o).await;
+    let text = pgtls_probe::render_target(&r, false);
+    for id in [
+        CheckId::TlsOffered,
+        CheckId::NoBufferedBytes,
+        CheckId::Handshake,
+        CheckId::Certificate,
+        CheckId::Chain,
+        CheckId::Hostname,
+        CheckId::Expiry,
+        CheckId::TlsVersions,
+        CheckId::PlaintextRefused,
+        CheckId::PipelinedData,
+    ] {
+        assert_eq!(verdict(&r, id), Verdict::Pass, "{id}:\n{text}");
+    }
+    assert_eq!(verdict(&r, CheckId::DirectTls), Verdict::Skipped, "{text}");
+    assert_eq!(verdict(&r, CheckId::Authenticated), Verdict::Skipped);
+    assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+    let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+    let cert = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "certificate")
+        .unwrap();
+    assert_eq!(cert["key"], "EC P-256");
+    assert_eq!(
+        cert["sans"],
+        serde_json::json!(["DNS:localhost", "IP:127.0.0.1"])
+    );
+    assert!(cert["days_left"].as_i64().unwrap() >= 28);
+    let versions = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "tls-versions")
+        .unwrap();
+    assert_eq!(
+        versions["accepted"],
+        serde_json::json!(["TLSv1.2", "TLSv1.3"]),
+        "{versions}"
+    );
+    let pt = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "plaintext-refused")
+        .unwrap();
+    assert_eq!(pt["sqlstate"], "08P01");
+    assert_eq!(pt["server_message"], "SSL required");
+}
+
+#[tokio::test]
+async fn expired_certificate_fails_expiry_only() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", -1);
+    let port = tls_server(&leaf, b"").await;
+    let o = opts().with_ca_pem(&pki.ca_pem(), "ca.crt").unwrap();
+    let (r, _) = run_probe(port, &o).await;
+    assert_eq!(
+        verdict(&r, CheckId::Expiry),
+        Verdict::Fail,
+        "{}",
+        detail(&r, CheckId::Expiry)
+    );
+    assert!(detail(&r, CheckId::Expiry).contains("expired"));
+    assert_eq!(verdict(&r, CheckId::Chain), Verdict::Pass);
+    assert_eq!(verdict(&r, CheckId::Hostname), Verdict::Pass);
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn self_signed_certificate_fails_the_chain() {
+    let pki = Pki::new();
+    let leaf = pki.self_signed("localhost", "DNS:localhost,IP:127.0.0.1");
+    let port = tls_server(&leaf, b"").await;
+    let o = opts().with_ca_pem(&pki.ca_pem(), "ca.crt").unwrap();
+    let (r, _) = run_probe(port, &o).await;
+    assert_eq!(verdict(&r, CheckId::Chain), Verdict::Fail);
+    assert!(
+        detail(&r, CheckId::Chain).contains("self-signed"),
+        "{}",
+        detail(&r, CheckId::Chain)
+    );
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+    // Without a CA the same server is not failed for its private chain.
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::Chain), Verdict::Inconclusive);
+    assert_eq!(
+        r.verdict,
+        TargetVerdict::Pass,
+        "{}",
+        pgtls_probe::render_target(&r, false)
+    );
+}
+
+#[tokio::test]
+async fn wrong_host_certificate_fails_hostname() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("other", "DNS:db.example.com", 30);
+    let port = tls_server(&leaf, b"").await;
+    let o = opts().with_ca_pem(&pki.ca_pem(), "ca.crt").unwrap();
+    let (r, _) = run_probe(port, &o).await;
+    assert_eq!(verdict(&r, CheckId::Chain), Verdict::Pass);
+    assert_eq!(verdict(&r, CheckId::Hostname), Verdict::Fail);
+    assert!(detail(&r, CheckId::Hostname).contains("\"127.0.0.1\""));
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn many_targets_keep_input_order_under_a_concurrency_limit() {
+    let closed = serve(|s| async move { drop(s) }).await;
+    let garbage = serve(|mut s| async move {
+        let _ = first(&mut s).await;
+        let _ = s.write_all(b"xx").await;
+    })
+    .await;
+    let targets = vec![
+        Target::new("127.0.0.1", garbage),
+        Target::new("127.0.0.1", closed),
+        Target::new("127.0.0.1", garbage),
+    ];
+    let reports = pgtls_probe::probe_many(&targets, &opts(), 2).await;
+    let names: Vec<String> = reports.iter().map(|r| r.target.clone()).collect();
+    let want: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    assert_eq!(names, want);
+    assert!(detail(&reports[1], CheckId::TlsOffered).contains("closed"));
+    assert!(detail(&reports[0], CheckId::TlsOffered).contains("0x78"));
+}

@@ -1,0 +1,6 @@
+//! Integration tests: hostile servers on 127.0.0.1 and real PostgreSQL / PgBouncer servers.
+#![allow(missing_docs)]
+
+mod certs;
+mod hostile;
+mod servers;

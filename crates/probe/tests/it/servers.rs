@@ -1,0 +1,283 @@
+//! Against real PostgreSQL and PgBouncer servers started by `pgtest`.
+
+use std::time::Duration;
+
+use pgtest::{Pg, PgBouncer, SUPERUSER_PASSWORD};
+use pgtls_probe::{
+    CheckId, ProbeOptions, Refusal, Target, TargetReport, TargetVerdict, Verdict, probe,
+};
+
+use crate::certs::{Leaf, Pki};
+
+fn opts(pki: Option<&Pki>) -> ProbeOptions {
+    let mut o = ProbeOptions::default();
+    o.timeout = Duration::from_secs(5);
+    match pki {
+        Some(p) => o.with_ca_pem(&p.ca_pem(), "ca.crt").unwrap(),
+        None => o,
+    }
+}
+
+const REJECT_HBA: &str = "local all all trust\n\
+hostnossl all all 127.0.0.1/32 reject\n\
+hostssl all all 127.0.0.1/32 scram-sha-256\n";
+
+fn pg_with_tls(leaf: &Leaf, hba: &str, extra: &[(&str, &str)]) -> Pg {
+    let b = Pg::builder();
+    let dir = b.dir().to_path_buf();
+    let mut b = b
+        .file("server.crt", &leaf.cert, 0o644)
+        .file("server.key", &leaf.key, 0o600)
+        .setting("ssl", "on")
+        .setting(
+            "ssl_cert_file",
+            dir.join("server.crt").display().to_string(),
+        )
+        .setting("ssl_key_file", dir.join("server.key").display().to_string())
+        .hba(hba);
+    for (k, v) in extra {
+        b = b.setting(k, *v);
+    }
+    b.start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(port: u16, o: &ProbeOptions) -> TargetReport {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(probe(&Target::new("127.0.0.1", port), o))
+}
+
+fn check(r: &TargetReport, id: CheckId) -> &pgtls_probe::Check {
+    r.check(id).unwrap_or_else(|| panic!("no {id}"))
+}
+
+fn json_check(r: &TargetReport, id: &str) -> serde_json::Value {
+    let v = serde_json::to_value(r).unwrap();
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn hardened_postgres_passes_everything() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = pg_with_tls(&leaf, REJECT_HBA, &[]);
+    let mut o = opts(Some(&pki));
+    o.password = Some(SUPERUSER_PASSWORD.into());
+    let r = run(pg.port(), &o);
+    let text = pgtls_probe::render_target(&r, false);
+    eprintln!("{text}");
+    for id in [
+        CheckId::TlsOffered,
+        CheckId::NoBufferedBytes,
+        CheckId::Handshake,
+        CheckId::Certificate,
+        CheckId::Chain,
+        CheckId::Hostname,
+        CheckId::Expiry,
+        CheckId::TlsVersions,
+        CheckId::PlaintextRefused,
+        CheckId::PipelinedData,
+        CheckId::Authenticated,
+    ] {
+        assert_eq!(check(&r, id).verdict, Verdict::Pass, "{id}:\n{text}");
+    }
+    // PostgreSQL 15 has no direct TLS.
+    assert_eq!(
+        check(&r, CheckId::DirectTls).verdict,
+        Verdict::Skipped,
+        "{text}"
+    );
+    assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+    let pt = json_check(&r, "plaintext-refused");
+    assert_eq!(pt["sqlstate"], "28000");
+    assert_eq!(pt["refusal"], Refusal::HbaReject.as_str());
+    assert!(
+        pt["server_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("pg_hba.conf rejects connection for host \"127.0.0.1\", user \"postgres\", database \"postgres\""),
+        "{pt}"
+    );
+    let pipe = json_check(&r, "pipelined-data");
+    assert_eq!(pipe["sqlstate"], "08P01", "{pipe}");
+    assert_eq!(
+        pipe["server_message"],
+        "received unencrypted data after SSL request"
+    );
+    let hs = json_check(&r, "handshake");
+    assert_eq!(hs["protocol"], "TLSv1.3");
+    assert!(hs["alpn"].is_null());
+    let auth = json_check(&r, "authenticated");
+    assert_eq!(auth["ssl"], true, "{auth}");
+    assert_eq!(auth["verified"], true);
+    let versions = json_check(&r, "tls-versions");
+    assert_eq!(
+        versions["accepted"],
+        serde_json::json!(["TLSv1.2", "TLSv1.3"]),
+        "{versions}"
+    );
+}
+
+#[test]
+fn host_rule_without_reject_accepts_plaintext() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = pg_with_tls(
+        &leaf,
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        &[],
+    );
+    let r = run(pg.port(), &opts(Some(&pki)));
+    let pt = check(&r, CheckId::PlaintextRefused);
+    assert_eq!(pt.verdict, Verdict::Fail, "{}", pt.detail);
+    assert!(pt.detail.contains("SCRAM-SHA-256"), "{}", pt.detail);
+    assert!(pt.fix.as_deref().unwrap().contains("hostnossl"));
+    assert_eq!(check(&r, CheckId::Handshake).verdict, Verdict::Pass);
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[test]
+fn ssl_off_fails_tls() {
+    let pg = Pg::builder()
+        .setting("ssl", "off")
+        .hba("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(pg.port(), &opts(None));
+    let tls = check(&r, CheckId::TlsOffered);
+    assert_eq!(tls.verdict, Verdict::Fail);
+    assert!(tls.detail.contains("answered N"), "{}", tls.detail);
+    assert_eq!(check(&r, CheckId::Handshake).verdict, Verdict::Skipped);
+    assert_eq!(check(&r, CheckId::TlsVersions).verdict, Verdict::Skipped);
+    assert_eq!(check(&r, CheckId::PlaintextRefused).verdict, Verdict::Fail);
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[test]
+fn missing_entry_is_refused_and_distinguished_from_reject() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = pg_with_tls(
+        &leaf,
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        &[],
+    );
+    let r = run(pg.port(), &opts(Some(&pki)));
+    let pt = check(&r, CheckId::PlaintextRefused);
+    assert_eq!(pt.verdict, Verdict::Pass, "{}", pt.detail);
+    assert!(
+        pt.detail.contains("no pg_hba.conf line matches"),
+        "{}",
+        pt.detail
+    );
+    let j = json_check(&r, "plaintext-refused");
+    assert_eq!(j["refusal"], "hba-no-entry");
+    assert!(
+        j["server_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no pg_hba.conf entry for host")
+    );
+    assert_eq!(
+        r.verdict,
+        TargetVerdict::Pass,
+        "{}",
+        pgtls_probe::render_target(&r, false)
+    );
+}
+
+#[test]
+fn min_protocol_tls13_agrees_with_tls_versions() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = pg_with_tls(
+        &leaf,
+        REJECT_HBA,
+        &[("ssl_min_protocol_version", "TLSv1.3")],
+    );
+    let r = run(pg.port(), &opts(Some(&pki)));
+    let v = json_check(&r, "tls-versions");
+    assert_eq!(v["accepted"], serde_json::json!(["TLSv1.3"]), "{v}");
+    assert_eq!(v["verdict"], "pass");
+    let shown = pg.query("show ssl_min_protocol_version");
+    assert_eq!(shown, "TLSv1.3");
+}
+
+fn bouncer(pg: &Pg, leaf: Option<&Leaf>, mode: &str) -> PgBouncer {
+    let mut b = PgBouncer::builder(pg);
+    let dir = b.dir().to_path_buf();
+    b = b.setting("client_tls_sslmode", mode);
+    if let Some(leaf) = leaf {
+        b = b
+            .file("server.crt", &leaf.cert, 0o644)
+            .file("server.key", &leaf.key, 0o600)
+            .setting(
+                "client_tls_cert_file",
+                dir.join("server.crt").display().to_string(),
+            )
+            .setting(
+                "client_tls_key_file",
+                dir.join("server.key").display().to_string(),
+            );
+    }
+    b.start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn pgbouncer_require_passes() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = Pg::builder().start().unwrap_or_else(|e| panic!("{e}"));
+    let bnc = bouncer(&pg, Some(&leaf), "require");
+    let mut o = opts(Some(&pki));
+    o.password = Some(SUPERUSER_PASSWORD.into());
+    let r = run(bnc.port(), &o);
+    let text = pgtls_probe::render_target(&r, false);
+    eprintln!("{text}\n{}", serde_json::to_string_pretty(&r).unwrap());
+    let pt = json_check(&r, "plaintext-refused");
+    assert_eq!(pt["verdict"], "pass", "{text}");
+    assert_eq!(pt["refusal"], "pgbouncer-ssl-required");
+    assert_eq!(pt["sqlstate"], "08P01");
+    assert_eq!(pt["server_message"], "SSL required");
+    assert_eq!(check(&r, CheckId::Chain).verdict, Verdict::Pass, "{text}");
+    // PgBouncer answers an SSLRequest with pipelined bytes by an ErrorResponse instead of `S`.
+    let pipe = json_check(&r, "pipelined-data");
+    assert_eq!(pipe["verdict"], "pass", "{pipe}");
+    assert_eq!(
+        pipe["server_message"],
+        "received unencrypted data after SSL request"
+    );
+    // The backend PostgreSQL has ssl off: pg_stat_ssl shows the pooler-to-server link.
+    let auth = check(&r, CheckId::Authenticated);
+    assert_eq!(auth.verdict, Verdict::Pass, "{text}");
+    assert!(auth.detail.contains("pooler-to-server"), "{}", auth.detail);
+    assert_eq!(json_check(&r, "authenticated")["ssl"], false);
+    assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+}
+
+#[test]
+fn pgbouncer_disable_fails() {
+    let pg = Pg::builder().start().unwrap_or_else(|e| panic!("{e}"));
+    let bnc = bouncer(&pg, None, "disable");
+    let r = run(bnc.port(), &opts(None));
+    let text = pgtls_probe::render_target(&r, false);
+    assert_eq!(
+        check(&r, CheckId::TlsOffered).verdict,
+        Verdict::Fail,
+        "{text}"
+    );
+    assert_eq!(
+        check(&r, CheckId::PlaintextRefused).verdict,
+        Verdict::Fail,
+        "{text}"
+    );
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
