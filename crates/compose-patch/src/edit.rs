@@ -810,7 +810,7 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
     let mut splices = Vec::new();
     match pos.map(|i| (i, &items[i])) {
         Some((i, Value::String(s))) => {
-            let Some((_, _, opts)) = short_parts(s) else {
+            let Some((_, cur_target, opts)) = short_parts(s) else {
                 return Ok(None);
             };
             let existing_label = opts.iter().find_map(|o| Selinux::from_letter(o));
@@ -843,7 +843,7 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
             if !labelled && let Some(l) = label {
                 new_opts.push(l.letter().to_owned());
             }
-            let mut new = format!("{}:{}", mount.source, mount.target);
+            let mut new = format!("{}:{cur_target}", mount.source);
             if !new_opts.is_empty() {
                 new.push(':');
                 new.push_str(&new_opts.join(","));

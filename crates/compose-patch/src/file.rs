@@ -25,6 +25,7 @@ pub(crate) fn typed_view(text: &str) -> Result<Value> {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         let message = e.to_string();
         if message.contains("duplicate entry") {
+            let line = duplicate_line(text).unwrap_or(line);
             Error::DuplicateKey { line, message }
         } else {
             Error::InvalidYaml {
@@ -34,6 +35,35 @@ pub(crate) fn typed_view(text: &str) -> Result<Value> {
             }
         }
     })
+}
+
+/// Line of the second occurrence of the first duplicated key (keys compared by
+/// their source text), found in the lossless tree.
+fn duplicate_line(text: &str) -> Option<usize> {
+    fn walk(text: &str, node: &Node) -> Option<usize> {
+        match &node.kind {
+            cst::Kind::Map { entries, .. } => {
+                let mut seen: Vec<&str> = Vec::new();
+                for e in entries {
+                    let k = text.get(e.key.range.clone())?.trim_matches(['"', '\'']);
+                    if seen.contains(&k) && !e.merge {
+                        return Some(line_of(text, e.key.range.start));
+                    }
+                    seen.push(k);
+                }
+                entries
+                    .iter()
+                    .filter_map(|e| e.value.as_ref())
+                    .find_map(|v| walk(text, v))
+            }
+            cst::Kind::Seq { items, .. } => items
+                .iter()
+                .filter_map(|i| i.node.as_ref())
+                .find_map(|v| walk(text, v)),
+            _ => None,
+        }
+    }
+    walk(text, &cst::parse(text).ok()??)
 }
 
 pub(crate) fn cst_root(text: &str) -> Result<Node> {
@@ -67,8 +97,14 @@ impl<'a> Svc<'a> {
     pub(crate) fn get(&self, key: &str) -> Result<Option<(&'a Entry, &'a Value)>> {
         let entries = self.node.entries().unwrap_or(&[]);
         let found = find_entry(self.text, self.node, self.map, key)?;
+        let merged_has_key = |v: &Value| match v {
+            Value::Mapping(m) => m.contains_key(key),
+            Value::Sequence(s) => s.iter().any(|m| m.get(key).is_some()),
+            _ => true,
+        };
         if found.is_none()
             && let Some(m) = entries.iter().find(|e| e.merge)
+            && self.map.get("<<").is_none_or(merged_has_key)
         {
             {
                 return Err(Error::Alias {

@@ -115,7 +115,8 @@ fn looks_non_string(s: &str) -> bool {
     };
     numeric_start
         && unsigned.chars().all(|c| {
-            c.is_ascii_hexdigit() || matches!(c, 'x' | 'X' | 'o' | 'O' | '.' | '_' | ':' | '+' | '-')
+            c.is_ascii_hexdigit()
+                || matches!(c, 'x' | 'X' | 'o' | 'O' | '.' | '_' | ':' | '+' | '-')
         })
 }
 
