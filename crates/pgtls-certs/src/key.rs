@@ -72,8 +72,9 @@ impl KeyType {
     pub fn warning(self) -> Option<&'static str> {
         match self {
             KeyType::Ed25519 => Some(
-                "Ed25519 certificates work with libpq (OpenSSL 1.1.1+) but are rejected by several drivers \
-                 (pgjdbc on older JVMs, Npgsql on Windows, many webpki-based clients); prefer ecdsa-p256",
+                "Ed25519: libpq 15 fails SCRAM logins over TLS with \"could not find digest for NID UNDEF\" \
+                 unless clients set channel_binding=disable, and several drivers (pgjdbc, Npgsql, webpki-based \
+                 clients) reject Ed25519 certificates; prefer ecdsa-p256",
             ),
             _ => None,
         }

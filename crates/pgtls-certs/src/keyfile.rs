@@ -28,12 +28,31 @@ or permissions u=rw,g=r (0640) or less if owned by root.";
 /// Mirrors `check_ssl_key_file_permissions` (PostgreSQL 10 to 17, `be-secure-common.c`): the file
 /// must exist and be a regular file (symlinks are followed), be owned by the server's user or by
 /// root, and have no group or other bits when owned by the server's user, or at most group read
-/// when owned by root. The path appears in messages as given, as PostgreSQL prints the setting's
-/// value.
+/// when owned by root. Then, as the server's next step would fail, the file must be readable by
+/// the server's user: a root-owned 0640 key needs the server in the file's group. Group
+/// membership is looked up in this host's `/etc/passwd` and `/etc/group`; when `server_uid` is not
+/// in `/etc/passwd` (a container's uid seen from the host) the readability step is skipped; use
+/// [`postgres_key_file_check_with_groups`] to give the groups explicitly.
 ///
-/// Not modelled: whether the server can actually read a root-owned 0640 file (that needs the
-/// server to be in the file's group) and whether the key parses or matches the certificate.
+/// The path appears in messages as given, as PostgreSQL prints the setting's value.
+///
+/// Not modelled: search permission on the directories above the file, and whether the key
+/// parses or matches the certificate.
 pub fn postgres_key_file_check(path: &Path, server_uid: u32) -> Result<(), KeyFileProblem> {
+    let groups = user_groups(server_uid);
+    check(path, server_uid, groups.as_deref())
+}
+
+/// [`postgres_key_file_check`] with the server's group ids given (primary and supplementary).
+pub fn postgres_key_file_check_with_groups(
+    path: &Path,
+    server_uid: u32,
+    server_gids: &[u32],
+) -> Result<(), KeyFileProblem> {
+    check(path, server_uid, Some(server_gids))
+}
+
+fn check(path: &Path, server_uid: u32, server_gids: Option<&[u32]>) -> Result<(), KeyFileProblem> {
     let shown = path.display();
     let md = match std::fs::metadata(path) {
         Ok(md) => md,
@@ -59,7 +78,7 @@ pub fn postgres_key_file_check(path: &Path, server_uid: u32) -> Result<(), KeyFi
             hint: format!("point ssl_key_file at the key itself, not \"{shown}\""),
         });
     }
-    let (uid, mode) = (md.uid(), md.mode());
+    let (uid, gid, mode) = (md.uid(), md.gid(), md.mode());
     if uid != server_uid && uid != 0 {
         return Err(KeyFileProblem {
             message: format!(
@@ -83,7 +102,57 @@ pub fn postgres_key_file_check(path: &Path, server_uid: u32) -> Result<(), KeyFi
             hint: format!("chmod {fix} '{shown}'"),
         });
     }
+    if let Some(gids) = server_gids {
+        let readable = if uid == server_uid {
+            mode & 0o400 != 0
+        } else if gids.contains(&gid) {
+            mode & 0o040 != 0
+        } else {
+            mode & 0o004 != 0
+        };
+        if !readable {
+            // OpenSSL's reason for the failed open, as PostgreSQL prints it
+            return Err(KeyFileProblem {
+                message: format!("could not load private key file \"{shown}\": Permission denied"),
+                detail: None,
+                hint: format!(
+                    "chown {server_uid} '{shown}' && chmod 0600 '{shown}', or keep it root-owned with mode 0640 and a group of the server user"
+                ),
+            });
+        }
+    }
     Ok(())
+}
+
+/// Primary and supplementary group ids of `uid` from `/etc/passwd` and `/etc/group`; `None` when
+/// the uid is not listed.
+fn user_groups(uid: u32) -> Option<Vec<u32>> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let (name, primary) = passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        let _pw = f.next()?;
+        let u: u32 = f.next()?.parse().ok()?;
+        let g: u32 = f.next()?.parse().ok()?;
+        (u == uid).then(|| (name.to_string(), g))
+    })?;
+    let mut gids = vec![primary];
+    if let Ok(group) = std::fs::read_to_string("/etc/group") {
+        for line in group.lines() {
+            let mut f = line.split(':');
+            let (Some(_), Some(_), Some(g), Some(members)) =
+                (f.next(), f.next(), f.next(), f.next())
+            else {
+                continue;
+            };
+            if members.split(',').any(|m| m == name)
+                && let Ok(g) = g.parse()
+            {
+                gids.push(g);
+            }
+        }
+    }
+    Some(gids)
 }
 
 #[cfg(test)]
@@ -99,6 +168,22 @@ mod tests {
             err.message,
             "could not access private key file \"/nonexistent/pgtls/server.key\": No such file or directory"
         );
+    }
+
+    #[test]
+    fn unreadable_root_owned_key_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        std::fs::write(&p, b"x").unwrap();
+        let md = std::fs::metadata(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let e = postgres_key_file_check_with_groups(&p, md.uid(), &[md.gid()]).unwrap_err();
+        assert!(
+            e.message.starts_with("could not load private key file"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.ends_with(": Permission denied"));
     }
 
     #[test]

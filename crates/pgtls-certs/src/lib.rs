@@ -65,8 +65,12 @@
 //! - Renewal keeps the subject, DNS and IP SANs and the serverAuth/clientAuth EKUs; other
 //!   extensions of a foreign certificate (policies, e-mail SANs, CRL distribution points) are
 //!   not carried over, and a subject with two attributes of the same type keeps only the last.
-//! - [`postgres_key_file_check`] models ownership and mode only: whether a root-owned 0640 key
-//!   is readable through the server's groups, and whether the key parses, are not checked.
+//! - [`postgres_key_file_check`] models ownership, mode and readability for the server user
+//!   (groups from this host's `/etc/passwd` and `/etc/group`); directory search permissions and
+//!   whether the key parses are not checked.
+//! - Ed25519: with libpq 15 (tested: 15.18), SCRAM authentication over TLS fails with
+//!   `could not find digest for NID UNDEF` (channel binding cannot hash an Ed25519 certificate)
+//!   unless the client sets `channel_binding=disable`; `cert` authentication works.
 //! - Unix only (modes, owners).
 
 #![deny(missing_docs)]
@@ -91,7 +95,10 @@ pub use inspect::{
     verify_chain_at,
 };
 pub use key::KeyType;
-pub use keyfile::{GROUP_WORLD_DETAIL, KeyFileProblem, postgres_key_file_check};
+pub use keyfile::{
+    GROUP_WORLD_DETAIL, KeyFileProblem, postgres_key_file_check,
+    postgres_key_file_check_with_groups,
+};
 pub use names::{NameConstraint, San};
 pub use renew::{RenewOptions, RenewalPolicy, needs_renewal, renewal_reason};
 pub use writer::{

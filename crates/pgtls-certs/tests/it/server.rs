@@ -1,1 +1,376 @@
-//! Tests against a real PostgreSQL 15 (written once the pgtest harness is available).
+//! Against a real PostgreSQL 15 started by `pgtest`: our files make a server that libpq trusts
+//! with `sslmode=verify-full`, our key-file rule matches the server's, client certificates pass
+//! `cert` authentication, and renewal is picked up by a reload.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use pgtest::{HarnessError, Pg, PgBuilder, server_user};
+use pgtls_certs::{
+    Ca, CaParams, CertAndKey, ClientParams, KeyType, Owner, RenewOptions, ServerParams,
+    WriteOptions, covers_host, file_meta, inspect, postgres_key_file_check, renew_files,
+    write_atomic,
+};
+
+use crate::text;
+
+/// A builder with our CA and server files in its directory and TLS switched on.
+fn tls_builder(ca: &Ca, server: &CertAndKey) -> (PgBuilder, PathBuf) {
+    let b = Pg::builder();
+    let dir = b.dir().to_path_buf();
+    let b = b
+        .file("server.crt", &server.cert_pem, 0o644)
+        .file("server.key", &server.key_pem, 0o600)
+        .file("ca.crt", ca.cert_pem(), 0o644)
+        .setting("ssl", "on")
+        .setting(
+            "ssl_cert_file",
+            dir.join("server.crt").display().to_string(),
+        )
+        .setting("ssl_key_file", dir.join("server.key").display().to_string());
+    (b, dir)
+}
+
+fn verify_full(root: &Path, host: &str) -> String {
+    format!(
+        "host={host} hostaddr=127.0.0.1 sslmode=verify-full sslrootcert={}",
+        root.display()
+    )
+}
+
+fn start(b: PgBuilder) -> Pg {
+    match b.start() {
+        Ok(pg) => pg,
+        Err(e) => panic!("server did not start: {e}"),
+    }
+}
+
+#[test]
+fn every_key_type_serves_verify_full_clients() {
+    for kt in KeyType::ALL {
+        let ca = Ca::create(&CaParams {
+            key_type: kt,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let mut sp = ServerParams::new(["localhost", "127.0.0.1"]);
+        sp.key_type = kt;
+        let server = ca.issue_server(&sp).unwrap();
+        let (b, dir) = tls_builder(&ca, &server);
+        let pg = start(b);
+        let root = dir.join("ca.crt");
+        if kt == KeyType::Ed25519 {
+            // libpq 15 cannot hash an Ed25519 certificate for SCRAM channel binding
+            // (KeyType::warning says so): observe the failure, then connect without binding
+            let out = pg.psql(&verify_full(&root, "localhost"), "select 1");
+            assert!(!out.success);
+            assert!(
+                out.stderr.contains("could not find digest for NID UNDEF"),
+                "{}",
+                out.stderr
+            );
+        }
+        let binding = if kt == KeyType::Ed25519 {
+            " channel_binding=disable"
+        } else {
+            ""
+        };
+        for host in ["localhost", "127.0.0.1"] {
+            let out = pg.psql(
+                &format!("{}{binding}", verify_full(&root, host)),
+                "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            );
+            assert!(out.success, "{kt} host={host}: {}", out.stderr);
+            assert_eq!(out.stdout, "t", "{kt} host={host}");
+        }
+        let out = pg.psql(
+            &format!("{}{binding}", verify_full(&root, "db.example.com")),
+            "select 1",
+        );
+        assert!(
+            !out.success,
+            "{kt}: a name outside the SANs must be refused"
+        );
+        assert!(
+            out.stderr
+                .contains("does not match host name \"db.example.com\""),
+            "{kt}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// `covers_host` against libpq itself, wildcards and IPv4/IPv6 included.
+#[test]
+fn covers_host_agrees_with_libpq() {
+    let ca = Ca::create(&CaParams::default()).unwrap();
+    let server = ca
+        .issue_server(&ServerParams::new([
+            "db.test",
+            "*.pool.test",
+            "127.0.0.1",
+            "::1",
+        ]))
+        .unwrap();
+    let (b, dir) = tls_builder(&ca, &server);
+    let pg = start(b);
+    let root = dir.join("ca.crt");
+    for host in [
+        "db.test",
+        "DB.Test",
+        "eu.pool.test",
+        "a.eu.pool.test",
+        "pool.test",
+        "other.test",
+        "127.0.0.1",
+        "localhost",
+        "::1",
+        "127.0.0.2",
+    ] {
+        let ours = covers_host(&server.cert_pem, host).unwrap();
+        let out = pg.psql(&verify_full(&root, host), "select 1");
+        assert_eq!(
+            out.success, ours,
+            "host {host}: libpq says {}, covers_host says {ours}: {}",
+            out.success, out.stderr
+        );
+        if !out.success {
+            assert!(
+                out.stderr.contains("does not match host name"),
+                "{host}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// Make a directory that the server user can traverse, for key files with chosen owners.
+fn shared_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    d
+}
+
+/// The first `FATAL:` line of a log and the `DETAIL:` line after it.
+fn fatal_and_detail(log: &str) -> (Option<String>, Option<String>) {
+    let mut lines = log.lines();
+    while let Some(line) = lines.next() {
+        if let Some(at) = line.find("FATAL:  ") {
+            let fatal = line[at + 8..].to_string();
+            let detail = lines
+                .next()
+                .and_then(|l| l.find("DETAIL:  ").map(|i| l[i + 9..].to_string()));
+            return (Some(fatal), detail);
+        }
+    }
+    (None, None)
+}
+
+#[test]
+fn key_file_rule_matches_the_server() {
+    if !pgtest::running_as_root() {
+        eprintln!(
+            "skipped: the key-file differential needs root to give files to postgres and root"
+        );
+        return;
+    }
+    let su = server_user();
+    let ca = Ca::create(&CaParams::default()).unwrap();
+    let server = ca.issue_server(&ServerParams::new(["localhost"])).unwrap();
+    let mut checked = 0;
+    for (owner_name, owner) in [
+        (
+            "postgres",
+            Owner {
+                uid: su.uid,
+                gid: su.gid,
+            },
+        ),
+        (
+            "root",
+            Owner {
+                uid: 0,
+                gid: su.gid,
+            },
+        ),
+        (
+            "another user",
+            Owner {
+                uid: 4242,
+                gid: su.gid,
+            },
+        ),
+    ] {
+        for mode in [0o600, 0o640, 0o644] {
+            let keydir = shared_dir();
+            let key_path = keydir.path().join("server.key");
+            write_atomic(
+                &key_path,
+                server.key_pem.as_bytes(),
+                &WriteOptions {
+                    mode,
+                    owner: Some(owner),
+                    backup: false,
+                    protect_existing: false,
+                },
+            )
+            .unwrap();
+            let verdict = postgres_key_file_check(&key_path, su.uid);
+            let b = Pg::builder();
+            let dir = b.dir().to_path_buf();
+            let started = b
+                .file("server.crt", &server.cert_pem, 0o644)
+                .setting("ssl", "on")
+                .setting(
+                    "ssl_cert_file",
+                    dir.join("server.crt").display().to_string(),
+                )
+                .setting("ssl_key_file", key_path.display().to_string())
+                .start();
+            let case = format!("owner {owner_name}, mode {mode:04o}");
+            match (&verdict, started) {
+                (Ok(()), Ok(pg)) => {
+                    let out = pg.psql("sslmode=require", "select 1");
+                    assert!(out.success, "{case}: {}", out.stderr);
+                }
+                (Err(problem), Err(HarnessError::StartFailed { log, .. })) => {
+                    let (fatal, detail) = fatal_and_detail(&log);
+                    assert_eq!(
+                        fatal.as_deref(),
+                        Some(problem.message.as_str()),
+                        "{case}: {log}"
+                    );
+                    assert_eq!(detail, problem.detail, "{case}: {log}");
+                }
+                (v, s) => panic!("{case}: our verdict {v:?} but the server start gave {s:?}"),
+            }
+            eprintln!(
+                "{case}: {}",
+                verdict
+                    .as_ref()
+                    .map_or_else(|p| p.message.clone(), |()| "accepted".into())
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9);
+}
+
+#[test]
+fn client_certificate_passes_a_cert_rule() {
+    let ca = Ca::create(&CaParams::default()).unwrap();
+    let server = ca.issue_server(&ServerParams::new(["localhost"])).unwrap();
+    let good = ca.issue_client(&ClientParams::new("postgres")).unwrap();
+    let wrong_user = ca.issue_client(&ClientParams::new("someone_else")).unwrap();
+    let other_ca = Ca::create(&CaParams::default()).unwrap();
+    let foreign = other_ca
+        .issue_client(&ClientParams::new("postgres"))
+        .unwrap();
+
+    let (b, dir) = tls_builder(&ca, &server);
+    let b = b
+        .setting("ssl_ca_file", dir.join("ca.crt").display().to_string())
+        .hba("local all all trust\nhostssl all all 127.0.0.1/32 cert\n");
+    let pg = start(b);
+    let root = dir.join("ca.crt");
+
+    // client files live with the test (psql runs as this user; libpq wants the key 0600)
+    let cdir = tempfile::tempdir().unwrap();
+    let conn = |name: &str, c: &CertAndKey| {
+        let crt = cdir.path().join(format!("{name}.crt"));
+        let key = cdir.path().join(format!("{name}.key"));
+        write_atomic(&crt, c.cert_pem.as_bytes(), &WriteOptions::cert()).unwrap();
+        write_atomic(&key, c.key_pem.as_bytes(), &WriteOptions::key()).unwrap();
+        let extra = format!(
+            "{} sslcert={} sslkey={} password=wrong",
+            verify_full(&root, "localhost"),
+            crt.display(),
+            key.display()
+        );
+        pg.psql(&extra, "select current_user")
+    };
+
+    let out = conn("good", &good);
+    assert!(out.success, "{}\n{}", out.stderr, pg.log());
+    assert_eq!(out.stdout, "postgres");
+
+    let out = conn("wrong_user", &wrong_user);
+    assert!(!out.success);
+    assert!(
+        out.stderr
+            .contains("certificate authentication failed for user \"postgres\""),
+        "{}",
+        out.stderr
+    );
+
+    let out = conn("foreign", &foreign);
+    assert!(
+        !out.success,
+        "a client certificate from another CA must be refused"
+    );
+
+    // and without any client certificate
+    let out = pg.psql(&verify_full(&root, "localhost"), "select 1");
+    assert!(!out.success);
+}
+
+/// The certificate the server presents, as PEM, read with `openssl s_client -starttls postgres`.
+fn served_certificate(port: u16) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-starttls", "postgres", "-connect"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl s_client runs");
+    let t = text(&out);
+    let start = t
+        .find("-----BEGIN CERTIFICATE-----")
+        .unwrap_or_else(|| panic!("no certificate: {t}"));
+    let end = t
+        .find("-----END CERTIFICATE-----")
+        .unwrap_or_else(|| panic!("no certificate: {t}"));
+    t[start..end + "-----END CERTIFICATE-----".len()].to_string()
+}
+
+#[test]
+fn renewal_keeps_mode_and_owner_and_a_reload_serves_the_new_certificate() {
+    let ca = Ca::create(&CaParams::default()).unwrap();
+    let server = ca
+        .issue_server(&ServerParams::new(["localhost", "127.0.0.1"]))
+        .unwrap();
+    let (b, dir) = tls_builder(&ca, &server);
+    let pg = start(b);
+    let crt = dir.join("server.crt");
+    let key = dir.join("server.key");
+    let old_serial = inspect(&server.cert_pem).unwrap().serial;
+    assert_eq!(
+        inspect(served_certificate(pg.port())).unwrap().serial,
+        old_serial
+    );
+
+    let crt_meta = file_meta(&crt).unwrap();
+    let key_meta = file_meta(&key).unwrap();
+    let out = renew_files(&ca, &crt, &key, &RenewOptions::default()).unwrap();
+    assert_eq!(out.old_serial, old_serial);
+    assert_eq!(file_meta(&crt).unwrap(), crt_meta);
+    assert_eq!(file_meta(&key).unwrap(), key_meta);
+    assert_eq!(key_meta.uid, server_user().uid);
+    assert_eq!(key_meta.mode, 0o600);
+
+    // not yet reloaded: still the old certificate
+    assert_eq!(
+        inspect(served_certificate(pg.port())).unwrap().serial,
+        old_serial
+    );
+    let pid = pg.pid();
+    pg.reload();
+    assert_eq!(
+        inspect(served_certificate(pg.port())).unwrap().serial,
+        out.new_serial
+    );
+    assert_eq!(pg.pid(), pid, "no restart");
+    let out = pg.psql(&verify_full(&dir.join("ca.crt"), "localhost"), "select 1");
+    assert!(out.success, "{}", out.stderr);
+}
