@@ -1,6 +1,102 @@
-//! Typed, lossless pg_hba.conf parser and emitter with PostgreSQL-exact validation, first-match explain and lint.
+//! Read, check, explain, lint and edit `pg_hba.conf` the way PostgreSQL reads it, without
+//! ever losing a byte the user wrote.
 //!
-//! Work in progress.
+//! # Purpose
+//!
+//! Hardening a PostgreSQL server for TLS means editing `pg_hba.conf`: first match wins, so
+//! the order of rules is their meaning, and users keep notes in comments. This crate parses
+//! the file into a typed tree that prints back byte for byte, validates every line with
+//! PostgreSQL's own rules and messages, tells which rule a given connection meets and what
+//! the client hears, lints for common security mistakes, and edits the file in place
+//! (insert, replace, remove, the hardening [`Policy`]) touching only the lines it must.
+//!
+//! ```
+//! use pg_hba::{Connection, Document, Encryption, Outcome, ParseOptions, Policy, explain};
+//!
+//! let text = "local all all peer\nhost all all 0.0.0.0/0 scram-sha-256 # anyone\n";
+//! let doc = Document::parse(text, ParseOptions::default());
+//! assert_eq!(doc.to_string(), text); // lossless
+//! assert!(doc.validate().is_empty());
+//!
+//! let conn = Connection::host("203.0.113.7".parse().unwrap(), "postgres", "app");
+//! assert_eq!(explain(&doc, &conn).outcome, Outcome::Allow);
+//!
+//! let (hardened, _warnings) = Policy::default().apply(&doc).unwrap();
+//! let plain = explain(&hardened, &conn);
+//! assert_eq!(plain.outcome, Outcome::Reject);
+//! assert_eq!(
+//!     plain.message.as_deref(),
+//!     Some("`pg_hba.conf` rejects connection for host \"203.0.113.7\", user \"app\", database \"postgres\", no encryption")
+//! );
+//! let tls = explain(&hardened, &conn.with_encryption(Encryption::Ssl));
+//! assert_eq!(tls.outcome, Outcome::Allow);
+//! // Applying the policy again changes nothing.
+//! assert_eq!(Policy::default().apply(&hardened).unwrap().0.to_string(), hardened.to_string());
+//! ```
+//!
+//! # Design
+//!
+//! - **Two layers, like PostgreSQL.** `tokenize_auth_file()` first glues backslash
+//!   continuations and strips CR/LF; `next_token()` then splits the logical line. The first
+//!   layer is a small loop replaying PostgreSQL's buffer logic; the second is a private pest
+//!   grammar (`grammar.pest`) for fields and tokens (`a, b` is one field, `a ,b` two; `""`
+//!   inside quotes; an unterminated quote runs to the end of the line), followed by
+//!   PostgreSQL's own byte loop for token values, the `initial_quote` flag that decides
+//!   whether keywords count (PostgreSQL 15.18 has no token length limit any more).
+//! - **Lossless by construction.** Every logical line keeps its exact source ("repr" in
+//!   `toml_edit`'s terms); records add a typed interpretation next to it. Printing concatenates
+//!   the sources. Edits produce new source for the lines they touch, aligned to the nearest
+//!   records' columns, and re-read the result, so the tree never disagrees with the text.
+//! - **Validation is PostgreSQL's `parse_hba_line()`**, check by check and in the same
+//!   order, with the messages `pg_hba_file_rules.error` shows. Parsing never fails; invalid
+//!   lines are [`RecordKind::Invalid`] records and [`Document::validate`] lists them.
+//!   [`Record::view`] computes the `pg_hba_file_rules` row (with the server's normalisation
+//!   of addresses, masks and options); the test suite compares it with a real server.
+//! - **Explain is `check_hba()`**: connection type against SSL/GSS state, address, database,
+//!   then role; first match wins; `reject` and no match give PostgreSQL's FATAL texts.
+//!
+//! # Limitations: what is not preserved / not supported
+//!
+//! - `@file` items and `include*` records are typed but not expanded: the crate does no I/O,
+//!   so their targets are neither read nor validated, and explain treats `@file` items as
+//!   matching nothing.
+//! - Validation models the Linux builds (Debian, `supabase/postgres`): `sspi` and `bsd` are
+//!   "not supported by this build"; `gss`, `ldap`, `pam`, `radius` and `cert` are available.
+//!   RADIUS server names and LDAP URLs are checked for syntax only (PostgreSQL resolves them
+//!   with DNS and `OpenLDAP`); a `hostssl` line while `ssl = off` is a lint finding
+//!   (`hostssl-ssl-off`), since PostgreSQL only logs it.
+//! - PostgreSQL 16+ regular expressions are matched with the `regex` crate, whose syntax is
+//!   close to but not identical with PostgreSQL's ARE flavour; invalid ones are not reported.
+//! - A NUL byte ends a line's tokens, as in C; bytes after it on that line are kept in the
+//!   text but ignored.
+//! - `samehost`/`samenet` and host-name rules match in [`explain`] only with the interface
+//!   list or verified host name supplied in [`Connection`].
+//! - [`Document::align_columns`] re-aligns only valid single-line rules; lines with
+//!   continuations, invalid lines and comments keep their layout.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod document;
+mod edit;
+mod error;
+mod explain;
+mod interpret;
+mod lint;
+mod model;
+mod policy;
+mod token;
+
+pub use document::{Diagnostic, Document, Record, ViewRow};
+pub use edit::Position;
+pub use error::{Error, Result};
+pub use explain::{Connection, Explanation, Origin, Outcome, explain, explain_with};
+pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint};
+pub use model::{
+    Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,
+    ParseOptions, PgVersion, RecordKind, Rule, format_ip,
+};
+pub use policy::{Cidr, Policy, SUPABASE_DEFAULT_HBA, Warning, supabase_default_hardened};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

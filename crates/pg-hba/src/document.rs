@@ -1,0 +1,290 @@
+//! The document: logical lines kept byte for byte, records typed.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::interpret::{interpret, view_options};
+use crate::model::{ParseOptions, RecordKind, Rule};
+use crate::token::{Field, RawLine, split_lines, tokenize};
+
+/// A parsed `pg_hba.conf`: every logical line, in order, with its exact source text.
+///
+/// `doc.to_string()` gives back the input byte for byte until the document is edited;
+/// edits rewrite only the lines they touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub(crate) lines: Vec<Line>,
+    pub(crate) options: ParseOptions,
+}
+
+/// One logical line (a line plus its backslash continuations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// Blank or comment-only line.
+    Other {
+        raw: String,
+        number: usize,
+        physical: usize,
+    },
+    /// A line with at least one token (or a tokenizer error).
+    Record(Record),
+}
+
+impl Line {
+    pub(crate) fn raw(&self) -> &str {
+        match self {
+            Self::Other { raw, .. } => raw,
+            Self::Record(r) => &r.raw,
+        }
+    }
+}
+
+/// One record: a non-empty logical line, valid or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub(crate) raw: String,
+    pub(crate) line: usize,
+    pub(crate) physical: usize,
+    /// The tokenized text (continuations joined) when it differs from `raw` minus its
+    /// line terminator.
+    pub(crate) joined: Option<String>,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) kind: RecordKind,
+    pub(crate) error: Option<String>,
+}
+
+impl Record {
+    pub(crate) fn from_raw(raw: &RawLine<'_>, options: &ParseOptions) -> Self {
+        let (fields, kind, error) = match tokenize(&raw.content) {
+            Err(e) => (Vec::new(), RecordKind::Invalid, Some(e)),
+            Ok(fields) => match interpret(&fields, options.version) {
+                Ok(kind) => (fields, kind, None),
+                Err(e) => (fields, RecordKind::Invalid, Some(e)),
+            },
+        };
+        let plain = raw.raw.trim_end_matches(['\r', '\n']);
+        Self {
+            raw: raw.raw.to_owned(),
+            line: raw.number,
+            physical: raw.physical,
+            joined: (plain != raw.content).then(|| raw.content.clone().into_owned()),
+            fields,
+            kind,
+            error,
+        }
+    }
+
+    /// 1-based number of the record's first physical line.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// How many physical lines the record spans (more than one with continuations).
+    pub fn physical_lines(&self) -> usize {
+        self.physical
+    }
+
+    /// The exact source text, including continuations and the line terminator.
+    pub fn source(&self) -> &str {
+        &self.raw
+    }
+
+    /// The text PostgreSQL tokenizes: continuations joined, line terminator removed.
+    pub fn logical_text(&self) -> &str {
+        self.joined
+            .as_deref()
+            .unwrap_or_else(|| self.raw.trim_end_matches(['\r', '\n']))
+    }
+
+    /// What the record is.
+    pub fn kind(&self) -> &RecordKind {
+        &self.kind
+    }
+
+    /// The rule, when the record is a valid rule.
+    pub fn rule(&self) -> Option<&Rule> {
+        match &self.kind {
+            RecordKind::Rule(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's error message for an invalid record.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether PostgreSQL would load this record.
+    pub fn is_valid(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// Token values per field (quotes removed), as PostgreSQL splits them.
+    pub fn fields(&self) -> Vec<Vec<&str>> {
+        self.fields
+            .iter()
+            .map(|f| f.tokens.iter().map(|t| t.value.as_str()).collect())
+            .collect()
+    }
+
+    /// The record as one row of the `pg_hba_file_rules` view (PostgreSQL 15 columns).
+    pub fn view(&self) -> ViewRow {
+        let mut row = ViewRow {
+            line_number: self.line,
+            r#type: None,
+            database: None,
+            user_name: None,
+            address: None,
+            netmask: None,
+            auth_method: None,
+            options: None,
+            error: self.error.clone(),
+        };
+        if let Some(rule) = self.rule() {
+            row.r#type = Some(rule.connection.as_str().to_owned());
+            row.database = Some(
+                rule.databases
+                    .iter()
+                    .map(crate::Item::view_string)
+                    .collect(),
+            );
+            row.user_name = Some(rule.users.iter().map(crate::Item::view_string).collect());
+            if let Some(a) = &rule.address {
+                let (addr, mask) = a.view_columns();
+                row.address = Some(addr);
+                row.netmask = mask;
+            }
+            row.auth_method = Some(rule.method.as_str().to_owned());
+            let opts = view_options(rule);
+            row.options = (!opts.is_empty()).then_some(opts);
+        }
+        row
+    }
+}
+
+/// One row of `pg_hba_file_rules`, computed without a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ViewRow {
+    /// First physical line.
+    pub line_number: usize,
+    /// Connection type.
+    pub r#type: Option<String>,
+    /// Database tokens.
+    pub database: Option<Vec<String>>,
+    /// User tokens.
+    pub user_name: Option<Vec<String>>,
+    /// Address (normalised like the server prints it).
+    pub address: Option<String>,
+    /// Netmask.
+    pub netmask: Option<String>,
+    /// Method.
+    pub auth_method: Option<String>,
+    /// Options as the server lists them.
+    pub options: Option<Vec<String>>,
+    /// Error message.
+    pub error: Option<String>,
+}
+
+/// An invalid line, with PostgreSQL's message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The file name (from the parse options).
+    pub file: String,
+    /// The record's first physical line.
+    pub line: usize,
+    /// PostgreSQL's wording.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl Document {
+    /// Parse `text`. Never fails: lines PostgreSQL would reject are kept as
+    /// [`RecordKind::Invalid`] records and reported by [`Document::validate`].
+    pub fn parse(text: &str, options: ParseOptions) -> Self {
+        let lines = split_lines(text)
+            .iter()
+            .map(|raw| {
+                let content = raw.content.trim_start_matches([' ', '\t', '\r', ',']);
+                if content.is_empty() || content.starts_with('#') || content.starts_with('\0') {
+                    Line::Other {
+                        raw: raw.raw.to_owned(),
+                        number: raw.number,
+                        physical: raw.physical,
+                    }
+                } else {
+                    Line::Record(Record::from_raw(raw, &options))
+                }
+            })
+            .collect();
+        Self { lines, options }
+    }
+
+    /// The options the document was parsed with.
+    pub fn options(&self) -> &ParseOptions {
+        &self.options
+    }
+
+    /// All records (valid or not) in file order.
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.lines.iter().filter_map(|l| match l {
+            Line::Record(r) => Some(r),
+            Line::Other { .. } => None,
+        })
+    }
+
+    /// Valid rules with their line numbers, in file order.
+    pub fn rules(&self) -> impl Iterator<Item = (usize, &Rule)> {
+        self.records()
+            .filter_map(|r| r.rule().map(|rule| (r.line, rule)))
+    }
+
+    /// The record starting at physical line `line`.
+    pub fn record_at(&self, line: usize) -> Option<&Record> {
+        self.records().find(|r| r.line == line)
+    }
+
+    /// Every line PostgreSQL would refuse, with its message. Empty means the server would
+    /// load the file (`@file` and include targets are not read: the crate does no I/O).
+    pub fn validate(&self) -> Vec<Diagnostic> {
+        self.records()
+            .filter_map(|r| {
+                r.error.as_ref().map(|m| Diagnostic {
+                    file: self.options.file_name.clone(),
+                    line: r.line,
+                    message: m.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// `pg_hba_file_rules` rows for every record.
+    pub fn view(&self) -> Vec<ViewRow> {
+        self.records().map(Record::view).collect()
+    }
+
+    pub(crate) fn index_of(&self, line: usize) -> Result<usize> {
+        self.lines
+            .iter()
+            .position(|l| matches!(l, Line::Record(r) if r.line == line))
+            .ok_or_else(|| Error::NoRecordAtLine {
+                file: self.options.file_name.clone(),
+                line,
+            })
+    }
+}
+
+impl fmt::Display for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for l in &self.lines {
+            f.write_str(l.raw())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! Physical lines, continuations and tokens, exactly as PostgreSQL reads them.
+//!
+//! `tokenize_auth_file()` in `src/backend/libpq/hba.c` reads one physical line at a time,
+//! strips trailing CR/LF, and glues the next physical line on when the line ends in a
+//! backslash (no separator; also inside quotes and comments). The glued "logical" line is then
+//! split into fields and tokens by `next_field_expand()`/`next_token()`, which the pest grammar
+//! in `grammar.pest` mirrors. Token values (quotes removed, `""` unescaped) are computed here
+//! with the same loop PostgreSQL runs.
+
+use std::borrow::Cow;
+
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar.pest"]
+struct LineParser;
+
+/// One logical line: its exact source bytes and the text PostgreSQL tokenizes.
+#[derive(Debug, Clone)]
+pub(crate) struct RawLine<'a> {
+    /// Exact source, including continuation lines and the final line terminator (if any).
+    pub raw: &'a str,
+    /// 1-based number of the first physical line.
+    pub number: usize,
+    /// Number of physical lines this logical line spans.
+    pub physical: usize,
+    /// Continuations joined, trailing CR/LF stripped.
+    pub content: Cow<'a, str>,
+}
+
+/// Split `text` into logical lines. Concatenating every `raw` gives `text` back.
+pub(crate) fn split_lines(text: &str) -> Vec<RawLine<'_>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut number = 1;
+    let len = text.len();
+    while pos < len {
+        let start = pos;
+        let end = next_line_end(text, pos);
+        let seg = &text[pos..end];
+        pos = end;
+        let trimmed = seg.trim_end_matches(['\r', '\n']);
+        if !trimmed.ends_with('\\') {
+            out.push(RawLine {
+                raw: seg,
+                number,
+                physical: 1,
+                content: Cow::Borrowed(trimmed),
+            });
+            number += 1;
+            continue;
+        }
+        // Slow path: backslash continuation, replayed with PostgreSQL's buffer logic.
+        let mut buf = String::from(trimmed);
+        buf.pop();
+        let mut last_backslash_len = buf.len();
+        let mut physical = 1;
+        while pos < len {
+            let end = next_line_end(text, pos);
+            buf.push_str(&text[pos..end]);
+            pos = end;
+            physical += 1;
+            let keep = buf.trim_end_matches(['\r', '\n']).len();
+            buf.truncate(keep);
+            if buf.len() > last_backslash_len && buf.ends_with('\\') {
+                buf.pop();
+                last_backslash_len = buf.len();
+                continue;
+            }
+            break;
+        }
+        out.push(RawLine {
+            raw: &text[start..pos],
+            number,
+            physical,
+            content: Cow::Owned(buf),
+        });
+        number += physical;
+    }
+    out
+}
+
+fn next_line_end(text: &str, pos: usize) -> usize {
+    match text[pos..].find('\n') {
+        Some(i) => pos + i + 1,
+        None => text.len(),
+    }
+}
+
+/// One token: its value as PostgreSQL sees it and where it sits in the logical line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub value: String,
+    /// PostgreSQL's `initial_quote`: the token began with a double quote.
+    pub quoted: bool,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One field: a comma-joined list of tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Field {
+    pub tokens: Vec<Token>,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Tokenize one logical line. `Err` carries PostgreSQL's line-level tokenizer error.
+pub(crate) fn tokenize(content: &str) -> Result<Vec<Field>, String> {
+    // PostgreSQL works on C strings: a NUL byte ends the line.
+    let content = match content.find('\0') {
+        Some(i) => &content[..i],
+        None => content,
+    };
+    let pairs = LineParser::parse(Rule::line, content)
+        .map_err(|e| format!("could not tokenize line: {e}"))?;
+    let mut fields = Vec::new();
+    for line in pairs {
+        for field in line.into_inner() {
+            if field.as_rule() != Rule::field {
+                continue;
+            }
+            let span = field.as_span();
+            let mut tokens = Vec::new();
+            for tok in field.into_inner() {
+                let tspan = tok.as_span();
+                let (value, quoted) = token_value(tok.as_str());
+                tokens.push(Token {
+                    value,
+                    quoted,
+                    start: tspan.start(),
+                    end: tspan.end(),
+                });
+            }
+            fields.push(Field {
+                tokens,
+                start: span.start(),
+                end: span.end(),
+            });
+        }
+    }
+    Ok(fields)
+}
+
+/// PostgreSQL's `next_token()` inner loop over one token's source text. (PostgreSQL 15.18
+/// has no token length limit any more; the server accepts 5000-byte tokens.)
+fn token_value(raw: &str) -> (String, bool) {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_quote = false;
+    let mut was_quote = false;
+    let mut initial_quote = false;
+    for c in raw.chars() {
+        if c != '"' || was_quote {
+            out.push(c);
+        }
+        if in_quote && c == '"' {
+            was_quote = !was_quote;
+        } else {
+            was_quote = false;
+        }
+        if c == '"' {
+            in_quote = !in_quote;
+            if out.is_empty() {
+                initial_quote = true;
+            }
+        }
+    }
+    (out, initial_quote)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(line: &str) -> Vec<Vec<String>> {
+        tokenize(line)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.tokens.into_iter().map(|t| t.value).collect())
+            .collect()
+    }
+
+    #[test]
+    fn comma_lists_follow_postgres() {
+        assert_eq!(values("a, b c"), vec![vec!["a", "b"], vec!["c"]]);
+        assert_eq!(values("a ,b"), vec![vec!["a"], vec!["b"]]);
+        assert_eq!(values("a,,b"), vec![vec!["a", "b"]]);
+        assert_eq!(values("a, # c"), vec![vec!["a"]]);
+        assert_eq!(values(",a"), vec![vec!["a"]]);
+    }
+
+    #[test]
+    fn quotes_follow_postgres() {
+        assert_eq!(values(r#""a b" c"#), vec![vec!["a b"], vec!["c"]]);
+        assert_eq!(values(r#""a""b""#), vec![vec![r#"a"b"#]]);
+        assert_eq!(values(r#"a""b"#), vec![vec!["ab"]]);
+        assert_eq!(values("\"\"\"\"\"\""), vec![vec!["\"\""]]);
+        assert_eq!(values("\"\"\"\""), vec![vec!["\""]]);
+        assert_eq!(values(r#""a # b"#), vec![vec!["a # b"]]);
+        assert_eq!(values(r#""""#), vec![vec![""]]);
+        let f = tokenize(r#""all" a"ll""#).unwrap();
+        assert!(f[0].tokens[0].quoted);
+        assert!(!f[1].tokens[0].quoted);
+    }
+
+    #[test]
+    fn comments_end_tokens() {
+        assert_eq!(values("abc#x y"), vec![vec!["abc"]]);
+        assert_eq!(values("  # only"), Vec::<Vec<String>>::new());
+    }
+
+    #[test]
+    fn long_tokens_are_fine() {
+        let long = "a".repeat(5000);
+        assert_eq!(
+            values(&format!("{long},b")),
+            vec![vec![long, "b".to_owned()]]
+        );
+    }
+
+    #[test]
+    fn continuations_glue_without_separator() {
+        let text = "host all \\\r\nall\\\n 1.2.3.4/32 trust\nlocal all all trust";
+        let lines = split_lines(text);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].content, "host all all 1.2.3.4/32 trust");
+        assert_eq!(lines[0].physical, 3);
+        assert_eq!(lines[1].number, 4);
+        let joined: String = lines.iter().map(|l| l.raw).collect();
+        assert_eq!(joined, text);
+    }
+}

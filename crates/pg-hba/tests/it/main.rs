@@ -1,0 +1,8 @@
+//! Integration tests for pg-hba (one binary).
+
+mod corpus;
+mod explain_live;
+mod lint;
+mod policy;
+mod roundtrip;
+mod support;
