@@ -26,7 +26,7 @@
 //! assert_eq!(plain.outcome, Outcome::Reject);
 //! assert_eq!(
 //!     plain.message.as_deref(),
-//!     Some("`pg_hba.conf` rejects connection for host \"203.0.113.7\", user \"app\", database \"postgres\", no encryption")
+//!     Some("pg_hba.conf rejects connection for host \"203.0.113.7\", user \"app\", database \"postgres\", no encryption")
 //! );
 //! let tls = explain(&hardened, &conn.with_encryption(Encryption::Ssl));
 //! assert_eq!(tls.outcome, Outcome::Allow);

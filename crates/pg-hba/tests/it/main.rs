@@ -1,6 +1,7 @@
 //! Integration tests for pg-hba (one binary).
 
 mod corpus;
+mod edit;
 mod explain_live;
 mod lint;
 mod policy;
