@@ -32,10 +32,13 @@ pub(crate) struct Plan {
 }
 
 /// Apply splices (non-overlapping) to `text`.
-pub(crate) fn splice(text: &str, mut splices: Vec<Splice>) -> String {
-    splices.sort_by(|a, b| b.at.start.cmp(&a.at.start).then(b.at.end.cmp(&a.at.end)));
+pub(crate) fn splice(text: &str, splices: Vec<Splice>) -> String {
+    // Apply from the end so earlier offsets stay valid; at equal offsets the splice
+    // listed first ends up first in the text.
+    let mut indexed: Vec<(usize, Splice)> = splices.into_iter().enumerate().collect();
+    indexed.sort_by(|(ia, a), (ib, b)| b.at.start.cmp(&a.at.start).then(ib.cmp(ia)));
     let mut out = text.to_owned();
-    for s in splices {
+    for (_, s) in indexed {
         out.replace_range(s.at, &s.text);
     }
     out
@@ -199,8 +202,37 @@ fn replace_scalar(
 /// Where the content of `node` ends (without trailing blanks), and where a new
 /// line after it starts.
 fn line_after_node(text: &str, node: &Node) -> (usize, bool) {
+    // A block collection ends with its last descendant, which may be a block scalar.
+    let last = match &node.kind {
+        Kind::Map {
+            flow: false,
+            entries,
+        } => entries.last().and_then(|e| e.value.as_ref()),
+        Kind::Seq { flow: false, items } => items.last().and_then(|i| i.node.as_ref()),
+        _ => None,
+    };
+    if let Some(last) = last {
+        return line_after_node(text, last);
+    }
     if matches!(node.style(), Some(Style::Literal | Style::Folded)) {
-        return after_line(text, node.range.end);
+        let e = trim_back(text, node.range.start, node.range.end);
+        let (mut at, need_nl) = after_line(text, e);
+        let header = &text[node.range.start..line_end(text, node.range.start)];
+        let keep = header
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '#')
+            .any(|c| c == '+');
+        if keep {
+            // Trailing blank lines are part of a `|+` / `>+` value.
+            while at < text.len() {
+                let next = text[at..].find('\n').map_or(text.len(), |p| at + p + 1);
+                if !text[at..next].trim().is_empty() {
+                    break;
+                }
+                at = next;
+            }
+        }
+        return (at, need_nl && at >= text.len());
     }
     let e = trim_back(text, node.range.start, node.range.end);
     after_line(text, e.max(node.range.start))
@@ -469,6 +501,15 @@ type SettingsEdit = (Vec<(usize, String)>, Vec<String>);
 /// Apply settings to an argument list: returns (replacements by index, appended
 /// arguments).
 fn settings_edit(args: &[Option<String>], settings: &[(String, String)]) -> Result<SettingsEdit> {
+    for (i, (name, _)) in settings.iter().enumerate() {
+        if settings[..i].iter().any(|(n, _)| same_setting(n, name)) {
+            return Err(Error::InvalidArgument {
+                what: "setting",
+                value: name.clone(),
+                reason: "given more than once in one edit".to_owned(),
+            });
+        }
+    }
     let mut cur: Vec<Option<String>> = args.to_vec();
     let mut replaced: Vec<(usize, String)> = Vec::new();
     for (name, value) in settings {
@@ -1491,7 +1532,13 @@ fn plan_content(svc: &Svc<'_>, target: &str, content: &str) -> Result<Option<Pla
             header_tail.push_str(&header[p..]);
         }
         let body = &text[header_end.min(v.range.end)..v.range.end];
-        if let Some(line) = body.lines().find(|l| !l.trim().is_empty()) {
+        let indicator = header
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '#')
+            .find_map(|c| c.to_digit(10));
+        if let Some(d) = indicator {
+            indent = " ".repeat(key_col + d as usize);
+        } else if let Some(line) = body.lines().find(|l| !l.trim().is_empty()) {
             let ws: String = line.chars().take_while(|c| *c == ' ').collect();
             if ws.len() > key_col {
                 indent = ws;

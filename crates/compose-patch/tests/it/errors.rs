@@ -212,3 +212,29 @@ fn string_commands_are_edited_as_shell_words() {
             .changed()
     );
 }
+
+#[test]
+fn keep_chomped_content_keeps_its_trailing_blank_lines() {
+    let text = "services:\n  db:\n    image: x\n    volumes:\n      - type: bind\n        source: ./p\n        target: /etc/pooler/pooler.exs\n        content: |\n          params\n\n          # c\n\nvolumes:\n  db-config:\n";
+    let mut f = ComposeFile::parse(text).unwrap();
+    assert!(
+        f.set_inline_content("db", "/etc/pooler/pooler.exs", "a\n\n")
+            .unwrap()
+            .changed()
+    );
+    assert!(f.text().contains("        content: |+\n          a\n\n"));
+    let mount = VolumeMount::new("./v/0", "/var/lib/postgresql/data").read_only();
+    assert!(f.ensure_volume("db", mount).unwrap().changed());
+    assert!(
+        f.text()
+            .contains("          a\n\n      - type: bind\n        source: ./v/0\n"),
+        "{}",
+        f.text()
+    );
+    assert_eq!(
+        f.inline_content("db", "/etc/pooler/pooler.exs")
+            .unwrap()
+            .as_deref(),
+        Some("a\n\n")
+    );
+}
