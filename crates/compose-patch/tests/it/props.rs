@@ -186,7 +186,7 @@ fn render(svcs: &[Svc]) -> String {
         }
         match s.ports {
             Some(true) => {
-                out.push_str("    ports:\n      - ${POSTGRES_PORT}:5432\n      - \"6543:6543\"\n")
+                out.push_str("    ports:\n      - ${POSTGRES_PORT}:5432\n      - \"6543:6543\"\n");
             }
             Some(false) => out.push_str("    ports: [\"5432:5432\"]\n"),
             None => {}
