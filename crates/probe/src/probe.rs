@@ -364,14 +364,38 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
             }
         }
     };
-    let (mut tcp, reply) = match ssl_request(target, dl, &[]).await {
-        Ok(x) => x,
+    let tcp = match connect(target, dl).await {
+        Ok(s) => Ok(s),
+        Err(Failure::Timeout) => Err(format!(
+            "could not connect: no TCP connection within {}",
+            secs(opts.timeout)
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut tcp = match tcp {
+        Ok(s) => s,
+        Err(detail) => {
+            checks.push(
+                Check::new(CheckId::TlsOffered, Verdict::Fail, detail)
+                    .with_fix("check the host, the port and any firewall; is the service listening on this address?")
+                    .with_data(CheckData::TlsOffered { reply: None }),
+            );
+            rest_skipped(&mut checks, "the endpoint could not be reached");
+            return FirstContact {
+                checks,
+                unreachable: true,
+                tls: false,
+            };
+        }
+    };
+    let answer = async {
+        write_all(&mut tcp, &wire::ssl_request(), dl).await?;
+        read_byte(&mut tcp, dl).await
+    }
+    .await;
+    let reply = match answer {
+        Ok(b) => b,
         Err(e) => {
-            let unreachable = matches!(e, Failure::Io(ref m) if m.starts_with("could not connect"))
-                || (matches!(e, Failure::Timeout)
-                    && TcpStream::connect((target.host(), target.port()))
-                        .await
-                        .is_err());
             let (verdict, detail) = match e {
                 Failure::Timeout => (
                     Verdict::Inconclusive,
@@ -390,7 +414,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
             rest_skipped(&mut checks, "no TLS session");
             return FirstContact {
                 checks,
-                unreachable,
+                unreachable: false,
                 tls: false,
             };
         }

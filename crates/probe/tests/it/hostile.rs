@@ -441,3 +441,44 @@ async fn many_targets_keep_input_order_under_a_concurrency_limit() {
     assert!(detail(&reports[1], CheckId::TlsOffered).contains("closed"));
     assert!(detail(&reports[0], CheckId::TlsOffered).contains("0x78"));
 }
+
+#[tokio::test]
+async fn silent_server_is_inconclusive_not_a_hang() {
+    let port = serve(|mut s| async move {
+        let mut sink = [0u8; 64];
+        while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Inconclusive);
+    assert!(detail(&r, CheckId::TlsOffered).contains("within 1s"));
+    assert_eq!(
+        verdict(&r, CheckId::PlaintextRefused),
+        Verdict::Inconclusive
+    );
+    assert_eq!(r.verdict, TargetVerdict::Inconclusive);
+}
+
+#[tokio::test]
+async fn ipv6_loopback_target() {
+    // Skipped where the machine has no IPv6 loopback.
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        eprintln!("no ::1 here; skipping");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let First::SslRequest(_) = first(&mut s).await {
+                    let _ = s.write_all(b"N").await;
+                }
+            });
+        }
+    });
+    let target = Target::parse(&format!("[::1]:{port}")).unwrap().remove(0);
+    let r = probe(&target, &opts()).await;
+    assert_eq!(r.target, format!("[::1]:{port}"));
+    assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Fail);
+    assert!(detail(&r, CheckId::TlsOffered).contains("answered N"));
+}
