@@ -155,8 +155,22 @@ pub fn detect(tree: &Tree, forced: Option<LayoutKind>) -> anyhow::Result<Layout>
         }
         .into());
     };
-    let services = parse_services(&text)
-        .with_context(|| format!("reading \"{}\"", tree.src().join(&compose_path).display()))?;
+    detect_text(tree.src(), &compose_path, &text, forced)
+}
+
+/// Detects the layout from the compose file's text (`dir` and `compose_path` name it in errors).
+pub fn detect_text(
+    dir: &Path,
+    compose_path: &Path,
+    text: &str,
+    forced: Option<LayoutKind>,
+) -> anyhow::Result<Layout> {
+    let looked_for = format!(
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        COMPOSE_NAMES.join(", ")
+    );
+    let services = parse_services(text)
+        .with_context(|| format!("reading \"{}\"", dir.join(compose_path).display()))?;
     let find = |keys: &[&str], containers: &[&str]| -> Option<Service> {
         keys.iter()
             .find_map(|k| services.iter().find(|s| s.key == *k))
@@ -185,7 +199,7 @@ pub fn detect(tree: &Tree, forced: Option<LayoutKind>) -> anyhow::Result<Layout>
     };
     let keys: Vec<String> = services.iter().map(|s| s.key.clone()).collect();
     let unknown = |extra: &str| Error::UnknownLayout {
-        dir: tree.src().to_path_buf(),
+        dir: dir.to_path_buf(),
         looked_for: format!(
             "{looked_for}; \"{}\" has services: {}{extra}",
             compose_path.display(),
@@ -225,7 +239,7 @@ pub fn detect(tree: &Tree, forced: Option<LayoutKind>) -> anyhow::Result<Layout>
     };
     Ok(Layout {
         kind,
-        compose: compose_path,
+        compose: compose_path.to_path_buf(),
         db,
         pooler,
         pgdata_host,

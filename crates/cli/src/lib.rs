@@ -34,10 +34,12 @@
 #![forbid(unsafe_code)]
 
 pub mod apply;
+pub mod checklist;
 pub mod cli;
 mod cmd;
 pub mod connstr;
 pub mod error;
+pub mod harden;
 pub mod layout;
 pub mod output;
 pub mod plan;

@@ -264,11 +264,11 @@ impl<'a> Staging<'a> {
     }
 
     /// The changes that must be written to make the destination match the staged state.
-    pub fn into_changes(self) -> anyhow::Result<Vec<FileChange>> {
+    pub fn changes(&self) -> anyhow::Result<Vec<FileChange>> {
         let mut changes = Vec::new();
-        for (path, staged) in self.files {
-            let dest = self.tree.read_dest(&path)?;
-            let meta = self.tree.meta_dest(&path);
+        for (path, staged) in &self.files {
+            let dest = self.tree.read_dest(path)?;
+            let meta = self.tree.meta_dest(path);
             let needs = dest.as_deref() != Some(staged.current.as_slice())
                 || meta.is_none_or(|m| m.mode != staged.mode)
                 || staged
@@ -276,13 +276,13 @@ impl<'a> Staging<'a> {
                     .is_some_and(|(u, g)| meta.is_none_or(|m| (m.uid, m.gid) != (u, g)));
             if needs {
                 changes.push(FileChange {
-                    path,
-                    before: staged.base,
-                    after: staged.current,
+                    path: path.clone(),
+                    before: staged.base.clone(),
+                    after: staged.current.clone(),
                     mode: staged.mode,
                     owner: staged.owner,
                     kind: staged.kind,
-                    summary: staged.summary,
+                    summary: staged.summary.clone(),
                 });
             }
         }

@@ -1,0 +1,596 @@
+//! The pre-deployment checklist, verified from the files (or from a staged plan).
+//!
+//! Every item follows the db and pooler services' own settings and mounts, so it checks any
+//! deployment, not only one `harden` wrote. Item ids are stable (the `check --json` contract).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pgtls_certs::RenewalPolicy;
+use pooler_exs::{FlagState, Script, TenantLogic};
+
+use crate::harden::{container_port, host_path_in};
+use crate::layout::{Layout, PoolerExs, Service};
+use crate::plan::Staging;
+
+/// Verdict of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Fine.
+    Pass,
+    /// Fails the checklist.
+    Fail,
+    /// Worth knowing; does not fail.
+    Warn,
+}
+
+impl Verdict {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Warn => "warn",
+        }
+    }
+}
+
+/// One checklist line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Item {
+    /// Stable id.
+    pub id: &'static str,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Short reason.
+    pub detail: String,
+    /// How to fix it, when it does not pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// The checklist.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Checklist {
+    /// `pass` or `fail`.
+    pub verdict: &'static str,
+    /// Items in order.
+    pub items: Vec<Item>,
+}
+
+impl Checklist {
+    /// Whether any item failed.
+    pub fn failed(&self) -> bool {
+        self.items.iter().any(|i| i.verdict == Verdict::Fail)
+    }
+}
+
+/// What the checks need besides the files.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// uid the db container's postgres user has, when known.
+    pub pg_uid: Option<u32>,
+    /// Names clients use (must be SANs).
+    pub sans: Vec<String>,
+    /// Warn when fewer days are left.
+    pub expiry_warn_days: u32,
+}
+
+struct Ctx<'s, 'a> {
+    staging: &'s Staging<'a>,
+    items: Vec<Item>,
+}
+
+impl Ctx<'_, '_> {
+    fn push(
+        &mut self,
+        id: &'static str,
+        verdict: Verdict,
+        detail: impl Into<String>,
+        fix: Option<String>,
+    ) {
+        self.items.push(Item {
+            id,
+            verdict,
+            detail: detail.into(),
+            fix,
+        });
+    }
+    fn pass(&mut self, id: &'static str, detail: impl Into<String>) {
+        self.push(id, Verdict::Pass, detail, None);
+    }
+    fn fail(&mut self, id: &'static str, detail: impl Into<String>, fix: impl Into<String>) {
+        self.push(id, Verdict::Fail, detail, Some(fix.into()));
+    }
+    fn warn(&mut self, id: &'static str, detail: impl Into<String>, fix: impl Into<String>) {
+        self.push(id, Verdict::Warn, detail, Some(fix.into()));
+    }
+    fn text(&self, rel: &Path) -> Option<String> {
+        self.staging.read_text(rel).ok().flatten()
+    }
+}
+
+const HARDEN_FIX: &str = "run `pgtls harden <folder>`";
+
+/// A file named by a db setting: container path and host path (when on a bind mount).
+type FileRef = (String, Option<PathBuf>);
+
+/// Resolves a db setting naming a file to `(container path, host path)`.
+fn setting_file(
+    db: &Service,
+    settings: &BTreeMap<String, String>,
+    name: &str,
+) -> Option<(String, Option<PathBuf>)> {
+    let value = settings.get(name)?;
+    let container = if value.starts_with('/') {
+        value.clone()
+    } else {
+        // relative settings are resolved against PGDATA
+        format!("{}/{value}", crate::layout::PGDATA_TARGET)
+    };
+    let host = host_path_in(db, &container);
+    Some((container, host))
+}
+
+/// PostgreSQL's key-file rule on a mode and owner (mirrors `check_ssl_key_file_permissions`;
+/// pgtls-certs' `postgres_key_file_check` does the same from a path on disk).
+pub fn key_rule(shown: &str, mode: u32, owner_uid: u32, server_uid: u32) -> Result<(), String> {
+    if owner_uid != server_uid && owner_uid != 0 {
+        return Err(format!(
+            "private key file \"{shown}\" must be owned by the database user or root"
+        ));
+    }
+    let bad = if owner_uid == server_uid {
+        mode & 0o077 != 0
+    } else {
+        mode & 0o037 != 0
+    };
+    if bad {
+        return Err(format!(
+            "private key file \"{shown}\" has group or world access ({})",
+            pgtls_certs::GROUP_WORLD_DETAIL
+        ));
+    }
+    Ok(())
+}
+
+/// Runs every check over the staged (or on-disk) state.
+pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Checklist {
+    let mut cx = Ctx {
+        staging,
+        items: Vec::new(),
+    };
+    let db = &layout.db;
+    let settings = db.pg_settings();
+    check_db_settings(&mut cx, &settings);
+    let cert = setting_file(db, &settings, "ssl_cert_file");
+    let key = setting_file(db, &settings, "ssl_key_file");
+    let ca = setting_file(db, &settings, "ssl_ca_file");
+    let hba = setting_file(db, &settings, "hba_file");
+    check_mounts(&mut cx, db, [&cert, &key, &ca, &hba]);
+    check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
+    check_hba(&mut cx, hba.as_ref(), &settings);
+    match &layout.pooler {
+        Some(pooler) => {
+            check_pooler(&mut cx, pooler);
+            check_tenant(&mut cx, layout, pooler);
+        }
+        None => cx.warn(
+            "pooler-service",
+            "no pooler service found",
+            "nothing to check for Supavisor",
+        ),
+    }
+    let verdict = if cx.items.iter().any(|i| i.verdict == Verdict::Fail) {
+        "fail"
+    } else {
+        "pass"
+    };
+    Checklist {
+        verdict,
+        items: cx.items,
+    }
+}
+
+fn check_db_settings(cx: &mut Ctx<'_, '_>, settings: &BTreeMap<String, String>) {
+    let missing: Vec<&str> = ["hba_file", "ssl_cert_file", "ssl_key_file", "ssl_ca_file"]
+        .into_iter()
+        .filter(|k| !settings.contains_key(*k))
+        .collect();
+    let ssl_on = settings
+        .get("ssl")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"));
+    if ssl_on && missing.is_empty() {
+        cx.pass(
+            "db-command",
+            "db command sets ssl=on, hba_file, ssl_cert_file, ssl_key_file, ssl_ca_file",
+        );
+    } else {
+        let mut why = Vec::new();
+        if !ssl_on {
+            why.push("ssl is not on (the image ships ssl = off)".to_owned());
+        }
+        if !missing.is_empty() {
+            why.push(format!("missing -c {}", missing.join(", -c ")));
+        }
+        cx.fail("db-command", why.join("; "), HARDEN_FIX);
+    }
+}
+
+fn check_mounts(
+    cx: &mut Ctx<'_, '_>,
+    db: &Service,
+    files: [&Option<(String, Option<PathBuf>)>; 4],
+) {
+    let mut problems = Vec::new();
+    let mut writable = Vec::new();
+    let mut count = 0;
+    for (container, host) in files.into_iter().flatten() {
+        count += 1;
+        match host {
+            None => problems.push(format!(
+                "{container} is not on a bind mount of the db service"
+            )),
+            Some(host) => {
+                if host.is_relative() && cx.staging.read(host).ok().flatten().is_none() {
+                    problems.push(format!(
+                        "{container} -> {} does not exist on the host",
+                        host.display()
+                    ));
+                }
+                let ro = db.volumes.iter().filter(|m| m.bind).any(|m| {
+                    let t = m.target.trim_end_matches('/');
+                    (container == t || container.starts_with(&format!("{t}/"))) && m.read_only
+                });
+                if !ro {
+                    writable.push(container.clone());
+                }
+            }
+        }
+    }
+    if count == 0 {
+        cx.fail(
+            "db-mounts",
+            "no TLS or pg_hba.conf files configured",
+            HARDEN_FIX,
+        );
+    } else if !problems.is_empty() {
+        cx.fail(
+            "db-mounts",
+            problems.join("; "),
+            "mount the files into the db service (pgtls harden does)",
+        );
+    } else if !writable.is_empty() {
+        cx.warn(
+            "db-mounts",
+            format!("mounted read-write: {}", writable.join(", ")),
+            "add :ro to the mounts",
+        );
+    } else {
+        cx.pass(
+            "db-mounts",
+            format!("{count} files mounted read-only and present on the host"),
+        );
+    }
+}
+
+fn check_certificates(
+    cx: &mut Ctx<'_, '_>,
+    cert: Option<&FileRef>,
+    key: Option<&FileRef>,
+    ca: Option<&FileRef>,
+    opts: &CheckOptions,
+) {
+    let read = |cx: &Ctx<'_, '_>, f: Option<&FileRef>| {
+        f.and_then(|(_, h)| h.as_ref()).and_then(|h| cx.text(h))
+    };
+    let (cert_pem, key_pem, ca_pem) = (read(cx, cert), read(cx, key), read(cx, ca));
+    let (Some(cert_pem), Some(key_pem)) = (cert_pem, key_pem) else {
+        cx.fail(
+            "certificates",
+            "server certificate or key not found on the host",
+            HARDEN_FIX,
+        );
+        return;
+    };
+    cx.pass("certificates", "server certificate and key present");
+    match &ca_pem {
+        None => cx.fail(
+            "certificate-chain",
+            "CA certificate (ssl_ca_file) not found",
+            HARDEN_FIX,
+        ),
+        Some(ca_pem) => match pgtls_certs::verify_chain(&cert_pem, ca_pem) {
+            Ok(()) => cx.pass("certificate-chain", "server certificate chains to the CA"),
+            Err(e) => cx.fail(
+                "certificate-chain",
+                format!("server certificate does not chain to the CA: {e}"),
+                "reissue it: pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca",
+            ),
+        },
+    }
+    match pgtls_certs::key_matches_cert(&key_pem, &cert_pem) {
+        Ok(true) => cx.pass("key-matches", "server.key matches server.crt"),
+        Ok(false) => cx.fail(
+            "key-matches",
+            "server.key does not belong to server.crt (PostgreSQL refuses to start)",
+            HARDEN_FIX,
+        ),
+        Err(e) => cx.fail(
+            "key-matches",
+            format!("server.key cannot be read: {e}"),
+            "write an unencrypted PEM key",
+        ),
+    }
+    if let Some((container, Some(host))) = key {
+        match cx.staging.mode_owner(host) {
+            Some((mode, Some((uid, gid)))) => {
+                let server_uid = opts.pg_uid.unwrap_or(uid);
+                match key_rule(container, mode, uid, server_uid) {
+                    Ok(()) if opts.pg_uid.is_some() => cx.pass(
+                        "key-permissions",
+                        format!("server.key mode {mode:04o} owner {uid}:{gid}: PostgreSQL accepts it"),
+                    ),
+                    Ok(()) => cx.warn(
+                        "key-permissions",
+                        format!("server.key mode {mode:04o} owner {uid}:{gid}: accepted only if the db container's postgres uid is {uid}"),
+                        "pass --pg-owner UID:GID (the owner of the PGDATA folder: `docker compose exec db id postgres`)",
+                    ),
+                    Err(msg) => cx.fail(
+                        "key-permissions",
+                        msg,
+                        format!("chown {server_uid}:{gid} and chmod 0600 the key (pgtls harden --pg-owner does)"),
+                    ),
+                }
+            }
+            _ => cx.fail(
+                "key-permissions",
+                "server.key mode/owner unknown",
+                HARDEN_FIX,
+            ),
+        }
+    }
+    let missing: Vec<&String> = opts
+        .sans
+        .iter()
+        .filter(|n| !pgtls_certs::covers_host(&cert_pem, n).unwrap_or(false))
+        .collect();
+    if missing.is_empty() {
+        cx.pass(
+            "certificate-sans",
+            format!("SANs cover {}", opts.sans.join(", ")),
+        );
+    } else {
+        cx.fail(
+            "certificate-sans",
+            format!(
+                "not covered: {}",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "reissue with the names clients use: pgtls harden <folder> --domain NAME",
+        );
+    }
+    match pgtls_certs::inspect(&cert_pem) {
+        Ok(info) => {
+            let reason = pgtls_certs::renewal_reason(&info, &RenewalPolicy::default());
+            if info.days_left < 0 {
+                cx.fail(
+                    "certificate-expiry",
+                    format!("expired on {}", info.not_after),
+                    "pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca",
+                );
+            } else if info.days_left < i64::from(opts.expiry_warn_days) || reason.is_some() {
+                cx.warn(
+                    "certificate-expiry",
+                    format!("{} days left ({})", info.days_left, reason.unwrap_or_default()),
+                    "pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca, then SELECT pg_reload_conf()",
+                );
+            } else {
+                cx.pass(
+                    "certificate-expiry",
+                    format!("{} days left (until {})", info.days_left, info.not_after),
+                );
+            }
+        }
+        Err(e) => cx.fail(
+            "certificate-expiry",
+            format!("cannot read the certificate: {e}"),
+            HARDEN_FIX,
+        ),
+    }
+}
+
+fn check_hba(cx: &mut Ctx<'_, '_>, hba: Option<&FileRef>, settings: &BTreeMap<String, String>) {
+    let Some((container, host)) = hba else {
+        cx.fail(
+            "hba-valid",
+            "hba_file is not set: the image's default pg_hba.conf accepts plaintext from 0.0.0.0/0 and ::0/0",
+            HARDEN_FIX,
+        );
+        return;
+    };
+    let Some(text) = host.as_ref().and_then(|h| cx.text(h)) else {
+        cx.fail(
+            "hba-valid",
+            format!("{container} is not readable from the host"),
+            HARDEN_FIX,
+        );
+        return;
+    };
+    let name = host
+        .as_ref()
+        .map_or_else(|| container.clone(), |h| h.display().to_string());
+    let doc = pg_hba::Document::parse(
+        &text,
+        pg_hba::ParseOptions {
+            file_name: name,
+            ..pg_hba::ParseOptions::default()
+        },
+    );
+    let errors = doc.validate();
+    if errors.is_empty() {
+        cx.pass("hba-valid", "pg_hba.conf is valid for PostgreSQL 15");
+    } else {
+        let list: Vec<String> = errors
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.file, d.line, d.message))
+            .collect();
+        cx.fail(
+            "hba-valid",
+            list.join("; "),
+            "fix the lines (pgtls hba check FILE)",
+        );
+        return;
+    }
+    let ssl = settings
+        .get("ssl")
+        .map(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"));
+    let findings = pg_hba::lint(&doc, &pg_hba::LintOptions { ssl });
+    let errors: Vec<_> = findings
+        .iter()
+        .filter(|f| f.severity == pg_hba::Severity::Error)
+        .collect();
+    let warnings: Vec<_> = findings
+        .iter()
+        .filter(|f| f.severity == pg_hba::Severity::Warning)
+        .collect();
+    let fmt = |fs: &[&pg_hba::Finding]| {
+        fs.iter()
+            .map(|f| format!("line {} {}: {}", f.line, f.code, f.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if !errors.is_empty() {
+        cx.fail(
+            "hba-lint",
+            fmt(&errors),
+            "pgtls hba lint FILE shows hints; pgtls hba apply-policy FILE fixes the policy",
+        );
+    } else if !warnings.is_empty() {
+        cx.warn(
+            "hba-lint",
+            fmt(&warnings),
+            "pgtls hba lint FILE shows hints",
+        );
+    } else {
+        cx.pass(
+            "hba-lint",
+            "no security findings (trust, weak methods, public plaintext, missing rejects)",
+        );
+    }
+}
+
+fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
+    let mut problems = Vec::new();
+    for var in ["GLOBAL_DOWNSTREAM_CERT_PATH", "GLOBAL_DOWNSTREAM_KEY_PATH"] {
+        match pooler.environment.get(var) {
+            None => problems.push(format!("{var} not set (Supavisor answers SSLRequest with N)")),
+            Some(path) => match host_path_in(pooler, path) {
+                None => problems.push(format!("{var}={path} is not on a bind mount (the container crash-loops if it is missing)")),
+                Some(host) if host.is_relative() && cx.staging.read(&host).ok().flatten().is_none() => {
+                    problems.push(format!("{var}={path} -> {} does not exist (the container crash-loops)", host.display()));
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    if problems.is_empty() {
+        cx.pass(
+            "pooler-tls",
+            "pooler certificate and key mounted, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH set",
+        );
+    } else {
+        cx.fail("pooler-tls", problems.join("; "), HARDEN_FIX);
+    }
+    let missing: Vec<&str> = ["5432", "6543"]
+        .into_iter()
+        .filter(|p| !pooler.ports.iter().any(|s| container_port(s) == Some(*p)))
+        .collect();
+    if missing.is_empty() {
+        cx.pass(
+            "pooler-ports",
+            "ports 5432 (session) and 6543 (transaction) published",
+        );
+    } else {
+        cx.warn(
+            "pooler-ports",
+            format!("not published: {}", missing.join(", ")),
+            HARDEN_FIX,
+        );
+    }
+}
+
+fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Service) {
+    let text = match &layout.pooler_exs {
+        PoolerExs::File(p) => cx.text(p),
+        PoolerExs::Inline { target, .. } => {
+            pooler.mount_for(target).and_then(|m| m.content.clone())
+        }
+        PoolerExs::Missing => None,
+    };
+    let Some(text) = text else {
+        cx.warn(
+            "pooler-enforce-ssl",
+            "no pooler.exs found",
+            "set enforce_ssl on the tenant through Supavisor's API",
+        );
+        return;
+    };
+    let inspection = Script::parse(&text).and_then(|s| s.inspect());
+    match inspection {
+        Err(e) => cx.fail(
+            "pooler-enforce-ssl",
+            format!("pooler.exs cannot be read: {e}"),
+            "fix the script",
+        ),
+        Ok(i) => {
+            if i.enforce_ssl == FlagState::True {
+                cx.pass(
+                    "pooler-enforce-ssl",
+                    "\"enforce_ssl\" => true in the tenant parameters",
+                );
+            } else {
+                cx.fail(
+                    "pooler-enforce-ssl",
+                    "enforce_ssl is not true: plaintext clients are accepted by the pooler",
+                    HARDEN_FIX,
+                );
+            }
+            match i.tenant_logic {
+                TenantLogic::Upsert => cx.pass("pooler-tenant-logic", "the script upserts: the setting reaches an existing tenant"),
+                TenantLogic::CreateOnly => cx.warn(
+                    "pooler-tenant-logic",
+                    "create-only trap: the script only creates a missing tenant, so an existing tenant keeps enforce_ssl=false",
+                    "pgtls harden <folder> --pooler-upsert, or PUT /api/tenants/<id> on the pooler",
+                ),
+                _ => cx.warn("pooler-tenant-logic", "tenant logic not recognised", "check that enforce_ssl reaches the existing tenant"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_rule_matches_postgres() {
+        assert!(key_rule("k", 0o600, 105, 105).is_ok());
+        assert!(key_rule("k", 0o640, 0, 105).is_ok());
+        assert!(
+            key_rule("k", 0o640, 105, 105)
+                .unwrap_err()
+                .contains("has group or world access")
+        );
+        assert!(key_rule("k", 0o644, 0, 105).is_err());
+        assert_eq!(
+            key_rule("k", 0o600, 1000, 105).unwrap_err(),
+            "private key file \"k\" must be owned by the database user or root"
+        );
+    }
+}

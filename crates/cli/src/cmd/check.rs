@@ -1,0 +1,71 @@
+//! `pgtls check`.
+
+use crate::checklist::{self, CheckOptions, Checklist};
+use crate::cli::CheckArgs;
+use crate::cmd::deployment;
+use crate::error::Outcome;
+use crate::harden;
+use crate::output::{Out, Style};
+use crate::plan::Staging;
+
+pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let dep = &args.deployment;
+    let (tree, layout) = deployment::with_dir(deployment::open(dep, None), &dep.dir)?;
+    let owner = deployment::pg_owner(dep, &tree, &layout)?;
+    let mut extra = dep.domain.clone();
+    extra.extend(dep.san.iter().cloned());
+    let staging = Staging::new(&tree);
+    let checks = checklist::run(
+        &staging,
+        &layout,
+        &CheckOptions {
+            pg_uid: owner.as_ref().map(|o| o.ids.0),
+            sans: harden::wanted_sans(&layout, &extra),
+            expiry_warn_days: args.expiry_warn_days,
+        },
+    );
+    if dep.json {
+        out.json(&checks)?;
+    } else {
+        out.line(
+            &out.paint(
+                Style::Bold,
+                &format!(
+                    "pgtls check {} ({:?} layout)",
+                    tree.src().display(),
+                    layout.kind
+                )
+                .to_lowercase(),
+            ),
+        )?;
+        render_items(out, &checks)?;
+        let failed = checks
+            .items
+            .iter()
+            .filter(|i| i.verdict == checklist::Verdict::Fail)
+            .count();
+        out.line("")?;
+        if failed == 0 {
+            out.line(&out.paint(Style::Green, "All checks passed."))?;
+        } else {
+            out.line(&out.paint(Style::Red, &format!("{failed} check(s) failed.")))?;
+        }
+    }
+    Ok(Outcome::from_failed(checks.failed()))
+}
+
+/// One line per item: mark, id, reason, and the fix when it does not pass.
+pub fn render_items(out: &mut Out, checks: &Checklist) -> anyhow::Result<()> {
+    for item in &checks.items {
+        out.line(&format!(
+            "  {} {:<20} {}",
+            out.mark(item.verdict.as_str()),
+            item.id,
+            item.detail
+        ))?;
+        if let Some(fix) = &item.fix {
+            out.line(&format!("  {:<22} fix: {fix}", ""))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,882 @@
+//! The hardening planner: facts -> ordered steps -> staged file changes. Pure: nothing is written.
+//!
+//! Steps (stable ids, in order): `copy` (only with `--out`), `certificates`, `pg-hba`,
+//! `db-service`, `pooler-service`, `pooler-tenant`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use compose_patch::{ComposeFile, Selinux, VolumeMount};
+use pgtls_certs::{Ca, CaParams, KeyType, RenewalPolicy, ServerParams};
+use pooler_exs::{Script, TenantLogic};
+
+use crate::apply::DirSpec;
+use crate::cli::{KeyTypeArg, LayoutKind};
+use crate::error::Error;
+use crate::layout::{Layout, PoolerExs};
+use crate::plan::{FileChange, FileKind, Staging};
+use crate::tree::Tree;
+
+/// Host folder (relative) of the files mounted into the db and pooler containers.
+pub const TLS_DIR: &str = "volumes/tls";
+/// Host folder (relative) of the CA: never mounted into a container.
+pub const CA_DIR: &str = "volumes/tls-ca";
+/// Host path (relative) of the `pg_hba.conf` `harden` creates when none is mounted.
+pub const HBA_HOST: &str = "volumes/db/pg_hba.conf";
+/// Container folder of the TLS files in the db service.
+pub const DB_TLS_TARGET: &str = "/etc/postgresql-tls";
+/// Container path of the mounted `pg_hba.conf` in the db service.
+pub const DB_HBA_TARGET: &str = "/etc/postgresql-hba/pg_hba.conf";
+/// Container path of the certificate in the pooler (Coolify's defaults).
+pub const POOLER_CERT_TARGET: &str = "/etc/ssl/server.crt";
+/// Container path of the key in the pooler.
+pub const POOLER_KEY_TARGET: &str = "/etc/ssl/server.key";
+/// The Docker private ranges: the default trusted networks.
+pub const DEFAULT_TRUSTED: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct HardenOptions {
+    /// Extra SANs (`--domain`, `--san`).
+    pub extra_sans: Vec<String>,
+    /// Owner of the server key, and where that answer came from.
+    pub pg_owner: (u32, u32),
+    /// Trusted CIDRs.
+    pub trusted: Vec<String>,
+    /// Key algorithm.
+    pub key_type: KeyTypeArg,
+    /// Server certificate validity.
+    pub days: u32,
+    /// Rewrite create-only pooler.exs into an upsert.
+    pub pooler_upsert: bool,
+}
+
+/// Status of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    /// Files change.
+    Changed,
+    /// Already done.
+    Unchanged,
+    /// Not applicable.
+    Skipped,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Step {
+    /// Stable id.
+    pub id: &'static str,
+    /// Changed / unchanged / skipped.
+    pub status: StepStatus,
+    /// Files the step touches (relative).
+    pub files: Vec<PathBuf>,
+    /// What the step does or found, one line each.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    /// Things the user must know.
+    pub warnings: Vec<String>,
+}
+
+impl Step {
+    fn new(id: &'static str) -> Self {
+        Self {
+            id,
+            status: StepStatus::Unchanged,
+            files: Vec::new(),
+            notes: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, path: &Path, changed: bool) {
+        if !self.files.iter().any(|f| f == path) {
+            self.files.push(path.to_path_buf());
+        }
+        if changed {
+            self.status = StepStatus::Changed;
+        }
+    }
+}
+
+/// The whole plan.
+#[derive(Debug)]
+pub struct Plan {
+    /// Layout that was planned for.
+    pub layout: LayoutKind,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// Files to write (only those that differ from the destination).
+    pub changes: Vec<FileChange>,
+    /// Folders to create first.
+    pub dirs: Vec<DirSpec>,
+    /// Warnings not tied to one step.
+    pub warnings: Vec<String>,
+    /// What to do after applying.
+    pub next_steps: Vec<String>,
+}
+
+impl Plan {
+    /// Whether anything would be written.
+    pub fn changed(&self) -> bool {
+        !self.changes.is_empty() || !self.dirs.is_empty()
+    }
+}
+
+/// Maps the CLI key type to the library's.
+pub fn key_type(arg: KeyTypeArg) -> KeyType {
+    match arg {
+        KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
+        KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
+        KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
+        KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
+        KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
+        KeyTypeArg::Ed25519 => KeyType::Ed25519,
+    }
+}
+
+/// The SANs the server certificate needs: the db and pooler service and container names,
+/// `localhost`, `127.0.0.1`, `::1`, then the user's names.
+pub fn wanted_sans(layout: &Layout, extra: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = layout.db.network_names();
+    if let Some(p) = &layout.pooler {
+        names.extend(p.network_names());
+    }
+    names.extend(["localhost", "127.0.0.1", "::1"].map(String::from));
+    names.extend(
+        extra
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+    );
+    let mut seen = BTreeSet::new();
+    names.retain(|n| seen.insert(n.to_ascii_lowercase()));
+    names
+}
+
+/// Where the `pg_hba.conf` lives: `(host path, container path, mounted already)`.
+pub fn hba_location(layout: &Layout) -> (PathBuf, String, bool) {
+    let settings = layout.db.pg_settings();
+    if let Some(container) = settings.get("hba_file")
+        && let Some(host) = host_path_for(layout, container)
+    {
+        return (host, container.clone(), true);
+    }
+    if let Some(m) = layout
+        .db
+        .volumes
+        .iter()
+        .find(|m| m.bind && m.target.ends_with("pg_hba.conf"))
+        && let Some(host) = crate::layout::relative_host_path(&m.source)
+    {
+        return (host, m.target.clone(), true);
+    }
+    (PathBuf::from(HBA_HOST), DB_HBA_TARGET.to_owned(), false)
+}
+
+/// Maps a container path in the db service to a host path through its bind mounts.
+pub fn host_path_for(layout: &Layout, container: &str) -> Option<PathBuf> {
+    host_path_in(&layout.db, container)
+}
+
+/// Maps a container path in `svc` to a host path (relative when the bind source is `./...`).
+pub fn host_path_in(svc: &crate::layout::Service, container: &str) -> Option<PathBuf> {
+    let mut best: Option<(usize, PathBuf)> = None;
+    for m in svc.volumes.iter().filter(|m| m.bind) {
+        let target = m.target.trim_end_matches('/');
+        let rest = if container == target {
+            Some("")
+        } else {
+            container
+                .strip_prefix(target)
+                .and_then(|r| r.strip_prefix('/'))
+        };
+        if let (Some(rest), Some(host)) = (rest, crate::layout::relative_host_path(&m.source)) {
+            let host = if rest.is_empty() {
+                host
+            } else {
+                host.join(rest)
+            };
+            if best.as_ref().is_none_or(|(len, _)| target.len() > *len) {
+                best = Some((target.len(), host));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+/// Plans the hardening of `layout` in `tree`.
+pub fn plan<'a>(
+    tree: &'a Tree,
+    layout: &Layout,
+    opts: &HardenOptions,
+) -> anyhow::Result<(Plan, Staging<'a>)> {
+    let mut staging = Staging::new(tree);
+    let mut steps = Vec::new();
+    let mut dirs = Vec::new();
+    let mut warnings = Vec::new();
+
+    if !tree.in_place() {
+        steps.push(plan_copy(&mut staging, layout, &mut dirs)?);
+    }
+    steps.push(plan_certificates(
+        &mut staging,
+        layout,
+        opts,
+        &mut dirs,
+        &mut warnings,
+    )?);
+    let (hba_host, hba_container, hba_mounted) = hba_location(layout);
+    steps.push(plan_hba(&mut staging, &hba_host, hba_mounted, opts)?);
+
+    let compose_text = staging
+        .read_text(&layout.compose)?
+        .with_context(|| format!("\"{}\" disappeared", layout.compose.display()))?;
+    let mut compose = ComposeFile::parse(&compose_text)
+        .with_context(|| format!("reading \"{}\"", layout.compose.display()))?;
+    let mut db_step = Step::new("db-service");
+    let db_changed = edit_db_service(&mut compose, layout, &hba_host, &hba_container, hba_mounted)
+        .with_context(|| {
+            format!(
+                "editing service \"{}\" in \"{}\"",
+                layout.db.key,
+                layout.compose.display()
+            )
+        })?;
+    db_step.notes.push(format!(
+        "service `{}`: -c hba_file ssl=on ssl_cert_file ssl_key_file ssl_ca_file; {TLS_DIR} mounted read-only at {DB_TLS_TARGET}",
+        layout.db.key
+    ));
+    db_step.touch(&layout.compose, db_changed);
+
+    let mut pooler_step = Step::new("pooler-service");
+    let mut tenant_step = Step::new("pooler-tenant");
+    if let Some(pooler) = &layout.pooler {
+        let changed = edit_pooler_service(&mut compose, layout, pooler).with_context(|| {
+            format!(
+                "editing service \"{}\" in \"{}\"",
+                pooler.key,
+                layout.compose.display()
+            )
+        })?;
+        pooler_step.notes.push(format!(
+            "service `{}`: server.crt/server.key mounted read-only, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH, ports 5432 and 6543",
+            pooler.key
+        ));
+        pooler_step.touch(&layout.compose, changed);
+        plan_tenant(
+            &mut staging,
+            &mut compose,
+            layout,
+            pooler,
+            opts,
+            &mut tenant_step,
+        )?;
+    } else {
+        pooler_step.status = StepStatus::Skipped;
+        pooler_step
+            .notes
+            .push("no pooler service in this deployment".into());
+        tenant_step.status = StepStatus::Skipped;
+    }
+    staging.write(
+        &layout.compose,
+        compose.text().as_bytes().to_vec(),
+        0o644,
+        None,
+        FileKind::Text,
+        None,
+    )?;
+    steps.push(db_step);
+    steps.push(pooler_step);
+    steps.push(tenant_step);
+
+    warnings.push("`sslmode=require` encrypts but does not authenticate the server: it does not stop a man in the middle. Give clients the CA (volumes/tls-ca/ca.crt) and use `sslmode=verify-full` (see `pgtls connstr`)".to_owned());
+    if layout.pooler.is_some() {
+        warnings.push(format!(
+            "the pooler reads server.key (mode 0600, owner {}:{}) as root: fine under plain Docker, not under userns-remap or rootless Docker, where it crash-loops",
+            opts.pg_owner.0, opts.pg_owner.1
+        ));
+    }
+    let changes = staging.changes()?;
+    let next_steps = next_steps(layout, opts);
+    // a step whose files need no write is unchanged even if its edit was a no-op re-stage
+    for step in &mut steps {
+        if step.status == StepStatus::Changed
+            && !step
+                .files
+                .iter()
+                .any(|f| changes.iter().any(|c| &c.path == f))
+        {
+            step.status = StepStatus::Unchanged;
+        }
+    }
+    let dirs: Vec<DirSpec> = dirs
+        .into_iter()
+        .filter(|d: &DirSpec| tree.meta_dest(&d.path).is_none())
+        .collect();
+    Ok((
+        Plan {
+            layout: layout.kind,
+            steps,
+            changes,
+            dirs,
+            warnings,
+            next_steps,
+        },
+        staging,
+    ))
+}
+
+fn plan_copy(
+    staging: &mut Staging<'_>,
+    layout: &Layout,
+    dirs: &mut Vec<DirSpec>,
+) -> anyhow::Result<Step> {
+    let mut step = Step::new("copy");
+    let tree = staging.tree();
+    let skip: Vec<PathBuf> = layout.pgdata_host.iter().cloned().collect();
+    let files = tree.src_files(&skip)?;
+    let mut copied = 0usize;
+    for rel in files {
+        if tree.meta_dest(&rel).is_some() {
+            continue;
+        }
+        let Some(bytes) = tree.read(&rel)? else {
+            continue;
+        };
+        let mode = tree.meta_src(&rel).map_or(0o644, |m| m.mode);
+        staging.write_exact(&rel, bytes, mode, None, FileKind::Copy, None)?;
+        step.touch(&rel, true);
+        copied += 1;
+    }
+    if let Some(pgdata) = layout
+        .pgdata_host
+        .as_ref()
+        .filter(|p| tree.meta_dest(p).is_none())
+        && let Some(meta) = tree.meta_src(pgdata)
+    {
+        dirs.push(DirSpec {
+            path: pgdata.clone(),
+            mode: meta.mode,
+            owner: None,
+        });
+        step.notes.push(format!(
+            "{} created empty (PGDATA; the source's contents are not copied)",
+            pgdata.display()
+        ));
+    }
+    step.notes
+        .insert(0, format!("{copied} files copied from the source folder"));
+    Ok(step)
+}
+
+fn cert_summary(pem: &str) -> String {
+    match pgtls_certs::inspect(pem) {
+        Ok(info) => format!(
+            "certificate {} ({}, SANs {}, expires {}, sha256 {}…)",
+            info.subject,
+            info.key,
+            if info.sans.is_empty() {
+                "none".to_owned()
+            } else {
+                info.sans.join(" ")
+            },
+            info.not_after,
+            info.sha256.get(..11).unwrap_or(&info.sha256)
+        ),
+        Err(_) => "certificate".to_owned(),
+    }
+}
+
+fn key_summary(kind: &str) -> String {
+    format!("{kind} private key")
+}
+
+fn plan_certificates(
+    staging: &mut Staging<'_>,
+    layout: &Layout,
+    opts: &HardenOptions,
+    dirs: &mut Vec<DirSpec>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Step> {
+    let mut step = Step::new("certificates");
+    let ca_crt = Path::new(CA_DIR).join("ca.crt");
+    let ca_key = Path::new(CA_DIR).join("ca.key");
+    let tls = Path::new(TLS_DIR);
+    let kt = key_type(opts.key_type);
+    if let Some(w) = kt.warning() {
+        step.warnings.push(w.to_owned());
+    }
+    let ca = match (staging.read(&ca_crt)?, staging.read(&ca_key)?) {
+        (Some(c), Some(k)) => {
+            let ca = Ca::load(&c, &k).with_context(|| {
+                format!(
+                    "loading the existing CA from \"{}\" and \"{}\"",
+                    ca_crt.display(),
+                    ca_key.display()
+                )
+            })?;
+            step.notes
+                .push(format!("existing CA reused ({})", ca.subject()));
+            ca
+        }
+        (None, None) => {
+            let ca = Ca::create(&CaParams {
+                key_type: kt,
+                ..CaParams::default()
+            })
+            .context("creating the CA")?;
+            step.notes.push(format!(
+                "new private CA ({}), key kept on the host in {CA_DIR}/ (never mounted)",
+                ca.subject()
+            ));
+            ca
+        }
+        (Some(_), None) => bail!(Error::Refused(format!(
+            "\"{}\" exists but \"{}\" does not: restore the CA key, or move the CA certificate away to create a new CA",
+            ca_crt.display(),
+            ca_key.display()
+        ))),
+        (None, Some(_)) => bail!(Error::Refused(format!(
+            "\"{}\" exists but \"{}\" does not: restore the CA certificate, or move the key away to create a new CA",
+            ca_key.display(),
+            ca_crt.display()
+        ))),
+    };
+    let key_desc = ca.key_type().description();
+    dirs.push(DirSpec {
+        path: CA_DIR.into(),
+        mode: 0o700,
+        owner: None,
+    });
+    dirs.push(DirSpec {
+        path: TLS_DIR.into(),
+        mode: 0o755,
+        owner: None,
+    });
+    let changed = staging.write_exact(
+        &ca_crt,
+        ca.cert_pem().as_bytes().to_vec(),
+        0o644,
+        None,
+        FileKind::Certificate,
+        Some(cert_summary(ca.cert_pem())),
+    )?;
+    step.touch(&ca_crt, changed);
+    let changed = staging.write_exact(
+        &ca_key,
+        ca.key_pem().as_bytes().to_vec(),
+        0o600,
+        None,
+        FileKind::PrivateKey,
+        Some(key_summary(key_desc)),
+    )?;
+    step.touch(&ca_key, changed);
+
+    let sans = wanted_sans(layout, &opts.extra_sans);
+    let crt_path = tls.join("server.crt");
+    let key_path = tls.join("server.key");
+    let existing = match (staging.read(&crt_path)?, staging.read(&key_path)?) {
+        (Some(c), Some(k)) => Some((
+            String::from_utf8_lossy(&c).into_owned(),
+            String::from_utf8_lossy(&k).into_owned(),
+        )),
+        _ => None,
+    };
+    let decision = existing
+        .as_ref()
+        .map(|(cert, key)| reusable(cert, key, ca.cert_pem(), &sans));
+    let (cert_pem, key_pem) = match (existing, decision) {
+        (Some((cert, key)), Some(Ok(()))) => {
+            step.notes.push("existing server certificate kept (chains to the CA, matches its key, covers every SAN, not due for renewal)".into());
+            if let Ok(info) = pgtls_certs::inspect(&cert) {
+                let stray: Vec<String> = info
+                    .sans
+                    .iter()
+                    .filter(|s| !sans.iter().any(|w| w.eq_ignore_ascii_case(s)))
+                    .map(|s| format!("`{s}`"))
+                    .collect();
+                if !stray.is_empty() {
+                    warnings.push(format!("the server certificate names {} which are not service or container names on this compose network nor given with --domain/--san (the usual recipe lists `supabase-supavisor`, but the upstream pooler container is `supabase-pooler`)", stray.join(", ")));
+                }
+            }
+            (cert, key)
+        }
+        (_, decision) => {
+            if let Some(Err(why)) = decision {
+                step.notes
+                    .push(format!("server certificate reissued: {why}"));
+            }
+            let issued = ca
+                .issue_server(&ServerParams {
+                    sans: sans.clone(),
+                    days: opts.days,
+                    key_type: kt,
+                    common_name: None,
+                })
+                .context("issuing the server certificate")?;
+            step.notes
+                .push(format!("server certificate for {}", sans.join(", ")));
+            (issued.cert_pem, issued.key_pem)
+        }
+    };
+    let owner = Some(opts.pg_owner);
+    let tls_ca = tls.join("ca.crt");
+    let changed = staging.write_exact(
+        &tls_ca,
+        ca.cert_pem().as_bytes().to_vec(),
+        0o644,
+        owner,
+        FileKind::Certificate,
+        Some(cert_summary(ca.cert_pem())),
+    )?;
+    step.touch(&tls_ca, changed);
+    let changed = staging.write_exact(
+        &crt_path,
+        cert_pem.as_bytes().to_vec(),
+        0o644,
+        owner,
+        FileKind::Certificate,
+        Some(cert_summary(&cert_pem)),
+    )?;
+    step.touch(&crt_path, changed);
+    let key_kind = pgtls_certs::inspect(&cert_pem)
+        .map(|i| i.key)
+        .unwrap_or_default();
+    let changed = staging.write_exact(
+        &key_path,
+        key_pem.into_bytes(),
+        0o600,
+        owner,
+        FileKind::PrivateKey,
+        Some(key_summary(&key_kind)),
+    )?;
+    step.touch(&key_path, changed);
+    step.notes.push(format!(
+        "server.key mode 0600 owned by {}:{} (the db container's postgres user)",
+        opts.pg_owner.0, opts.pg_owner.1
+    ));
+    Ok(step)
+}
+
+/// Whether an existing server cert/key pair can stay: `Err(reason)` when it must be reissued.
+pub fn reusable(cert: &str, key: &str, ca_pem: &str, sans: &[String]) -> Result<(), String> {
+    pgtls_certs::verify_chain(cert, ca_pem)
+        .map_err(|e| format!("it does not chain to the CA ({e})"))?;
+    match pgtls_certs::key_matches_cert(key, cert) {
+        Ok(true) => {}
+        Ok(false) => return Err("server.key does not match server.crt".into()),
+        Err(e) => return Err(format!("server.key cannot be read ({e})")),
+    }
+    for name in sans {
+        if !pgtls_certs::covers_host(cert, name).unwrap_or(false) {
+            return Err(format!("it does not cover `{name}`"));
+        }
+    }
+    let info = pgtls_certs::inspect(cert).map_err(|e| e.to_string())?;
+    if let Some(reason) = pgtls_certs::renewal_reason(&info, &RenewalPolicy::default()) {
+        return Err(format!("renewal due: {reason}"));
+    }
+    Ok(())
+}
+
+fn plan_hba(
+    staging: &mut Staging<'_>,
+    host: &Path,
+    mounted: bool,
+    opts: &HardenOptions,
+) -> anyhow::Result<Step> {
+    let mut step = Step::new("pg-hba");
+    let (base, from) = match staging.read_text(host)? {
+        Some(text) => (text, format!("{} edited", host.display())),
+        None => (
+            pg_hba::SUPABASE_DEFAULT_HBA.to_owned(),
+            format!(
+                "{} created from the supabase/postgres image's default{}",
+                host.display(),
+                if mounted {
+                    " (the mounted file is missing)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+    };
+    let policy = pg_hba::Policy::with_trusted(&opts.trusted).context("reading --trusted-cidr")?;
+    let options = pg_hba::ParseOptions {
+        file_name: host.display().to_string(),
+        ..pg_hba::ParseOptions::default()
+    };
+    let (after, policy_warnings) = policy
+        .apply_text(&base, options)
+        .with_context(|| format!("applying the TLS policy to \"{}\"", host.display()))?;
+    step.notes.push(from);
+    step.notes.push(format!(
+        "plaintext allowed from loopback and {} (Docker-internal services); hostssl elsewhere; explicit hostnossl reject lines",
+        opts.trusted.join(", ")
+    ));
+    step.warnings
+        .extend(policy_warnings.iter().map(ToString::to_string));
+    let changed = staging.write(host, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
+    step.touch(host, changed);
+    Ok(step)
+}
+
+fn selinux_for(layout: &Layout) -> Option<Selinux> {
+    match layout.kind {
+        LayoutKind::Upstream => Some(Selinux::Shared),
+        LayoutKind::Coolify => None,
+    }
+}
+
+fn edit_db_service(
+    compose: &mut ComposeFile,
+    layout: &Layout,
+    hba_host: &Path,
+    hba_container: &str,
+    hba_mounted: bool,
+) -> anyhow::Result<bool> {
+    let db = layout.db.key.as_str();
+    let cert = format!("{DB_TLS_TARGET}/server.crt");
+    let key = format!("{DB_TLS_TARGET}/server.key");
+    let ca = format!("{DB_TLS_TARGET}/ca.crt");
+    let mut changed = compose
+        .ensure_command_settings(
+            db,
+            &[
+                ("hba_file", hba_container),
+                ("ssl", "on"),
+                ("ssl_cert_file", &cert),
+                ("ssl_key_file", &key),
+                ("ssl_ca_file", &ca),
+            ],
+        )?
+        .changed();
+    let label = selinux_for(layout);
+    let mut tls = VolumeMount::new(format!("./{TLS_DIR}"), DB_TLS_TARGET).read_only();
+    tls.selinux = label;
+    changed |= compose.ensure_volume(db, tls)?.changed();
+    if !hba_mounted {
+        let mut hba =
+            VolumeMount::new(format!("./{}", hba_host.display()), hba_container).read_only();
+        hba.selinux = label;
+        changed |= compose.ensure_volume(db, hba)?.changed();
+    }
+    Ok(changed)
+}
+
+fn edit_pooler_service(
+    compose: &mut ComposeFile,
+    layout: &Layout,
+    pooler: &crate::layout::Service,
+) -> anyhow::Result<bool> {
+    let key = pooler.key.as_str();
+    let label = selinux_for(layout);
+    let mut changed = false;
+    for (file, target) in [
+        ("server.crt", POOLER_CERT_TARGET),
+        ("server.key", POOLER_KEY_TARGET),
+    ] {
+        let mut m = VolumeMount::new(format!("./{TLS_DIR}/{file}"), target).read_only();
+        m.selinux = label;
+        changed |= compose.ensure_volume(key, m)?.changed();
+    }
+    changed |= compose
+        .ensure_env(key, "GLOBAL_DOWNSTREAM_CERT_PATH", POOLER_CERT_TARGET)?
+        .changed();
+    changed |= compose
+        .ensure_env(key, "GLOBAL_DOWNSTREAM_KEY_PATH", POOLER_KEY_TARGET)?
+        .changed();
+    let ports = compose.ports(key)?;
+    for port in ["5432", "6543"] {
+        let published = ports.iter().any(|p| container_port(p) == Some(port));
+        if !published {
+            changed |= compose
+                .ensure_port(key, &format!("{port}:{port}"))?
+                .changed();
+        }
+    }
+    Ok(changed)
+}
+
+/// The container port of a compose port spec (`[ip:][published:]target[/proto]`).
+pub fn container_port(spec: &str) -> Option<&str> {
+    let spec = spec.split('/').next()?;
+    let last = spec.rsplit(':').next()?;
+    Some(last.trim_matches(|c| c == '"' || c == '\''))
+}
+
+fn plan_tenant(
+    staging: &mut Staging<'_>,
+    compose: &mut ComposeFile,
+    layout: &Layout,
+    pooler: &crate::layout::Service,
+    opts: &HardenOptions,
+    step: &mut Step,
+) -> anyhow::Result<()> {
+    match &layout.pooler_exs {
+        PoolerExs::Missing => {
+            step.status = StepStatus::Skipped;
+            step.warnings.push(format!(
+                "no pooler.exs mount at {} in service `{}`: set enforce_ssl on the tenant through Supavisor's API (see below)",
+                crate::layout::POOLER_EXS_TARGET,
+                pooler.key
+            ));
+        }
+        PoolerExs::File(path) => {
+            let text = staging.read_text(path)?.with_context(|| {
+                format!(
+                    "\"{}\" is mounted into `{}` but does not exist",
+                    path.display(),
+                    pooler.key
+                )
+            })?;
+            let (after, logic) = edit_script(&text, opts.pooler_upsert)
+                .with_context(|| format!("editing \"{}\"", path.display()))?;
+            trap_warnings(step, logic, opts.pooler_upsert, &pooler.environment);
+            let changed =
+                staging.write(path, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
+            step.notes
+                .push(format!("{}: \"enforce_ssl\" => true", path.display()));
+            step.touch(path, changed);
+        }
+        PoolerExs::Inline { target, source } => {
+            let text = compose
+                .inline_content(&pooler.key, target)?
+                .with_context(|| format!("no inline content for {target} in `{}`", pooler.key))?;
+            let (after, logic) = edit_script(&text, opts.pooler_upsert).with_context(|| {
+                format!(
+                    "editing the inline pooler.exs of `{}` in \"{}\"",
+                    pooler.key,
+                    layout.compose.display()
+                )
+            })?;
+            trap_warnings(step, logic, opts.pooler_upsert, &pooler.environment);
+            let changed = compose
+                .set_inline_content(&pooler.key, target, &after)?
+                .changed();
+            step.notes.push(format!(
+                "inline pooler.exs (`content:` of {target} in {}): \"enforce_ssl\" => true",
+                layout.compose.display()
+            ));
+            step.touch(&layout.compose, changed);
+            // Coolify writes the content to the file on deploy; keep an existing copy in step
+            if let Some(src) = source.as_ref().filter(|s| s.is_relative())
+                && let Some(file_text) = staging.read_text(src)?
+                && file_text != after
+            {
+                let (file_after, _) = edit_script(&file_text, opts.pooler_upsert)
+                    .with_context(|| format!("editing \"{}\"", src.display()))?;
+                let changed = staging.write(
+                    src,
+                    file_after.into_bytes(),
+                    0o644,
+                    None,
+                    FileKind::Text,
+                    None,
+                )?;
+                step.touch(src, changed);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn edit_script(text: &str, upsert: bool) -> anyhow::Result<(String, TenantLogic)> {
+    let mut script = Script::parse(text)?;
+    script.set_bool("enforce_ssl", true)?;
+    let mut logic = script.tenant_logic();
+    if upsert && logic == TenantLogic::CreateOnly {
+        script.rewrite_to_upsert()?;
+        logic = script.tenant_logic();
+    }
+    Ok((script.as_str().to_owned(), logic))
+}
+
+fn trap_warnings(
+    step: &mut Step,
+    logic: TenantLogic,
+    upsert: bool,
+    env: &std::collections::BTreeMap<String, String>,
+) {
+    let tenant = env
+        .get("POOLER_TENANT_ID")
+        .cloned()
+        .unwrap_or_else(|| "<POOLER_TENANT_ID>".into());
+    match logic {
+        TenantLogic::Upsert if upsert => step.notes.push("tenant logic rewritten to an upsert (update_tenant/2): enforce_ssl reaches the existing tenant on the next pooler restart".into()),
+        TenantLogic::Upsert => step.notes.push("the script upserts the tenant: enforce_ssl reaches the existing tenant on the next pooler restart".into()),
+        TenantLogic::CreateOnly => step.warnings.push(format!(
+            "CREATE-ONLY TRAP: this pooler.exs only creates the tenant when it is missing. If the tenant already exists (it lives in the database volume), the edit changes nothing. Rerun with --pooler-upsert to rewrite it to update_tenant, or set it on the running pooler: {}",
+            api_call(&tenant)
+        )),
+        _ => step.warnings.push(format!(
+            "the tenant logic of pooler.exs is not recognised; make sure enforce_ssl reaches the existing tenant, for example: {}",
+            api_call(&tenant)
+        )),
+    }
+}
+
+/// The Supavisor API call that sets `enforce_ssl` on an existing tenant (run inside the pooler
+/// container: port 4000 is not published).
+pub fn api_call(tenant: &str) -> String {
+    format!(
+        "docker compose exec supavisor sh -c 'curl -sS -X PUT http://127.0.0.1:4000/api/tenants/{tenant} -H \"Authorization: Bearer $JWT\" -H \"Content-Type: application/json\" -d \"{{\\\"tenant\\\":{{\\\"enforce_ssl\\\":true}}}}\"' (JWT: an HS256 token with an exp claim signed with API_JWT_SECRET)"
+    )
+}
+
+fn next_steps(layout: &Layout, opts: &HardenOptions) -> Vec<String> {
+    let services = match &layout.pooler {
+        Some(p) => format!("{} {}", layout.db.key, p.key),
+        None => layout.db.key.clone(),
+    };
+    let redeploy = match layout.kind {
+        LayoutKind::Upstream => {
+            format!("redeploy: docker compose up -d --force-recreate {services}")
+        }
+        LayoutKind::Coolify => {
+            "redeploy the service from Coolify (it rewrites inline files on deploy)".to_owned()
+        }
+    };
+    let host = opts
+        .extra_sans
+        .iter()
+        .find(|s| s.parse::<std::net::IpAddr>().is_err())
+        .cloned()
+        .unwrap_or_else(|| "<your-host>".to_owned());
+    let tenant = layout
+        .pooler
+        .as_ref()
+        .and_then(|p| p.environment.get("POOLER_TENANT_ID"))
+        .map_or("<tenant-id>".to_owned(), |t| {
+            if t.starts_with("${") {
+                "<tenant-id>".to_owned()
+            } else {
+                t.clone()
+            }
+        });
+    vec![
+        redeploy,
+        format!(
+            "prove it from the wire: pgtls verify {host} --ca {CA_DIR}/ca.crt --tenant {tenant}"
+        ),
+        format!(
+            "give clients the CA and verified connection strings: pgtls connstr --host {host} --tenant {tenant} --ca ca.crt"
+        ),
+        format!("before the deploy, or any time: pgtls check <this folder>"),
+    ]
+}
+
+/// Summary line of a change for the JSON report.
+pub fn change_json(c: &FileChange) -> serde_json::Value {
+    serde_json::json!({
+        "path": c.path,
+        "kind": c.kind,
+        "new": c.before.is_none(),
+        "mode": format!("{:04o}", c.mode),
+        "owner": c.owner.map(|(u, g)| format!("{u}:{g}")),
+    })
+}
