@@ -105,7 +105,7 @@ Exit codes:
 
 const VERIFY_HELP: &str = "Examples:
   pgtls verify db.example.com                      probes db.example.com:5432 and :6543
-  pgtls verify 127.0.0.1:5432 --ca volumes/tls/ca.crt --host-name localhost
+  pgtls verify 127.0.0.1:5432 --ca volumes/tls-ca/ca.crt
   pgtls verify db.example.com:6543 --tenant my-tenant --json
   pgtls verify --targets-file endpoints.txt --concurrency 8
 
@@ -228,9 +228,6 @@ pub struct VerifyArgs {
     /// CA certificate (PEM) to verify the server chain and host name against.
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
-    /// Host name to verify the certificate for (default: the target's host).
-    #[arg(long, value_name = "NAME")]
-    pub host_name: Option<String>,
     /// Role used for the plaintext-refused probe.
     #[arg(long, default_value = "postgres")]
     pub user: String,

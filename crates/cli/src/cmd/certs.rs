@@ -1,0 +1,289 @@
+//! `pgtls certs ...`.
+
+
+use anyhow::Context as _;
+use pgtls_certs::{
+    CaParams, CertKit, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams,
+    WriteOptions, WriteStatus, load_ca_dir, write_atomic,
+};
+
+use crate::cli::{
+    CertsCommand, CertsInitArgs, CertsInspectArgs, CertsIssueClientArgs, CertsNeedsRenewalArgs,
+    CertsRenewArgs,
+};
+use crate::cmd::edit::read_text;
+use crate::error::{Error, Outcome, parse_owner};
+use crate::harden::key_type;
+use crate::output::Out;
+
+pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
+    match cmd {
+        CertsCommand::Init(a) => init(a, out),
+        CertsCommand::IssueClient(a) => issue_client(a, out),
+        CertsCommand::Inspect(a) => inspect(a, out),
+        CertsCommand::NeedsRenewal(a) => needs_renewal(a, out),
+        CertsCommand::Renew(a) => renew(a, out),
+    }
+}
+
+fn status(s: WriteStatus) -> &'static str {
+    match s {
+        WriteStatus::Created => "created",
+        WriteStatus::Replaced => "replaced",
+        WriteStatus::Unchanged => "unchanged",
+    }
+}
+
+fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let owner = a
+        .owner
+        .as_deref()
+        .map(|o| parse_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
+        .transpose()?;
+    for name in ["server.crt", "server.key"] {
+        if a.out.join(name).exists() && !a.force {
+            return Err(Error::Refused(format!(
+                "\"{}\" exists: pass --force to replace it, or renew it with `pgtls certs renew --dir {}`",
+                a.out.join(name).display(),
+                a.out.display()
+            ))
+            .into());
+        }
+    }
+    let existing = load_ca_dir(&a.out)
+        .with_context(|| format!("loading the CA in \"{}\"", a.out.display()))?;
+    let kt = key_type(a.key_type);
+    if let Some(w) = kt.warning() {
+        out.line(&format!("{} {w}", out.mark("warn")))?;
+    }
+    let sans = if a.san.is_empty() {
+        vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ]
+    } else {
+        a.san.clone()
+    };
+    let kit = CertKit::generate(
+        &CaParams {
+            key_type: kt,
+            days: a.ca_days,
+            ..CaParams::default()
+        },
+        &ServerParams {
+            sans,
+            days: a.days,
+            key_type: kt,
+            common_name: None,
+        },
+        existing,
+    )
+    .context("generating certificates")?;
+    out.line(if kit.ca_created {
+        "new CA created"
+    } else {
+        "existing CA reused"
+    })?;
+    for file in kit.files() {
+        let is_ca = file.name.starts_with("ca.");
+        let path = a.out.join(&file.name);
+        let outcome = write_atomic(
+            &path,
+            &file.contents,
+            &WriteOptions {
+                mode: file.mode,
+                owner: if is_ca { None } else { owner },
+                backup: true,
+                protect_existing: file.protect_existing,
+            },
+        )
+        .with_context(|| format!("writing \"{}\"", path.display()))?;
+        out.line(&format!(
+            "  {:<9} {} (mode {:04o})",
+            status(outcome.status),
+            path.display(),
+            file.mode
+        ))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let ca = load_ca_dir(&a.ca_dir)
+        .with_context(|| format!("loading the CA in \"{}\"", a.ca_dir.display()))?
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "no ca.crt and ca.key in \"{}\"",
+                a.ca_dir.display()
+            ))
+        })?;
+    let cert = ca
+        .issue_client(&ClientParams {
+            user: a.user.clone(),
+            days: a.days,
+            key_type: key_type(a.key_type),
+        })
+        .context("issuing the client certificate")?;
+    for (name, pem, opts) in [
+        (
+            format!("{}.crt", a.user),
+            &cert.cert_pem,
+            WriteOptions::cert(),
+        ),
+        (
+            format!("{}.key", a.user),
+            &cert.key_pem,
+            WriteOptions::key(),
+        ),
+    ] {
+        let path = a.out.join(name);
+        let o = write_atomic(&path, pem.as_bytes(), &opts)
+            .with_context(|| format!("writing \"{}\"", path.display()))?;
+        out.line(&format!("  {:<9} {}", status(o.status), path.display()))?;
+    }
+    out.line(&format!(
+        "use with: sslmode=verify-full sslcert={0}.crt sslkey={0}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",
+        a.user
+    ))?;
+    Ok(Outcome::Ok)
+}
+
+fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let pem = read_text(&a.file)?;
+    let info =
+        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
+    let chain =
+        a.ca.as_deref()
+            .map(|ca| -> anyhow::Result<Result<(), String>> {
+                let ca_pem = read_text(ca)?;
+                Ok(pgtls_certs::verify_chain(&pem, &ca_pem).map_err(|e| e.to_string()))
+            })
+            .transpose()?;
+    let host = a
+        .host
+        .as_deref()
+        .map(|h| pgtls_certs::covers_host(&pem, h).map(|ok| (h, ok)))
+        .transpose()
+        .context("checking the host name")?;
+    let failed = chain.as_ref().is_some_and(Result::is_err) || host.is_some_and(|(_, ok)| !ok);
+    if a.json {
+        let mut v = serde_json::to_value(&info)?;
+        if let Some(c) = &chain {
+            v["chain_valid"] = serde_json::json!(c.is_ok());
+            if let Err(e) = c {
+                v["chain_error"] = serde_json::json!(e);
+            }
+        }
+        if let Some((h, ok)) = host {
+            v["host"] = serde_json::json!(h);
+            v["host_covered"] = serde_json::json!(ok);
+        }
+        out.json(&v)?;
+    } else {
+        let rows = [
+            ("subject", info.subject.clone()),
+            ("issuer", info.issuer.clone()),
+            ("serial", info.serial.clone()),
+            ("sans", info.sans.join(", ")),
+            ("not before", info.not_before.clone()),
+            (
+                "not after",
+                format!("{} ({} days left)", info.not_after, info.days_left),
+            ),
+            ("key", info.key.clone()),
+            ("signature", info.signature.clone()),
+            ("CA", info.is_ca.to_string()),
+            ("EKU", info.ext_key_usage.join(", ")),
+            ("sha256", info.sha256.clone()),
+        ];
+        for (k, v) in rows {
+            out.line(&format!("{k:<11} {v}"))?;
+        }
+        if let Some(c) = &chain {
+            match c {
+                Ok(()) => out.line(&format!("{} chains to the CA", out.mark("pass")))?,
+                Err(e) => out.line(&format!(
+                    "{} does not chain to the CA: {e}",
+                    out.mark("fail")
+                ))?,
+            }
+        }
+        if let Some((h, ok)) = host {
+            let verdict = if ok { "pass" } else { "fail" };
+            let says = if ok { "covers" } else { "does not cover" };
+            out.line(&format!("{} {says} `{h}` (verify-full)", out.mark(verdict)))?;
+        }
+    }
+    Ok(Outcome::from_failed(failed))
+}
+
+fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let pem = read_text(&a.file)?;
+    let info =
+        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
+    let policy = a
+        .within
+        .map_or_else(RenewalPolicy::default, RenewalPolicy::within_days);
+    let reason = pgtls_certs::renewal_reason(&info, &policy);
+    if a.json {
+        out.json(&serde_json::json!({
+            "file": a.file, "due": reason.is_some(), "reason": reason,
+            "days_left": info.days_left, "not_after": info.not_after,
+        }))?;
+    } else {
+        match &reason {
+            Some(r) => out.line(&format!(
+                "{} {}: renewal due: {r}",
+                out.mark("fail"),
+                a.file.display()
+            ))?,
+            None => out.line(&format!(
+                "{} {}: not due ({} days left, until {})",
+                out.mark("pass"),
+                a.file.display(),
+                info.days_left,
+                info.not_after
+            ))?,
+        }
+    }
+    Ok(Outcome::from_failed(reason.is_some()))
+}
+
+fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let ca_dir = a.ca_dir.as_deref().unwrap_or(&a.dir);
+    let ca = load_ca_dir(ca_dir)
+        .with_context(|| format!("loading the CA in \"{}\"", ca_dir.display()))?
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "no ca.crt and ca.key in \"{}\": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)",
+                ca_dir.display()
+            ))
+        })?;
+    let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
+    let outcome = pgtls_certs::renew_files(
+        &ca,
+        &cert,
+        &key,
+        &RenewOptions {
+            reuse_key: a.reuse_key,
+            days: Some(a.days),
+        },
+    )
+    .with_context(|| format!("renewing \"{}\"", cert.display()))?;
+    out.line(&format!(
+        "renewed {}: serial {} -> {} (mode and owner kept{})",
+        cert.display(),
+        outcome.old_serial,
+        outcome.new_serial,
+        if outcome.key.is_some() {
+            ", new key"
+        } else {
+            ", key reused"
+        }
+    ))?;
+    out.line(
+        "PostgreSQL picks it up without a restart: SELECT pg_reload_conf(); (restart the pooler)",
+    )?;
+    Ok(Outcome::Ok)
+}

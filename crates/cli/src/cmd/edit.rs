@@ -1,0 +1,68 @@
+//! Single-file edits shared by `hba` and `pooler`: show a diff, write atomically with a backup.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::apply::{self, ApplyOptions};
+use crate::output::Out;
+use crate::plan::{FileChange, FileKind, unified_diff};
+
+/// Reads a text file, naming it in the error.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading \"{}\"", path.display()))
+}
+
+/// Shows the diff between `before` and `after`; writes when `write` (atomic, backup kept).
+pub fn show_and_write(
+    out: &mut Out,
+    path: &Path,
+    before: &str,
+    after: &str,
+    write: bool,
+) -> anyhow::Result<()> {
+    if before == after {
+        out.line(&format!("{}: nothing to change", path.display()))?;
+        return Ok(());
+    }
+    let name = path.display().to_string();
+    out.raw(&unified_diff(
+        out,
+        before,
+        after,
+        &format!("a/{name}"),
+        &format!("b/{name}"),
+    ))?;
+    if !write {
+        out.line("(dry run: pass --write to apply)")?;
+        return Ok(());
+    }
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("reading \"{}\"", path.display()))?;
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+    let owner = Some((
+        std::os::unix::fs::MetadataExt::uid(&meta),
+        std::os::unix::fs::MetadataExt::gid(&meta),
+    ));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file = path.file_name().context("the path has no file name")?;
+    let change = FileChange {
+        path: file.into(),
+        before: Some(before.as_bytes().to_vec()),
+        after: after.as_bytes().to_vec(),
+        mode,
+        owner,
+        kind: FileKind::Text,
+        summary: None,
+    };
+    let applied = apply::apply(dir, &[], &[change], &ApplyOptions::from_env())?;
+    let backup = applied
+        .backup_dir
+        .map(|b| format!(" (backup in {})", b.display()))
+        .unwrap_or_default();
+    out.line(&format!("wrote {}{backup}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! `pgtls hba ...`.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use anyhow::Context as _;
+use pg_hba::{
+    Connection, Document, Encryption, LintOptions, ParseOptions, PgVersion, Policy, Severity,
+};
+
+use crate::cli::{
+    HbaApplyPolicyArgs, HbaCheckArgs, HbaCommand, HbaExplainArgs, HbaFmtArgs, HbaLintArgs,
+    PgVersionArg,
+};
+use crate::cmd::edit::{read_text, show_and_write};
+use crate::error::{Error, Outcome};
+use crate::harden::DEFAULT_TRUSTED;
+use crate::output::{Out, Style};
+
+pub fn run(cmd: &HbaCommand, out: &mut Out) -> anyhow::Result<Outcome> {
+    match cmd {
+        HbaCommand::Check(a) => check(a, out),
+        HbaCommand::Lint(a) => lint(a, out),
+        HbaCommand::Explain(a) => explain(a, out),
+        HbaCommand::Fmt(a) => fmt(a, out),
+        HbaCommand::ApplyPolicy(a) => apply_policy(a, out),
+    }
+}
+
+fn options(path: &Path, version: PgVersionArg) -> ParseOptions {
+    ParseOptions {
+        version: match version {
+            PgVersionArg::V15 => PgVersion::V15,
+            PgVersionArg::V16 => PgVersion::V16,
+            PgVersionArg::V17 => PgVersion::V17,
+        },
+        file_name: path.display().to_string(),
+    }
+}
+
+fn load(path: &Path, version: PgVersionArg) -> anyhow::Result<(String, Document)> {
+    let text = read_text(path)?;
+    let doc = Document::parse(&text, options(path, version));
+    Ok((text, doc))
+}
+
+fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let (_, doc) = load(&a.file, a.pg_version)?;
+    let errors = doc.validate();
+    if a.json {
+        let list: Vec<_> = errors
+            .iter()
+            .map(|d| serde_json::json!({"file": d.file, "line": d.line, "message": d.message}))
+            .collect();
+        out.json(&serde_json::json!({"valid": errors.is_empty(), "errors": list}))?;
+    } else if errors.is_empty() {
+        let n = doc.records().count();
+        out.line(&format!(
+            "{} {}: {n} records, all valid",
+            out.mark("pass"),
+            a.file.display()
+        ))?;
+    } else {
+        for d in &errors {
+            out.line(&format!(
+                "{} {}:{}: {}",
+                out.mark("fail"),
+                d.file,
+                d.line,
+                d.message
+            ))?;
+        }
+    }
+    Ok(Outcome::from_failed(!errors.is_empty()))
+}
+
+fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let (_, doc) = load(&a.file, a.pg_version)?;
+    let mut findings: Vec<serde_json::Value> = doc
+        .validate()
+        .iter()
+        .map(|d| {
+            serde_json::json!({"code": "invalid", "severity": "error", "file": d.file, "line": d.line,
+                "message": d.message, "hint": "PostgreSQL ignores the whole file when a line is invalid; fix it (pgtls hba check)"})
+        })
+        .collect();
+    let lints = pg_hba::lint(
+        &doc,
+        &LintOptions {
+            ssl: a.ssl_off.then_some(false),
+        },
+    );
+    let failed = !findings.is_empty() || lints.iter().any(|f| f.severity >= Severity::Warning);
+    findings.extend(
+        lints
+            .iter()
+            .map(|f| serde_json::to_value(f).unwrap_or_default()),
+    );
+    if a.json {
+        out.json(&serde_json::json!({ "findings": findings }))?;
+    } else if findings.is_empty() {
+        out.line(&format!(
+            "{} {}: no findings",
+            out.mark("pass"),
+            a.file.display()
+        ))?;
+    } else {
+        for f in &findings {
+            let sev = f["severity"].as_str().unwrap_or("");
+            let mark = match sev {
+                "error" => out.mark("fail"),
+                "warning" => out.mark("warn"),
+                _ => out.mark("info"),
+            };
+            out.line(&format!(
+                "{mark} {}:{}: {} [{}] {}",
+                f["file"].as_str().unwrap_or(""),
+                f["line"],
+                sev,
+                f["code"].as_str().unwrap_or(""),
+                f["message"].as_str().unwrap_or("")
+            ))?;
+            if let Some(h) = f["hint"].as_str().filter(|h| !h.is_empty()) {
+                out.line(&format!("    hint: {h}"))?;
+            }
+        }
+    }
+    Ok(Outcome::from_failed(failed))
+}
+
+fn explain(a: &HbaExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let (_, doc) = load(&a.file, a.pg_version)?;
+    let encryption = if a.ssl {
+        Encryption::Ssl
+    } else if a.gss {
+        Encryption::Gss
+    } else {
+        Encryption::None
+    };
+    let mut conn = if a.local {
+        Connection::local(&a.database, &a.user)
+    } else {
+        let addr = a.addr.as_deref().unwrap_or_default();
+        let ip: IpAddr = addr.parse().map_err(|_| Error::BadValue {
+            flag: "--addr",
+            value: addr.to_owned(),
+            reason: "not an IP address".into(),
+        })?;
+        Connection::host(ip, &a.database, &a.user).with_encryption(encryption)
+    };
+    conn.replication = a.replication;
+    let e = pg_hba::explain(&doc, &conn);
+    let allowed = e.outcome == pg_hba::Outcome::Allow;
+    if a.json {
+        out.json(&e)?;
+    } else {
+        let rule = e
+            .line
+            .and_then(|l| doc.record_at(l))
+            .map(|r| r.source().trim_end().to_owned());
+        match (e.outcome, e.line, rule) {
+            (pg_hba::Outcome::Allow, Some(line), Some(rule)) => out.line(&format!(
+                "{} allowed by line {line}: {rule}\n  authentication method: {}",
+                out.mark("allow"),
+                e.method.as_deref().unwrap_or("")
+            ))?,
+            (pg_hba::Outcome::Reject, Some(line), Some(rule)) => out.line(&format!(
+                "{} rejected by line {line}: {rule}\n  the client sees: FATAL:  {}",
+                out.mark("reject"),
+                e.message.as_deref().unwrap_or("")
+            ))?,
+            _ => out.line(&format!(
+                "{} no line matches\n  the client sees: FATAL:  {}",
+                out.mark("no-match"),
+                e.message.as_deref().unwrap_or("")
+            ))?,
+        }
+    }
+    Ok(Outcome::from_failed(!allowed))
+}
+
+fn fmt(a: &HbaFmtArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let (text, mut doc) = load(&a.file, PgVersionArg::V15)?;
+    doc.align_columns();
+    let after = doc.to_string();
+    if a.write {
+        show_and_write(out, &a.file, &text, &after, true)?;
+    } else {
+        out.raw(&after)?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let text = read_text(&a.file)?;
+    let cidrs: Vec<String> = if a.trusted_cidr.is_empty() {
+        DEFAULT_TRUSTED.map(String::from).to_vec()
+    } else {
+        a.trusted_cidr.clone()
+    };
+    let policy = Policy::with_trusted(&cidrs).context("reading --trusted-cidr")?;
+    let (after, warnings) = policy
+        .apply_text(&text, options(&a.file, PgVersionArg::V15))
+        .with_context(|| format!("applying the policy to \"{}\"", a.file.display()))?;
+    show_and_write(out, &a.file, &text, &after, a.write)?;
+    for w in &warnings {
+        out.line(&format!("{} {w}", out.paint(Style::Yellow, "warning:")))?;
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,160 @@
+//! `pgtls pooler ...`.
+
+use anyhow::Context as _;
+use compose_patch::ComposeFile;
+use pooler_exs::{FlagState, Script, TenantLogic};
+
+use crate::cli::{PoolerCommand, PoolerInspectArgs, PoolerSetArgs, PoolerSource};
+use crate::cmd::edit::{read_text, show_and_write};
+use crate::error::{Error, Outcome};
+use crate::layout::POOLER_EXS_TARGET;
+use crate::output::Out;
+
+pub fn run(cmd: &PoolerCommand, out: &mut Out) -> anyhow::Result<Outcome> {
+    match cmd {
+        PoolerCommand::Set(a) => set(a, out),
+        PoolerCommand::Inspect(a) => inspect(a, out),
+    }
+}
+
+/// The script text and, for a compose file, the service holding it.
+struct Source {
+    text: String,
+    compose: Option<(ComposeFile, String)>,
+}
+
+fn load(src: &PoolerSource) -> anyhow::Result<(std::path::PathBuf, Source)> {
+    if let Some(path) = &src.file {
+        return Ok((
+            path.clone(),
+            Source {
+                text: read_text(path)?,
+                compose: None,
+            },
+        ));
+    }
+    let path = src.compose.clone().context("pass FILE or --compose FILE")?;
+    let text = read_text(&path)?;
+    let compose =
+        ComposeFile::parse(&text).with_context(|| format!("reading \"{}\"", path.display()))?;
+    let service = match &src.service {
+        Some(s) => s.clone(),
+        None => ["supabase-supavisor", "supavisor", "supabase-pooler"]
+            .into_iter()
+            .find_map(|s| compose.find_service(s).ok())
+            .ok_or_else(|| Error::BadValue {
+                flag: "--service",
+                value: String::new(),
+                reason: "no supavisor / supabase-supavisor service; name it with --service".into(),
+            })?,
+    };
+    let script = compose
+        .inline_content(&service, POOLER_EXS_TARGET)
+        .with_context(|| format!("reading service \"{service}\" in \"{}\"", path.display()))?
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "service \"{service}\" in \"{}\" has no inline `content:` for {POOLER_EXS_TARGET}: pass the pooler.exs file instead",
+                path.display()
+            ))
+        })?;
+    Ok((
+        path,
+        Source {
+            text: script,
+            compose: Some((compose, service)),
+        },
+    ))
+}
+
+fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    if !a.enforce_ssl && !a.upstream_ssl && !a.upsert {
+        anyhow::bail!(Error::BadValue {
+            flag: "pooler set",
+            value: String::new(),
+            reason: "nothing to set: pass --enforce-ssl, --upstream-ssl or --upsert".into(),
+        });
+    }
+    let (path, source) = load(&a.source)?;
+    let mut script = Script::parse(&source.text)
+        .with_context(|| format!("reading the script in \"{}\"", path.display()))?;
+    if a.enforce_ssl {
+        script.set_bool("enforce_ssl", true)?;
+    }
+    if a.upstream_ssl {
+        let ca = a.upstream_ca.as_deref().unwrap_or_default();
+        script.set_upstream_tls(ca)?;
+    }
+    if a.upsert {
+        script.rewrite_to_upsert()?;
+    }
+    let edited = script.as_str().to_owned();
+    let (before, after) = match source.compose {
+        None => (source.text.clone(), edited),
+        Some((mut compose, service)) => {
+            let before = compose.text().to_owned();
+            let _ = compose.set_inline_content(&service, POOLER_EXS_TARGET, &edited)?;
+            (before, compose.text().to_owned())
+        }
+    };
+    show_and_write(out, &path, &before, &after, a.write)?;
+    if script.tenant_logic() == TenantLogic::CreateOnly && a.enforce_ssl {
+        out.line(&format!(
+            "{} create-only script: an existing tenant keeps its old settings; add --upsert, or set it via the API: {}",
+            out.mark("warn"),
+            crate::harden::api_call("<tenant-id>")
+        ))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let (path, source) = load(&a.source)?;
+    let script = Script::parse(&source.text)
+        .with_context(|| format!("reading the script in \"{}\"", path.display()))?;
+    let i = script
+        .inspect()
+        .with_context(|| format!("inspecting \"{}\"", path.display()))?;
+    if a.json {
+        out.json(&i)?;
+        return Ok(Outcome::Ok);
+    }
+    let flag = |f: FlagState| match f {
+        FlagState::True => "true",
+        FlagState::False => "false",
+        FlagState::Absent => "absent (default false)",
+        _ => "an expression (decided at run time)",
+    };
+    out.line(&format!(
+        "params map:   line {}{}",
+        i.params_line,
+        i.params_variable
+            .as_deref()
+            .map(|v| format!(", bound to `{v}`"))
+            .unwrap_or_default()
+    ))?;
+    out.line(&format!("keys:         {}", i.params_keys.join(", ")))?;
+    out.line(&format!("enforce_ssl:  {}", flag(i.enforce_ssl)))?;
+    out.line(&format!("upstream_ssl: {}", flag(i.upstream_ssl)))?;
+    let logic = match i.tenant_logic {
+        TenantLogic::CreateOnly => {
+            "create-only (an existing tenant is never updated: the create-only trap)"
+        }
+        TenantLogic::Upsert => "upsert (update_tenant on an existing tenant)",
+        _ => "unknown",
+    };
+    out.line(&format!("tenant logic: {logic}"))?;
+    out.line(&format!(
+        "{} enforce_ssl reaches an existing tenant: {}",
+        out.mark(if i.enforce_ssl_reaches_existing_tenant {
+            "pass"
+        } else {
+            "warn"
+        }),
+        if i.enforce_ssl_reaches_existing_tenant {
+            "yes"
+        } else {
+            "no"
+        }
+    ))?;
+    Ok(Outcome::Ok)
+}
