@@ -1,6 +1,5 @@
 //! `pgtls certs ...`.
 
-
 use anyhow::Context as _;
 use pgtls_certs::{
     CaParams, CertKit, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams,
