@@ -2,6 +2,7 @@
 //! real PostgreSQL 15 through `pgtest`.
 #![allow(missing_docs)]
 
+mod fixtures;
 mod library;
 mod openssl;
 mod server;
