@@ -1,5 +1,6 @@
 //! CLI-level tests: they run the built `pgtls` binary.
 
 mod connstr;
+mod e2e;
 mod harden;
 mod support;
