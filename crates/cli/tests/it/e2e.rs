@@ -1,5 +1,5 @@
 //! End to end: harden the bundled upstream deployment, start a real PostgreSQL 15 with exactly
-//! the produced `-c` settings, pg_hba.conf and certificate files, then prove the result with
+//! the produced `-c` settings, `pg_hba.conf` and certificate files, then prove the result with
 //! psql, tokio-postgres from bound loopback source addresses, PgBouncer as a stand-in TLS pooler,
 //! and `pgtls verify`.
 //!
@@ -229,7 +229,8 @@ fn hardened_deployment_works_against_real_postgres_and_pgbouncer() {
         })
         .expect_err("the pooler must refuse plaintext");
     assert_eq!(
-        err.as_db_error().map(|d| d.message()),
+        err.as_db_error()
+            .map(tokio_postgres::error::DbError::message),
         Some("SSL required"),
         "{err}"
     );
