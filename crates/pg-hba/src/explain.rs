@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::document::Document;
 use crate::model::{Address, ConnectionType, Encryption, Item, Method, Rule, format_ip};
+use crate::resolve::Resolved;
 
 /// Where a connection comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,9 @@ pub enum Outcome {
 pub struct Explanation {
     /// Allow, reject or no match.
     pub outcome: Outcome,
+    /// The matching rule's file, when explaining a [`Resolved`] list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// The matching record's first physical line.
     pub line: Option<usize>,
     /// The matching record's method.
@@ -115,11 +119,37 @@ pub fn explain_with(
     conn: &Connection,
     is_member: &dyn Fn(&str, &str) -> bool,
 ) -> Explanation {
-    for (line, rule) in doc.rules() {
+    first_match(doc.rules().map(|(l, r)| (None, l, r)), conn, is_member)
+}
+
+/// Explain against a [`Resolved`] rule list (includes and `@file` items expanded); the
+/// explanation names the file of the matching rule.
+pub fn explain_resolved(
+    resolved: &Resolved,
+    conn: &Connection,
+    is_member: &dyn Fn(&str, &str) -> bool,
+) -> Explanation {
+    first_match(
+        resolved
+            .rules
+            .iter()
+            .map(|r| (Some(r.file.as_str()), r.line, &r.rule)),
+        conn,
+        is_member,
+    )
+}
+
+fn first_match<'a>(
+    rules: impl Iterator<Item = (Option<&'a str>, usize, &'a Rule)>,
+    conn: &Connection,
+    is_member: &dyn Fn(&str, &str) -> bool,
+) -> Explanation {
+    for (file, line, rule) in rules {
         if matches_rule(rule, conn, is_member) {
             if rule.method == Method::Reject {
                 return Explanation {
                     outcome: Outcome::Reject,
+                    file: file.map(str::to_owned),
                     line: Some(line),
                     method: Some(rule.method.as_str().to_owned()),
                     message: Some(fatal_text(conn, true)),
@@ -127,6 +157,7 @@ pub fn explain_with(
             }
             return Explanation {
                 outcome: Outcome::Allow,
+                file: file.map(str::to_owned),
                 line: Some(line),
                 method: Some(rule.method.as_str().to_owned()),
                 message: None,
@@ -135,6 +166,7 @@ pub fn explain_with(
     }
     Explanation {
         outcome: Outcome::NoMatch,
+        file: None,
         line: None,
         method: None,
         message: Some(fatal_text(conn, false)),

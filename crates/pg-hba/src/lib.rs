@@ -57,9 +57,11 @@
 //!
 //! # Limitations: what is not preserved / not supported
 //!
-//! - `@file` items and `include*` records are typed but not expanded: the crate does no I/O,
-//!   so their targets are neither read nor validated, and explain treats `@file` items as
-//!   matching nothing.
+//! - `@file` items and `include*` records are typed but not expanded by [`Document::parse`]
+//!   (the crate does no I/O): [`Document::validate`] does not read their targets and
+//!   [`explain`] treats `@file` items as matching nothing. [`Document::resolve`] expands them
+//!   through a caller-supplied [`FileSource`] (PostgreSQL's relative-path rule and depth
+//!   limit), and [`explain_resolved`] explains against the result.
 //! - Validation models the Linux builds (Debian, `supabase/postgres`): `sspi` and `bsd` are
 //!   "not supported by this build"; `gss`, `ldap`, `pam`, `radius` and `cert` are available.
 //!   RADIUS server names and LDAP URLs are checked for syntax only (PostgreSQL resolves them
@@ -85,18 +87,22 @@ mod interpret;
 mod lint;
 mod model;
 mod policy;
+mod resolve;
 mod token;
 
 pub use document::{Diagnostic, Document, Record, ViewRow};
 pub use edit::Position;
 pub use error::{Error, Result};
-pub use explain::{Connection, Explanation, Origin, Outcome, explain, explain_with};
+pub use explain::{
+    Connection, Explanation, Origin, Outcome, explain, explain_resolved, explain_with,
+};
 pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint};
 pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,
     ParseOptions, PgVersion, RecordKind, Rule, format_ip,
 };
 pub use policy::{Cidr, Policy, SUPABASE_DEFAULT_HBA, Warning, supabase_default_hardened};
+pub use resolve::{FileSource, Resolved, ResolvedRule};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

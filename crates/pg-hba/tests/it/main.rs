@@ -5,5 +5,6 @@ mod edit;
 mod explain_live;
 mod lint;
 mod policy;
+mod resolve;
 mod roundtrip;
 mod support;
