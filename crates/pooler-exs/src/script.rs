@@ -499,7 +499,12 @@ fn insert_entry(view: View<'_>, map: &MapInfo, key: &str, value: &str) -> Vec<Sp
         if has_newline {
             let nl = view.newline_near(open.end);
             let indent = view.line_indent(open.start);
-            return vec![insert(open.end, format!("{nl}{indent}  {entry}"))];
+            // After a comment on the `%{` line, if any.
+            let at = view
+                .eol_after(open.end)
+                .filter(|&n| n < map.close)
+                .map_or(open.end, |n| view.tok(n).start);
+            return vec![insert(at, format!("{nl}{indent}  {entry}"))];
         }
         return vec![insert(open.end, entry)];
     };

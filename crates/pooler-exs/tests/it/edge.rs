@@ -159,6 +159,10 @@ fn insertion_styles() {
         enforce(&with_call("%{\n}")),
         with_call("%{\n  \"enforce_ssl\" => true\n}")
     );
+    assert_eq!(
+        enforce(&with_call("%{ # none yet }\n}")),
+        with_call("%{ # none yet }\n  \"enforce_ssl\" => true\n}")
+    );
     // Tabs.
     assert_eq!(
         enforce(&with_call("%{\n\t\"a\" => 1\n}")),
