@@ -374,3 +374,39 @@ fn renewal_keeps_mode_and_owner_and_a_reload_serves_the_new_certificate() {
     let out = pg.psql(&verify_full(&dir.join("ca.crt"), "localhost"), "select 1");
     assert!(out.success, "{}", out.stderr);
 }
+
+/// Ed25519 breaks SCRAM channel binding in libpq 15, but `cert` authentication has no channel
+/// binding: an all-Ed25519 setup works there without any client setting.
+#[test]
+fn ed25519_works_with_cert_authentication() {
+    let ca = Ca::create(&CaParams {
+        key_type: KeyType::Ed25519,
+        ..CaParams::default()
+    })
+    .unwrap();
+    let mut sp = ServerParams::new(["localhost"]);
+    sp.key_type = KeyType::Ed25519;
+    let server = ca.issue_server(&sp).unwrap();
+    let mut cp = ClientParams::new("postgres");
+    cp.key_type = KeyType::Ed25519;
+    let client = ca.issue_client(&cp).unwrap();
+    let (b, dir) = tls_builder(&ca, &server);
+    let pg = start(
+        b.setting("ssl_ca_file", dir.join("ca.crt").display().to_string())
+            .hba("local all all trust\nhostssl all all 127.0.0.1/32 cert\n"),
+    );
+    let cdir = tempfile::tempdir().unwrap();
+    let crt = cdir.path().join("c.crt");
+    let key = cdir.path().join("c.key");
+    write_atomic(&crt, client.cert_pem.as_bytes(), &WriteOptions::cert()).unwrap();
+    write_atomic(&key, client.key_pem.as_bytes(), &WriteOptions::key()).unwrap();
+    let extra = format!(
+        "{} sslcert={} sslkey={}",
+        verify_full(&dir.join("ca.crt"), "localhost"),
+        crt.display(),
+        key.display()
+    );
+    let out = pg.psql(&extra, "select current_user");
+    assert!(out.success, "{}", out.stderr);
+    assert_eq!(out.stdout, "postgres");
+}
