@@ -406,3 +406,66 @@ proptest! {
         prop_assert_eq!(ip.to_string().parse::<San>().unwrap(), ip);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever SANs go in come back out of `inspect`, in order, and each one is covered.
+    #[test]
+    fn issued_sans_round_trip_and_are_covered(
+        names in proptest::collection::vec(proptest::collection::vec(label(), 1..4), 1..5),
+        ips in proptest::collection::vec(any::<[u8; 4]>(), 0..3),
+        v6 in proptest::option::of(any::<[u8; 16]>()),
+    ) {
+        let mut sans: Vec<String> = names.iter().map(|l| l.join(".")).collect();
+        sans.extend(ips.iter().map(|ip| std::net::IpAddr::from(*ip).to_string()));
+        sans.extend(v6.map(|ip| std::net::IpAddr::from(ip).to_string()));
+        let mut unique = Vec::new();
+        for s in sans {
+            if !unique.contains(&s) { unique.push(s); }
+        }
+        let ca = Ca::create(&CaParams::default()).unwrap();
+        let leaf = ca.issue_server(&ServerParams::new(unique.clone())).unwrap();
+        let info = inspect(&leaf.cert_pem).unwrap();
+        prop_assert_eq!(&info.sans, &unique);
+        for s in &unique {
+            prop_assert!(covers_host(&leaf.cert_pem, s).unwrap(), "{} not covered", s);
+        }
+    }
+
+    /// Arbitrary bytes, bare or inside PEM armour, give an error or a value, never a panic.
+    #[test]
+    fn arbitrary_input_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = inspect(&bytes);
+        let _ = Ca::load(&bytes, &bytes);
+        let armoured = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64_encode(&bytes)
+        );
+        let _ = inspect(&armoured);
+        let _ = covers_host(&armoured, "db");
+        let key = armoured.replace("CERTIFICATE", "PRIVATE KEY");
+        let _ = key_matches_cert(&key, &armoured);
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
