@@ -469,3 +469,42 @@ fn base64_encode(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The common recipe: `openssl req -new -x509 -nodes -text` writes a text dump before the PEM
+/// block and an RSA PKCS#8 key; that CA must be reusable as it is.
+#[test]
+fn loads_a_recipe_ca_with_a_text_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = openssl(
+        dir.path(),
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "365",
+            "-nodes",
+            "-text",
+            "-out",
+            "ca.crt",
+            "-keyout",
+            "ca.key",
+            "-newkey",
+            "rsa:2048",
+            "-subj",
+            "/CN=root.example.com",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let crt = fs::read_to_string(dir.path().join("ca.crt")).unwrap();
+    assert!(crt.starts_with("Certificate:"), "{crt}");
+    let ca = Ca::load(&crt, fs::read(dir.path().join("ca.key")).unwrap()).unwrap();
+    assert_eq!(ca.key_type(), KeyType::Rsa2048);
+    let leaf = ca
+        .issue_server(&ServerParams::new(["supabase-db"]))
+        .unwrap();
+    fs::write(dir.path().join("server.crt"), &leaf.cert_pem).unwrap();
+    let out = openssl(dir.path(), &["verify", "-CAfile", "ca.crt", "server.crt"]);
+    assert_eq!(text(&out).trim(), "server.crt: OK");
+    assert_eq!(inspect(&crt).unwrap().subject, "CN=root.example.com");
+}
