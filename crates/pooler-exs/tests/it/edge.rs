@@ -382,6 +382,8 @@ fn tenant_logic_variants() {
         let mut s = Script::parse(&src).unwrap();
         assert_eq!(s.tenant_logic(), TenantLogic::CreateOnly, "{header}");
         assert!(s.rewrite_to_upsert().unwrap());
+        let lo = src.find(header).unwrap();
+        assert_changed_within(&src, s.as_str(), lo, lo + header.len());
         assert_eq!(
             s.as_str(),
             format!(

@@ -121,3 +121,106 @@ fn elixir_accepts_edited_fixtures() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Small inputs in every map style; each is edited (set, upstream TLS, remove, rewrite) and
+/// every input and output must parse as Elixir.
+const STYLE_CASES: &[&str] = &[
+    "%{\n  \"a\" => 1,\n  \"b\" => 2, # note } =>\n  \"c\" => 3\n}",
+    "%{\n    \"a\" => 1,\n    \"b\" => 2,\n}",
+    "%{\"a\" => 1,\n  \"b\" => 2}",
+    "%{\"a\" => 1}",
+    "%{a: 1,}",
+    "%{}",
+    "%{ # none yet }\n}",
+    "%{\n\t\"a\" => 1\n}",
+    "%{\"a\" => 1, b: 2}",
+    "%{:a => 1}",
+    "%{\"a b\": 1}",
+    "%{\n  external_id: \"t\",\n  db_port: 5432\n}",
+    "%{\n  \"q\" => ~S\"\"\"\n  ) ] }\n  \"\"\"\n}",
+    "%{\"a\" => \"#{Map.get(%{\"k\" => \"}\"}, \"k\")}\", \"enforce_ssl\" => false}",
+    "%{\n  \"u\" => [%{\n    \"x\" => 1\n  }],\n  \"a\" => 1 # one\n}",
+];
+
+#[test]
+fn elixir_parses_every_edit_style() {
+    if Command::new("elixir").arg("--version").output().is_err() {
+        eprintln!("skipping elixir_parses_every_edit_style: `elixir` is not on PATH");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("pooler-exs-styles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut texts: Vec<String> = Vec::new();
+    for map in STYLE_CASES {
+        for crlf in [false, true] {
+            let mut src = format!(
+                "params = {map}\nif !Supavisor.Tenants.get_tenant_by_external_id(params[\"external_id\"]) do\n  {{:ok, _}} = Supavisor.Tenants.create_tenant(params)\nend\n"
+            );
+            if crlf {
+                src = src.replace('\n', "\r\n");
+            }
+            let mut s = Script::parse(&src).unwrap();
+            texts.push(src.clone());
+            s.set_bool("enforce_ssl", true).unwrap();
+            texts.push(s.to_string());
+            s.set_upstream_tls("/etc/pooler/certs/ca.crt").unwrap();
+            texts.push(s.to_string());
+            s.rewrite_to_upsert().unwrap();
+            texts.push(s.to_string());
+            let keys: Vec<String> = s
+                .params_map()
+                .unwrap()
+                .keys()
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect();
+            for k in keys
+                .iter()
+                .filter(|k| k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            {
+                let mut r = s.clone();
+                r.remove(k).unwrap();
+                texts.push(r.to_string());
+            }
+        }
+    }
+    for (n, t) in texts.iter().enumerate() {
+        std::fs::write(dir.join(format!("{n:04}.exs")), t).unwrap();
+    }
+    let checker = r##"
+dir = hd(System.argv())
+bad =
+  dir
+  |> File.ls!()
+  |> Enum.filter(&String.ends_with?(&1, ".exs"))
+  |> Enum.sort()
+  |> Enum.flat_map(fn f ->
+    case Code.string_to_quoted(File.read!(Path.join(dir, f))) do
+      {:ok, _} -> []
+      {:error, e} -> ["#{f}: #{inspect(e)}"]
+    end
+  end)
+IO.puts("bad=#{length(bad)}")
+Enum.each(bad, &IO.puts/1)
+"##;
+    let check = dir.join("check.exs.txt");
+    std::fs::write(&check, checker).unwrap();
+    let out = Command::new("elixir")
+        .arg(&check)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("bad=0\n"),
+        "{} texts checked:\n{stdout}",
+        texts.len()
+    );
+    assert!(texts.len() > 100, "checked {} texts", texts.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
