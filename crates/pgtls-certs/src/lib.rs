@@ -70,7 +70,8 @@
 //!   whether the key parses are not checked.
 //! - Ed25519: with libpq 15 (tested: 15.18), SCRAM authentication over TLS fails with
 //!   `could not find digest for NID UNDEF` (channel binding cannot hash an Ed25519 certificate)
-//!   unless the client sets `channel_binding=disable`; `cert` authentication works.
+//!   unless the client sets `channel_binding=disable`; `cert` authentication and PgBouncer
+//!   (which offers no channel binding) work.
 //! - [`write_atomic`] replaces a symlink at the target path with a regular file (the rename
 //!   replaces the link, not what it points to).
 //! - Unix only (modes, owners).

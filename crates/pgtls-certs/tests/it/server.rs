@@ -410,3 +410,40 @@ fn ed25519_works_with_cert_authentication() {
     assert!(out.success, "{}", out.stderr);
     assert_eq!(out.stdout, "postgres");
 }
+
+/// PgBouncer (OpenSSL, like Supavisor's Erlang/OpenSSL stack) serves our files to verify-full
+/// clients.
+#[test]
+fn pgbouncer_serves_our_certificates() {
+    let pg = start(Pg::builder());
+    for kt in [KeyType::EcdsaP256, KeyType::Rsa2048, KeyType::Ed25519] {
+        let ca = Ca::create(&CaParams {
+            key_type: kt,
+            ..CaParams::default()
+        })
+        .unwrap();
+        let mut sp = ServerParams::new(["localhost", "127.0.0.1"]);
+        sp.key_type = kt;
+        let server = ca.issue_server(&sp).unwrap();
+        let b = pgtest::PgBouncer::builder(&pg);
+        let dir = b.dir().to_path_buf();
+        let bouncer = b
+            .file("server.crt", &server.cert_pem, 0o644)
+            .file("server.key", &server.key_pem, 0o600)
+            .file("ca.crt", ca.cert_pem(), 0o644)
+            .setting("client_tls_sslmode", "require")
+            .setting(
+                "client_tls_cert_file",
+                dir.join("server.crt").display().to_string(),
+            )
+            .setting(
+                "client_tls_key_file",
+                dir.join("server.key").display().to_string(),
+            )
+            .start()
+            .unwrap_or_else(|e| panic!("{kt}: {e}"));
+        let out = bouncer.psql(&verify_full(&dir.join("ca.crt"), "localhost"), "select 1");
+        assert!(out.success, "{kt}: {}\n{}", out.stderr, bouncer.log());
+        assert_eq!(out.stdout, "1");
+    }
+}
