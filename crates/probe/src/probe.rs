@@ -337,6 +337,10 @@ fn skipped(id: CheckId, why: &str) -> Check {
     Check::new(id, Verdict::Skipped, why)
 }
 
+/// How long to wait for bytes a server sends right after its `S` (before our ClientHello).
+/// A server sends them back to back with the `S`, so they arrive together even over a WAN.
+const GRACE: Duration = Duration::from_millis(50);
+
 const FIX_SSL_ON: &str = "turn TLS on: PostgreSQL `ssl=on` with ssl_cert_file/ssl_key_file; Supavisor GLOBAL_DOWNSTREAM_CERT_PATH/KEY_PATH; PgBouncer client_tls_sslmode and client_tls_cert_file/key_file";
 const FIX_PLAINTEXT: &str = "refuse plaintext: in pg_hba.conf add `hostnossl all all 0.0.0.0/0 reject` and `hostnossl all all ::/0 reject` above the `host` lines (keep loopback/Docker-internal rules), set the Supavisor tenant's \"enforce_ssl\" => true, or PgBouncer client_tls_sslmode = require";
 
@@ -496,8 +500,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
 
     // CVE-2021-23222: nothing may follow the `S` before our ClientHello.
     let mut peek = [0u8; 256];
-    let extra = match timeout_at(dl.within(Duration::from_millis(50)).0, tcp.peek(&mut peek)).await
-    {
+    let extra = match timeout_at(dl.within(GRACE).0, tcp.peek(&mut peek)).await {
         Ok(Ok(n)) => n,
         _ => 0,
     };
@@ -986,7 +989,7 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
         );
     }
     let mut buf = Vec::new();
-    match read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(300))).await {
+    match read_message(&mut tcp, &mut buf, dl.within(GRACE)).await {
         Ok(BackendMessage::ErrorResponse(f)) => {
             return Check::new(
                 CheckId::PipelinedData,
