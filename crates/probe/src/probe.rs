@@ -337,7 +337,7 @@ fn skipped(id: CheckId, why: &str) -> Check {
     Check::new(id, Verdict::Skipped, why)
 }
 
-/// How long to wait for bytes a server sends right after its `S` (before our ClientHello).
+/// How long to wait for bytes a server sends right after its `S` (before our TLS client hello).
 /// A server sends them back to back with the `S`, so they arrive together even over a WAN.
 const GRACE: Duration = Duration::from_millis(50);
 
