@@ -437,3 +437,26 @@ fn rewrite_keeps_yaml_indentation_and_tenant_name_clash() {
         "          tenant = %{\"a\" => 1}\n          existing_tenant = Supavisor.Tenants.get_tenant_by_external_id(\"t\")\n          if existing_tenant do\n            {:ok, _} = Supavisor.Tenants.update_tenant(existing_tenant, tenant)\n          else\n            {:ok, _} = Supavisor.Tenants.create_tenant(tenant)\n          end\n"
     );
 }
+
+#[test]
+fn torture_fixture_scans_and_edits() {
+    let src = crate::support::fixture("valid/torture.exs");
+    let mut s = Script::parse(&src).unwrap();
+    let map = s.params_map().unwrap();
+    assert_eq!(map.keys(), vec!["external_id", "db_host", "note", "users"]);
+    assert_eq!(map.line(), 52);
+    assert_eq!(
+        map.get("note"),
+        Some("\"#{inspect(%{\"x\" => \"}\"})} => # }\"")
+    );
+    assert_eq!(s.tenant_logic(), TenantLogic::CreateOnly);
+    let lo = src.find(map.source()).unwrap();
+    let hi = lo + map.source().len();
+    s.set_bool("enforce_ssl", true).unwrap();
+    assert_changed_within(&src, s.as_str(), lo, hi);
+    assert!(s.as_str().contains(
+        "  \"users\" => for(u <- [\"pgbouncer\"], do: %{\"db_user\" => u, \"is_manager\" => true}),\n  \"enforce_ssl\" => true\n}\n"
+    ));
+    s.rewrite_to_upsert().unwrap();
+    assert_eq!(s.tenant_logic(), TenantLogic::Upsert);
+}

@@ -184,6 +184,14 @@ fn elixir_parses_every_edit_style() {
             }
         }
     }
+    let torture = fixture("valid/torture.exs");
+    texts.push(torture.clone());
+    let mut s = Script::parse(&torture).unwrap();
+    s.set_bool("enforce_ssl", true).unwrap();
+    s.set_upstream_tls("/etc/pooler/certs/ca.crt").unwrap();
+    texts.push(s.to_string());
+    s.rewrite_to_upsert().unwrap();
+    texts.push(s.to_string());
     for (n, t) in texts.iter().enumerate() {
         std::fs::write(dir.join(format!("{n:04}.exs")), t).unwrap();
     }
@@ -223,4 +231,85 @@ Enum.each(bad, &IO.puts/1)
     );
     assert!(texts.len() > 100, "checked {} texts", texts.len());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Differential check against Elixir's own parser over a directory of scripts (by default the
+/// fuzz corpus): every script Elixir parses must scan here, and where a parameters map is found,
+/// the edited script (`enforce_ssl`, upstream TLS, upsert rewrite when possible) must still
+/// parse as Elixir. Run with
+/// `cargo test -p pooler-exs --test it -- --ignored differential` (optionally
+/// `POOLER_EXS_CORPUS=dir`).
+#[test]
+#[ignore = "needs elixir and a corpus directory; slow"]
+fn differential_against_elixir() {
+    let corpus = std::env::var_os("POOLER_EXS_CORPUS").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/scan_edit"),
+        std::path::PathBuf::from,
+    );
+    let checker = r##"
+dir = hd(System.argv())
+dir
+|> File.ls!()
+|> Enum.sort()
+|> Enum.each(fn f ->
+  text = File.read!(Path.join(dir, f))
+  ok =
+    try do
+      String.valid?(text) and match?({:ok, _}, Code.string_to_quoted(text))
+    rescue
+      _ -> false
+    end
+  if ok, do: IO.puts(f)
+end)
+"##;
+    let work = std::env::temp_dir().join(format!("pooler-exs-diff-{}", std::process::id()));
+    std::fs::create_dir_all(work.join("in")).unwrap();
+    std::fs::create_dir_all(work.join("out")).unwrap();
+    std::fs::write(work.join("check.exs.txt"), checker).unwrap();
+    let accepted = |dir: &std::path::Path| -> Vec<String> {
+        let out = Command::new("elixir")
+            .arg(work.join("check.exs.txt"))
+            .arg(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let ok_inputs = accepted(&corpus);
+    let mut edited = 0usize;
+    for f in &ok_inputs {
+        let text = std::fs::read_to_string(corpus.join(f)).unwrap();
+        let script = Script::parse(&text)
+            .unwrap_or_else(|e| panic!("{f}: Elixir parses it but the scanner says: {e}\n{text}"));
+        if script.params_map().is_err() {
+            continue;
+        }
+        let mut s = script.clone();
+        s.set_bool("enforce_ssl", true).unwrap();
+        s.set_upstream_tls("/etc/pooler/certs/ca.crt").unwrap();
+        let _ = s.rewrite_to_upsert();
+        std::fs::write(work.join("out").join(f), s.as_str()).unwrap();
+        edited += 1;
+    }
+    let ok_outputs = accepted(&work.join("out"));
+    let mut broken: Vec<&String> = Vec::new();
+    for entry in std::fs::read_dir(work.join("out")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !ok_outputs.contains(&name) {
+            broken.push(ok_inputs.iter().find(|x| **x == name).unwrap());
+        }
+    }
+    eprintln!(
+        "{} inputs parsed by Elixir, all scanned; {edited} edited, {} of those no longer parse",
+        ok_inputs.len(),
+        broken.len()
+    );
+    assert!(
+        broken.is_empty(),
+        "edits broke: {broken:?} (inputs in {})",
+        corpus.display()
+    );
+    let _ = std::fs::remove_dir_all(&work);
 }
