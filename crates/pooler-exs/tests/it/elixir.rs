@@ -246,7 +246,7 @@ fn differential_against_elixir() {
         || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/scan_edit"),
         std::path::PathBuf::from,
     );
-    let checker = r#"
+    let checker = r"
 dir = hd(System.argv())
 dir
 |> File.ls!()
@@ -261,7 +261,7 @@ dir
     end
   if ok, do: IO.puts(f)
 end)
-"#;
+";
     let work = std::env::temp_dir().join(format!("pooler-exs-diff-{}", std::process::id()));
     std::fs::create_dir_all(work.join("in")).unwrap();
     std::fs::create_dir_all(work.join("out")).unwrap();
