@@ -80,7 +80,9 @@
 //! - **Idempotence.** Every edit compares before writing: setting a key to the value it has,
 //!   removing an absent key or rewriting an upsert returns `Ok(false)` and changes nothing.
 //! - Text in, text out: no file I/O. [`Script::inspect`] gives a serde-serialisable summary for
-//!   `pgtls pooler inspect --json`.
+//!   `pgtls pooler inspect --json`; [`harden`] runs the requested edits in one call and returns
+//!   the new text with a list of changes and warnings (create-only logic, the CA path that must
+//!   be mounted) for the CLI's plan.
 //!
 //! # Limitations: what is not preserved / not supported
 //!
@@ -103,12 +105,14 @@
 
 mod analyze;
 mod error;
+mod harden;
 mod lex;
 mod script;
 mod value;
 
 pub use analyze::{KeyStyle, TenantLogic};
 pub use error::{Error, Result};
+pub use harden::{Change, HardenOptions, HardenReport, harden};
 pub use script::{Entry, FlagState, Inspection, ParamsMap, Script};
 pub use value::ValueExpr;
 

@@ -38,6 +38,17 @@ fuzz_target!(|data: &[u8]| {
     assert!(!t.set_upstream_tls("/etc/pooler/certs/ca.crt").expect("again"));
     assert_eq!(t.as_str(), once);
 
+    let opts = pooler_exs::HardenOptions {
+        enforce_ssl: true,
+        upstream_ca: Some("/ca.pem".to_owned()),
+        upsert: true,
+    };
+    if let Ok(report) = pooler_exs::harden(text, &opts) {
+        let again = pooler_exs::harden(&report.text, &opts).expect("harden its own output");
+        assert!(!again.changed, "harden is idempotent");
+        assert_eq!(again.text, report.text);
+    }
+
     let mut u = script;
     if u.rewrite_to_upsert().is_ok() {
         if logic != TenantLogic::Upsert {
