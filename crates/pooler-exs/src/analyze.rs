@@ -321,7 +321,7 @@ impl<'a> View<'a> {
     }
 
     /// The `{` of the last `name = %{` before token `before`.
-    fn binding(&self, name: &str, before: usize) -> Option<usize> {
+    pub fn binding(&self, name: &str, before: usize) -> Option<usize> {
         (0..before).rev().find_map(|j| {
             if self.kind(j) != Kind::Ident || self.text(j) != name {
                 return None;

@@ -392,15 +392,21 @@ impl Script {
         {
             return Err(cannot("the `if` does not start its line"));
         }
-        let variable = calls
+        let (variable, call_tok) = calls
             .iter()
             .find_map(|c| match c.param {
                 Param::Var(v) if c.function == "create_tenant" && c.name > guard.do_tok => {
-                    Some(view.text(v))
+                    Some((view.text(v), c.name))
                 }
                 _ => None,
             })
             .ok_or_else(|| cannot("the parameters passed to create_tenant are not a variable"))?;
+        // The new update_tenant call sits before the block: it must see the same binding.
+        if view.binding(variable, guard.keyword) != view.binding(variable, call_tok) {
+            return Err(cannot(&format!(
+                "{variable:?} is bound to its map inside the `if` block"
+            )));
+        }
         let tenant_var = if variable == "tenant" {
             "existing_tenant"
         } else {
@@ -424,11 +430,29 @@ impl Script {
         let text = format!(
             "{tenant_var} = {cond}{nl}{indent}if {tenant_var} do{nl}{body_indent}{{:ok, _}} = Supavisor.Tenants.update_tenant({tenant_var}, {variable}){nl}{indent}else"
         );
-        self.apply(vec![Splice {
+        let before_map = view
+            .params()
+            .ok()
+            .map(|m| self.src[m.start..m.end].to_owned());
+        let saved = self.clone();
+        let changed = self.apply(vec![Splice {
             start: kw.start,
             end: do_end,
             text,
-        }])
+        }])?;
+        // Safety net: the tenant calls must still agree on the same map.
+        let after_map = self
+            .view()
+            .params()
+            .ok()
+            .map(|m| self.src[m.start..m.end].to_owned());
+        if after_map != before_map {
+            *self = saved;
+            return Err(cannot(
+                "the rewritten calls would not resolve to the same parameters map",
+            ));
+        }
+        Ok(changed)
     }
 
     /// A summary for `pgtls pooler inspect --json`.

@@ -460,3 +460,36 @@ fn torture_fixture_scans_and_edits() {
     s.rewrite_to_upsert().unwrap();
     assert_eq!(s.tenant_logic(), TenantLogic::Upsert);
 }
+
+#[test]
+fn rewrite_refuses_params_bound_inside_the_block() {
+    let src = "params = %{a: 1}\nif !Supavisor.Tenants.get_tenant_by_external_id(\"t\") do\n  params = %{b: 2}\n  Supavisor.Tenants.create_tenant(params)\nend\n";
+    let mut s = Script::parse(src).unwrap();
+    assert_eq!(s.tenant_logic(), TenantLogic::CreateOnly);
+    let e = s.rewrite_to_upsert().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: cannot rewrite the tenant logic into an upsert: \"params\" is bound to its map inside the `if` block"
+    );
+    assert_eq!(s.as_str(), src);
+}
+
+/// Inputs the fuzzer found; each must either be refused or be hardened idempotently.
+#[test]
+fn fuzz_regressions_harden_idempotently() {
+    let dir = crate::support::fixture_dir().join("regress");
+    let opts = pooler_exs::HardenOptions {
+        enforce_ssl: true,
+        upstream_ca: Some("/ca.pem".to_owned()),
+        upsert: true,
+    };
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Ok(report) = pooler_exs::harden(&text, &opts) {
+            let again = pooler_exs::harden(&report.text, &opts)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(!again.changed, "{}", path.display());
+        }
+    }
+}
