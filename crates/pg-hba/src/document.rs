@@ -50,18 +50,17 @@ pub struct Record {
     /// The tokenized text (continuations joined) when it differs from `raw` minus its
     /// line terminator.
     pub(crate) joined: Option<String>,
-    pub(crate) fields: Vec<Field>,
     pub(crate) kind: RecordKind,
     pub(crate) error: Option<String>,
 }
 
 impl Record {
     pub(crate) fn from_raw(raw: &RawLine<'_>, options: &ParseOptions) -> Self {
-        let (fields, kind, error) = match tokenize(&raw.content) {
-            Err(e) => (Vec::new(), RecordKind::Invalid, Some(e)),
+        let (kind, error) = match tokenize(&raw.content) {
+            Err(e) => (RecordKind::Invalid, Some(e)),
             Ok(fields) => match interpret(&fields, options.version) {
-                Ok(kind) => (fields, kind, None),
-                Err(e) => (fields, RecordKind::Invalid, Some(e)),
+                Ok(kind) => (kind, None),
+                Err(e) => (RecordKind::Invalid, Some(e)),
             },
         };
         let plain = raw.raw.trim_end_matches(['\r', '\n']);
@@ -70,7 +69,6 @@ impl Record {
             line: raw.number,
             physical: raw.physical,
             joined: (plain != raw.content).then(|| raw.content.clone().into_owned()),
-            fields,
             kind,
             error,
         }
@@ -122,11 +120,17 @@ impl Record {
     }
 
     /// Token values per field (quotes removed), as PostgreSQL splits them.
-    pub fn fields(&self) -> Vec<Vec<&str>> {
-        self.fields
+    pub fn fields(&self) -> Vec<Vec<String>> {
+        self.token_fields()
             .iter()
-            .map(|f| f.tokens.iter().map(|t| t.value.as_str()).collect())
+            .map(|f| f.tokens.iter().map(|t| t.value.to_string()).collect())
             .collect()
+    }
+
+    /// The record's fields, tokenized again from its text (records keep no token list, to
+    /// stay small).
+    pub(crate) fn token_fields(&self) -> Vec<Field<'_>> {
+        tokenize(self.logical_text()).unwrap_or_default()
     }
 
     /// The record as one row of the `pg_hba_file_rules` view (PostgreSQL 15 columns).

@@ -59,7 +59,7 @@ fn columns_of(rec: &Record) -> Option<[Option<usize>; SLOTS]> {
     let text = rec.logical_text();
     let mut cols = [None; SLOTS];
     let slots = slots_of(rule);
-    for (field, slot) in rec.fields.iter().zip(slots) {
+    for (field, slot) in rec.token_fields().iter().zip(slots) {
         if slot < SLOTS {
             cols[slot] = Some(visual_col(text, field.start));
         }
@@ -209,7 +209,7 @@ impl Document {
         let fields = rule.to_fields();
         let mut text = render(&fields, &slots_of(rule), &cols);
         if old.physical == 1
-            && let Some(last) = old.fields.last()
+            && let Some(last) = old.token_fields().last()
         {
             text.push_str(old.logical_text().get(last.end..).unwrap_or(""));
         }
@@ -234,7 +234,8 @@ impl Document {
                 line,
             });
         };
-        let Some(first) = old.fields.first().and_then(|f| f.tokens.first()) else {
+        let fields = old.token_fields();
+        let Some(first) = fields.first().and_then(|f| f.tokens.first()) else {
             return Err(Error::NoRecordAtLine {
                 file: self.options.file_name.clone(),
                 line,
@@ -309,8 +310,8 @@ impl Document {
             }
             let text = r.logical_text();
             let slots = slots_of(rule);
-            let fields: Vec<String> = r
-                .fields
+            let tf = r.token_fields();
+            let fields: Vec<String> = tf
                 .iter()
                 .map(|f| text.get(f.start..f.end).unwrap_or("").to_owned())
                 .collect();
@@ -319,8 +320,7 @@ impl Document {
                     widths[*s] = widths[*s].max(f.chars().count());
                 }
             }
-            let trailing = r
-                .fields
+            let trailing = tf
                 .last()
                 .and_then(|f| text.get(f.end..))
                 .unwrap_or("")

@@ -14,12 +14,12 @@ use crate::token::{Field, Token};
 const EAI_NONAME_TEXT: &str = "Name or service not known";
 
 /// Interpret one tokenized line.
-pub(crate) fn interpret(fields: &[Field], version: PgVersion) -> Result<RecordKind, String> {
+pub(crate) fn interpret(fields: &[Field<'_>], version: PgVersion) -> Result<RecordKind, String> {
     if version.has_includes_and_regexes() && fields.len() == 2 {
         let first = fields.first().and_then(|f| f.tokens.first());
         let second = fields.get(1).and_then(|f| f.tokens.first());
         if let (Some(first), Some(second)) = (first, second) {
-            let kind = match first.value.as_str() {
+            let kind = match first.value.as_ref() {
                 "include" => Some(IncludeKind::Include),
                 "include_if_exists" => Some(IncludeKind::IncludeIfExists),
                 "include_dir" => Some(IncludeKind::IncludeDir),
@@ -28,7 +28,7 @@ pub(crate) fn interpret(fields: &[Field], version: PgVersion) -> Result<RecordKi
             if let Some(kind) = kind {
                 return Ok(RecordKind::Include(Include {
                     kind,
-                    path: second.value.clone(),
+                    path: second.value.to_string(),
                 }));
             }
         }
@@ -36,7 +36,7 @@ pub(crate) fn interpret(fields: &[Field], version: PgVersion) -> Result<RecordKi
     parse_rule(fields, version).map(RecordKind::Rule)
 }
 
-fn single<'a>(field: &'a Field, multiple: &str) -> Result<&'a Token, String> {
+fn single<'a, 'b>(field: &'a Field<'b>, multiple: &str) -> Result<&'a Token<'b>, String> {
     match field.tokens.as_slice() {
         [one] => Ok(one),
         [] => Err("empty field".to_owned()),
@@ -44,7 +44,7 @@ fn single<'a>(field: &'a Field, multiple: &str) -> Result<&'a Token, String> {
     }
 }
 
-fn parse_rule(fields: &[Field], version: PgVersion) -> Result<Rule, String> {
+fn parse_rule(fields: &[Field<'_>], version: PgVersion) -> Result<Rule, String> {
     let mut it = fields.iter();
     let Some(first) = it.next() else {
         return Err("empty line".to_owned());
@@ -123,9 +123,9 @@ fn parse_rule(fields: &[Field], version: PgVersion) -> Result<Rule, String> {
     Ok(rule)
 }
 
-pub(crate) fn db_item(t: &Token, version: PgVersion) -> Item {
+pub(crate) fn db_item(t: &Token<'_>, version: PgVersion) -> Item {
     if !t.quoted {
-        match t.value.as_str() {
+        match t.value.as_ref() {
             "all" => return Item::All,
             "sameuser" => return Item::SameUser,
             "samerole" => return Item::SameRole,
@@ -137,7 +137,7 @@ pub(crate) fn db_item(t: &Token, version: PgVersion) -> Item {
     common_item(t, version)
 }
 
-pub(crate) fn user_item(t: &Token, version: PgVersion) -> Item {
+pub(crate) fn user_item(t: &Token<'_>, version: PgVersion) -> Item {
     if !t.quoted {
         if let Some(g) = t.value.strip_prefix('+') {
             return Item::Group(g.to_owned());
@@ -149,7 +149,7 @@ pub(crate) fn user_item(t: &Token, version: PgVersion) -> Item {
     common_item(t, version)
 }
 
-fn common_item(t: &Token, version: PgVersion) -> Item {
+fn common_item(t: &Token<'_>, version: PgVersion) -> Item {
     if !t.quoted
         && t.value.len() > 1
         && let Some(f) = t.value.strip_prefix('@')
@@ -162,17 +162,17 @@ fn common_item(t: &Token, version: PgVersion) -> Item {
         return Item::Regex(r.to_owned());
     }
     Item::Name {
-        name: t.value.clone(),
+        name: t.value.to_string(),
         quoted: t.quoted,
     }
 }
 
-fn parse_address<'a>(
-    tok: &Token,
-    rest: &mut impl Iterator<Item = &'a Field>,
+fn parse_address<'a, 'b: 'a>(
+    tok: &Token<'_>,
+    rest: &mut impl Iterator<Item = &'a Field<'b>>,
 ) -> Result<Address, String> {
     if !tok.quoted {
-        match tok.value.as_str() {
+        match tok.value.as_ref() {
             "all" => return Ok(Address::All),
             "samehost" => return Ok(Address::SameHost),
             "samenet" => return Ok(Address::SameNet),
@@ -181,7 +181,7 @@ fn parse_address<'a>(
     }
     let (host, bits) = match tok.value.split_once('/') {
         Some((h, b)) => (h, Some(b)),
-        None => (tok.value.as_str(), None),
+        None => (tok.value.as_ref(), None),
     };
     let Some(addr) = parse_numeric_host(host) else {
         if bits.is_some() {

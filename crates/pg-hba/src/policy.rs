@@ -156,6 +156,7 @@ fn is_catch_all(addr: Option<&Address>, v6: bool) -> bool {
     match addr {
         Some(Address::All) => true,
         Some(Address::Cidr { addr, bits: 0 }) => addr.is_ipv6() == v6,
+        Some(Address::Mask { addr, mask }) => addr.is_ipv6() == v6 && mask.is_unspecified(),
         _ => false,
     }
 }

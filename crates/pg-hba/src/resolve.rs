@@ -84,10 +84,11 @@ fn resolve_doc(doc: &Document, source: &dyn FileSource, depth: usize, out: &mut 
     };
     for rec in doc.records() {
         // Lines with tokenizer errors stay errors.
-        let fields = if rec.fields.is_empty() {
+        let own = rec.token_fields();
+        let fields = if own.is_empty() {
             Err(rec.error.clone().unwrap_or_default())
         } else {
-            expand_fields(&rec.fields, &file, source, 0)
+            expand_fields(&own, &file, source, 0)
         };
         let kind = fields.and_then(|f| interpret(&f, doc.options.version));
         match kind {
@@ -154,12 +155,12 @@ fn resolve_doc(doc: &Document, source: &dyn FileSource, depth: usize, out: &mut 
 }
 
 /// Replace unquoted `@file` tokens with the tokens of the named file.
-fn expand_fields(
-    fields: &[Field],
+fn expand_fields<'a>(
+    fields: &[Field<'a>],
     file: &str,
     source: &dyn FileSource,
     depth: usize,
-) -> Result<Vec<Field>, String> {
+) -> Result<Vec<Field<'a>>, String> {
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
         let mut tokens = Vec::with_capacity(f.tokens.len());
@@ -180,12 +181,12 @@ fn expand_fields(
     Ok(out)
 }
 
-fn expand_token(
-    t: &Token,
+fn expand_token<'a>(
+    t: &Token<'a>,
     file: &str,
     source: &dyn FileSource,
     depth: usize,
-) -> Result<Vec<Token>, String> {
+) -> Result<Vec<Token<'a>>, String> {
     let Some(name) = t
         .value
         .strip_prefix('@')
@@ -209,10 +210,11 @@ fn expand_token(
     for line in split_lines(&text) {
         let fields = tokenize(&line.content)?;
         for f in expand_fields(&fields, &path, source, depth + 1)? {
-            tokens.extend(f.tokens.into_iter().map(|mut tok| {
-                tok.start = t.start;
-                tok.end = t.end;
-                tok
+            tokens.extend(f.tokens.into_iter().map(|tok| Token {
+                value: std::borrow::Cow::Owned(tok.value.into_owned()),
+                quoted: tok.quoted,
+                start: t.start,
+                end: t.end,
             }));
         }
     }

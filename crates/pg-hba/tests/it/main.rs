@@ -2,6 +2,7 @@
 
 mod corpus;
 mod edit;
+mod explain;
 mod explain_live;
 mod lint;
 mod policy;
