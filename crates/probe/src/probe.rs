@@ -1333,6 +1333,9 @@ pub async fn verify(targets: &[Target], opts: &ProbeOptions, concurrency: usize)
 }
 
 /// [`verify`] on a runtime of its own, for synchronous callers (the CLI).
+///
+/// Do not call it from inside a tokio runtime (tokio forbids nesting runtimes); use
+/// [`verify`] there.
 pub fn verify_blocking(
     targets: &[Target],
     opts: &ProbeOptions,

@@ -191,6 +191,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn display_parses_back(host in "[a-z][a-z0-9.-]{0,30}", port in 1u16..) {
+            let t = Target::new(host, port);
+            proptest::prop_assert_eq!(Target::parse(&t.to_string()).unwrap(), vec![t]);
+        }
+
+        #[test]
+        fn ipv6_display_parses_back(segs in proptest::array::uniform8(0u16..), port in 1u16..) {
+            let ip = std::net::Ipv6Addr::from(segs);
+            let t = Target::new(ip.to_string(), port);
+            proptest::prop_assert_eq!(Target::parse(&t.to_string()).unwrap(), vec![t]);
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,40}") {
+            let _ = Target::parse(&s);
+        }
+    }
+
     #[test]
     fn list_parsing_keeps_order() {
         let t = parse_targets(["b:1", "a"]).unwrap();
