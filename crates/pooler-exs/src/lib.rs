@@ -92,6 +92,8 @@
 //!   maps built with `Map.put`, `Map.merge` or `Enum.into`, and map updates `%{m | k: v}`, are
 //!   not followed. Only the top level of the map is edited (nested `users` maps are values).
 //! - Keys are limited to ASCII letters, digits and `_` (every Supavisor tenant field is).
+//! - Tenant calls must use parentheses (`create_tenant(params)`, as Elixir's formatter writes
+//!   them); `create_tenant params` is not recognised.
 //! - [`Script::remove`] takes an entry's own lines with it but leaves comment lines above it.
 //! - A map with several entries on one line and others on their own lines gets the new entry
 //!   on a line of its own, indented like the last entry.
