@@ -301,7 +301,13 @@ pub fn plan<'a>(
         ));
     }
     let changes = staging.changes()?;
-    let next_steps = next_steps(layout, opts);
+    let mut next_steps = next_steps(layout, opts);
+    let tenant_needs_api = steps
+        .iter()
+        .any(|s| s.id == "pooler-tenant" && !s.warnings.is_empty());
+    if let (true, Some(pooler)) = (tenant_needs_api, &layout.pooler) {
+        next_steps.insert(1, api_call(pooler));
+    }
     // a step whose files need no write is unchanged even if its edit was a no-op re-stage
     for step in &mut steps {
         if step.status == StepStatus::Changed
@@ -736,7 +742,7 @@ fn plan_tenant(
             })?;
             let (after, logic) = edit_script(&text, opts.pooler_upsert)
                 .with_context(|| format!("editing \"{}\"", path.display()))?;
-            trap_warnings(step, logic, opts.pooler_upsert, &pooler.environment);
+            trap_warnings(step, logic, opts.pooler_upsert);
             let changed =
                 staging.write(path, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
             step.notes
@@ -754,7 +760,7 @@ fn plan_tenant(
                     layout.compose.display()
                 )
             })?;
-            trap_warnings(step, logic, opts.pooler_upsert, &pooler.environment);
+            trap_warnings(step, logic, opts.pooler_upsert);
             let changed = compose
                 .set_inline_content(&pooler.key, target, &after)?
                 .changed();
@@ -796,35 +802,51 @@ fn edit_script(text: &str, upsert: bool) -> anyhow::Result<(String, TenantLogic)
     Ok((script.as_str().to_owned(), logic))
 }
 
-fn trap_warnings(
-    step: &mut Step,
-    logic: TenantLogic,
-    upsert: bool,
-    env: &std::collections::BTreeMap<String, String>,
-) {
-    let tenant = env
-        .get("POOLER_TENANT_ID")
-        .cloned()
-        .unwrap_or_else(|| "<POOLER_TENANT_ID>".into());
+fn trap_warnings(step: &mut Step, logic: TenantLogic, upsert: bool) {
     match logic {
         TenantLogic::Upsert if upsert => step.notes.push("tenant logic rewritten to an upsert (update_tenant/2): enforce_ssl reaches the existing tenant on the next pooler restart".into()),
         TenantLogic::Upsert => step.notes.push("the script upserts the tenant: enforce_ssl reaches the existing tenant on the next pooler restart".into()),
-        TenantLogic::CreateOnly => step.warnings.push(format!(
-            "CREATE-ONLY TRAP: this pooler.exs only creates the tenant when it is missing. If the tenant already exists (it lives in the database volume), the edit changes nothing. Rerun with --pooler-upsert to rewrite it to update_tenant, or set it on the running pooler: {}",
-            api_call(&tenant)
-        )),
-        _ => step.warnings.push(format!(
-            "the tenant logic of pooler.exs is not recognised; make sure enforce_ssl reaches the existing tenant, for example: {}",
-            api_call(&tenant)
-        )),
+        TenantLogic::CreateOnly => step.warnings.push(
+            "CREATE-ONLY TRAP: this pooler.exs only creates the tenant when it is missing. If the tenant already exists (it lives in the database volume), this edit changes nothing. Rerun with --pooler-upsert to rewrite it to update_tenant, or set enforce_ssl on the running pooler with the API call under Next steps".into(),
+        ),
+        _ => step.warnings.push(
+            "the tenant logic of pooler.exs is not recognised; make sure enforce_ssl reaches the existing tenant (the API call under Next steps does)".into(),
+        ),
     }
 }
 
-/// The Supavisor API call that sets `enforce_ssl` on an existing tenant (run inside the pooler
-/// container: port 4000 is not published).
-pub fn api_call(tenant: &str) -> String {
+/// The variable name in `${NAME}` / `${NAME:-default}`, or `None` for a literal.
+fn env_reference(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix("${")?.strip_suffix('}')?;
+    let name = inner.split([':', '-', '?']).next()?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// A shell snippet that sets `enforce_ssl` on the existing tenant through Supavisor's API:
+/// mints a short-lived HS256 JWT signed with the pooler's `API_JWT_SECRET` (read from `.env`)
+/// and sends `PUT /api/tenants/<id>` from inside the pooler container (port 4000 is not
+/// published). Supavisor updates the tenant and clears its cache.
+pub fn api_call(pooler: &crate::layout::Service) -> String {
+    let secret = pooler
+        .environment
+        .get("API_JWT_SECRET")
+        .and_then(|v| env_reference(v))
+        .unwrap_or("JWT_SECRET");
+    let tenant = match pooler.environment.get("POOLER_TENANT_ID") {
+        Some(v) => env_reference(v).map_or_else(|| v.clone(), |n| format!("${n}")),
+        None => "$POOLER_TENANT_ID".to_owned(),
+    };
     format!(
-        "docker compose exec supavisor sh -c 'curl -sS -X PUT http://127.0.0.1:4000/api/tenants/{tenant} -H \"Authorization: Bearer $JWT\" -H \"Content-Type: application/json\" -d \"{{\\\"tenant\\\":{{\\\"enforce_ssl\\\":true}}}}\"' (JWT: an HS256 token with an exp claim signed with API_JWT_SECRET)"
+        "set enforce_ssl on the existing tenant through Supavisor's API (from the deployment folder):
+       set -a; . ./.env; set +a
+       b64url() {{ openssl base64 -A | tr '+/' '-_' | tr -d '='; }}
+       H=$(printf '%s' '{{\"alg\":\"HS256\",\"typ\":\"JWT\"}}' | b64url)
+       P=$(printf '{{\"iat\":%d,\"exp\":%d}}' \"$(date +%s)\" \"$(( $(date +%s) + 600 ))\" | b64url)
+       S=$(printf '%s.%s' \"$H\" \"$P\" | openssl dgst -sha256 -hmac \"${secret}\" -binary | b64url)
+       docker compose exec {service} curl -sS -X PUT \"http://127.0.0.1:4000/api/tenants/{tenant}\" \\
+         -H \"Authorization: Bearer $H.$P.$S\" -H 'Content-Type: application/json' \\
+         -d '{{\"tenant\":{{\"enforce_ssl\":true}}}}'",
+        service = pooler.key,
     )
 }
 

@@ -33,6 +33,10 @@ fn status(s: WriteStatus) -> &'static str {
     }
 }
 
+fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating \"{}\"", dir.display()))
+}
+
 fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let owner = a
         .owner
@@ -49,6 +53,7 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .into());
         }
     }
+    create_dir(&a.out)?;
     let existing = load_ca_dir(&a.out)
         .with_context(|| format!("loading the CA in \"{}\"", a.out.display()))?;
     let kt = key_type(a.key_type);
@@ -117,6 +122,7 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
                 a.ca_dir.display()
             ))
         })?;
+    create_dir(&a.out)?;
     let cert = ca
         .issue_client(&ClientParams {
             user: a.user.clone(),

@@ -8,6 +8,7 @@ mod edit;
 mod harden;
 mod hba;
 mod pooler;
+#[cfg(feature = "verify")]
 mod verify;
 
 use crate::cli::Command;
@@ -20,7 +21,12 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Connstr(args) => connstr::run(&args, out),
         Command::Harden(args) => harden::run(&args, out),
         Command::Check(args) => check::run(&args, out),
+        #[cfg(feature = "verify")]
         Command::Verify(args) => verify::run(&args, out),
+        #[cfg(not(feature = "verify"))]
+        Command::Verify(_) => Err(anyhow::anyhow!(
+            "this pgtls was built without the `verify` feature (the prober links OpenSSL); rebuild with default features: cargo install pgtls, or cargo build -p pgtls"
+        )),
         Command::Certs(cmd) => certs::run(&cmd, out),
         Command::Hba(cmd) => hba::run(&cmd, out),
         Command::Pooler(cmd) => pooler::run(&cmd, out),

@@ -99,9 +99,8 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     show_and_write(out, &path, &before, &after, a.write)?;
     if script.tenant_logic() == TenantLogic::CreateOnly && a.enforce_ssl {
         out.line(&format!(
-            "{} create-only script: an existing tenant keeps its old settings; add --upsert, or set it via the API: {}",
+            "{} create-only script: an existing tenant keeps its old settings; add --upsert, or set it through Supavisor's API (`pgtls harden` prints the exact call)",
             out.mark("warn"),
-            crate::harden::api_call("<tenant-id>")
         ))?;
     }
     Ok(Outcome::Ok)

@@ -3,4 +3,5 @@
 mod connstr;
 mod e2e;
 mod harden;
+mod output;
 mod support;

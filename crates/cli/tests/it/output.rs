@@ -1,0 +1,220 @@
+//! Output conventions: broken pipe is success, colour only when asked and never with `NO_COLOR`.
+
+use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use crate::support::*;
+
+#[test]
+fn broken_pipe_is_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pg_hba.conf");
+    let mut text = String::new();
+    for i in 0..40_000u32 {
+        let _ = writeln!(
+            text,
+            "host all all 10.{}.{}.0/24 scram-sha-256",
+            i / 256 % 256,
+            i % 256
+        );
+    }
+    std::fs::write(&file, text).unwrap();
+    // far more than a pipe buffer: the writer sees EPIPE once `head` exits
+    let script = format!(
+        "'{}' hba fmt '{}' | head -c 10 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        bin(),
+        file.display()
+    );
+    let o = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    assert!(
+        stderr(&o).is_empty(),
+        "nothing is reported for a closed pipe: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let run = |no_color: Option<&str>, color: &str| {
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "--color", color, "connstr", "--host", "h", "--client", "libpq",
+        ]);
+        cmd.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        stdout(&cmd.output().unwrap())
+    };
+    assert!(
+        run(None, "always").contains("\x1b["),
+        "--color always colours"
+    );
+    assert!(!run(Some("1"), "always").contains("\x1b["), "NO_COLOR wins");
+    // auto: stdout is a pipe here, not a terminal
+    assert!(!run(None, "auto").contains("\x1b["), "no colour on a pipe");
+}
+
+#[test]
+fn errors_print_the_whole_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pg_hba.conf");
+    std::fs::write(&file, "local all all trust\nhots all all 0.0.0.0/0 trust\n").unwrap();
+    let o = pgtls(["hba".as_ref(), "apply-policy".as_ref(), file.as_os_str()]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.starts_with("error: applying the policy to"), "{err}");
+    assert!(
+        err.contains("caused by:") && err.contains("line 2") && err.contains("\"hots\""),
+        "{err}"
+    );
+    let o = pgtls([
+        "hba".as_ref(),
+        "check".as_ref(),
+        file.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["errors"][0]["line"], 2);
+}
+
+#[test]
+fn hba_explain_and_lint_follow_the_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pg_hba.conf");
+    std::fs::write(&file, "local all all trust\nhost all all 0.0.0.0/0 md5\n").unwrap();
+    let o = pgtls([
+        "hba".as_ref(),
+        "lint".as_ref(),
+        file.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1, "weak method and public plaintext are findings");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"weak-method") && codes.contains(&"plaintext-public"),
+        "{codes:?}"
+    );
+    let explain = |addr: &str, enc: &str| {
+        pgtls([
+            "hba".as_ref(),
+            "explain".as_ref(),
+            file.as_os_str(),
+            "--user".as_ref(),
+            "app".as_ref(),
+            "--database".as_ref(),
+            "app".as_ref(),
+            "--addr".as_ref(),
+            addr.as_ref(),
+            enc.as_ref(),
+            "--json".as_ref(),
+        ])
+    };
+    let o = explain("203.0.113.9", "--plain");
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "allow");
+    assert_eq!(v["line"], 2);
+    assert_eq!(v["method"], "md5");
+    let o = explain("2001:db8::1", "--ssl");
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "no-match");
+    assert_eq!(
+        v["message"],
+        "no pg_hba.conf entry for host \"2001:db8::1\", user \"app\", database \"app\", SSL encryption"
+    );
+}
+
+#[test]
+fn certs_init_inspect_and_needs_renewal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tls");
+    let o = pgtls([
+        "certs".as_ref(),
+        "init".as_ref(),
+        "--out".as_ref(),
+        dir.as_os_str(),
+        "--san".as_ref(),
+        "db.example.com".as_ref(),
+        "--days".as_ref(),
+        "20".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let mode = std::fs::metadata(dir.join("server.key"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let o = pgtls([
+        "certs".as_ref(),
+        "init".as_ref(),
+        "--out".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(
+        code(&o),
+        1,
+        "existing server files are not replaced without --force"
+    );
+    let crt = dir.join("server.crt");
+    let ca = dir.join("ca.crt");
+    let o = pgtls([
+        "certs".as_ref(),
+        "inspect".as_ref(),
+        crt.as_os_str(),
+        "--ca".as_ref(),
+        ca.as_os_str(),
+        "--host".as_ref(),
+        "db.example.com".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "subject",
+        "issuer",
+        "serial",
+        "sans",
+        "not_before",
+        "not_after",
+        "days_left",
+        "key",
+        "signature",
+        "is_ca",
+        "sha256",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["host_covered"], true);
+    let o = pgtls([
+        "certs".as_ref(),
+        "inspect".as_ref(),
+        crt.as_os_str(),
+        "--host".as_ref(),
+        "other.example.com".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let o = pgtls(["certs".as_ref(), "needs-renewal".as_ref(), crt.as_os_str()]);
+    assert_eq!(code(&o), 1, "a 20-day certificate is due: {}", stdout(&o));
+    let o = pgtls([
+        "certs".as_ref(),
+        "renew".as_ref(),
+        "--dir".as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = pgtls(["certs".as_ref(), "needs-renewal".as_ref(), crt.as_os_str()]);
+    assert_eq!(code(&o), 0, "renewed for 825 days: {}", stdout(&o));
+}
