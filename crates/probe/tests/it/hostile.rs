@@ -99,9 +99,20 @@ fn acceptor(leaf: &Leaf) -> Arc<SslAcceptor> {
 
 /// A well-behaved TLS endpoint (like PgBouncer with `client_tls_sslmode=require`) serving `leaf`.
 async fn tls_server(leaf: &Leaf, extra_after_s: &'static [u8]) -> u16 {
+    tls_server_answering(leaf, extra_after_s, error_response("08P01", "SSL required")).await
+}
+
+/// Like [`tls_server`], answering a plaintext StartupMessage with `startup_reply`.
+async fn tls_server_answering(
+    leaf: &Leaf,
+    extra_after_s: &'static [u8],
+    startup_reply: Vec<u8>,
+) -> u16 {
     let acc = acceptor(leaf);
+    let startup_reply = Arc::new(startup_reply);
     serve(move |mut s| {
         let acc = Arc::clone(&acc);
+        let startup_reply = Arc::clone(&startup_reply);
         async move {
             match first(&mut s).await {
                 First::SslRequest(extra) => {
@@ -125,7 +136,7 @@ async fn tls_server(leaf: &Leaf, extra_after_s: &'static [u8]) -> u16 {
                     }
                 }
                 First::Startup => {
-                    let _ = s.write_all(&error_response("08P01", "SSL required")).await;
+                    let _ = s.write_all(&startup_reply).await;
                 }
                 First::ClientHello | First::Nothing => {}
             }
@@ -481,4 +492,84 @@ async fn ipv6_loopback_target() {
     assert_eq!(r.target, format!("[::1]:{port}"));
     assert_eq!(verdict(&r, CheckId::TlsOffered), Verdict::Fail);
     assert!(detail(&r, CheckId::TlsOffered).contains("answered N"));
+}
+
+#[tokio::test]
+async fn supavisor_refusal_passes_and_unknown_tenant_is_inconclusive() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let port = tls_server_answering(
+        &leaf,
+        b"",
+        error_response("XX000", "SSL connection is required"),
+    )
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(verdict(&r, CheckId::PlaintextRefused), Verdict::Pass);
+    let j = serde_json::to_value(&r).unwrap();
+    let pt = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "plaintext-refused")
+        .unwrap();
+    assert_eq!(pt["refusal"], "supavisor-ssl-required");
+    assert_eq!(pt["sqlstate"], "XX000");
+
+    let port = tls_server_answering(
+        &leaf,
+        b"",
+        error_response("XX000", "Tenant or user not found"),
+    )
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    let pt = r.check(CheckId::PlaintextRefused).unwrap();
+    assert_eq!(pt.verdict, Verdict::Inconclusive);
+    assert!(
+        pt.detail.contains("Tenant or user not found"),
+        "{}",
+        pt.detail
+    );
+    assert!(pt.fix.as_deref().unwrap().contains("--tenant"));
+    assert_eq!(r.verdict, TargetVerdict::Inconclusive);
+}
+
+#[tokio::test]
+async fn plaintext_auth_request_after_negotiate_protocol_version_fails() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    // NegotiateProtocolVersion (minor 0, one unknown option), then AuthenticationMD5Password.
+    let mut reply = vec![b'v'];
+    let mut body = 0u32.to_be_bytes().to_vec();
+    body.extend_from_slice(&1u32.to_be_bytes());
+    body.extend_from_slice(b"_pq_.x\0");
+    reply.extend_from_slice(&u32::try_from(body.len() + 4).unwrap().to_be_bytes());
+    reply.extend_from_slice(&body);
+    reply.extend_from_slice(&[b'R', 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4]);
+    let port = tls_server_answering(&leaf, b"", reply).await;
+    let (r, _) = run_probe(port, &opts()).await;
+    let pt = r.check(CheckId::PlaintextRefused).unwrap();
+    assert_eq!(pt.verdict, Verdict::Fail, "{}", pt.detail);
+    assert!(pt.detail.contains("MD5 password"), "{}", pt.detail);
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
+
+#[tokio::test]
+async fn certificate_close_to_expiry_fails_expiry() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 5);
+    let port = tls_server(&leaf, b"").await;
+    let o = opts().with_ca_pem(&pki.ca_pem(), "ca.crt").unwrap();
+    let (r, _) = run_probe(port, &o).await;
+    assert_eq!(verdict(&r, CheckId::Expiry), Verdict::Fail);
+    let d = detail(&r, CheckId::Expiry);
+    assert!(
+        d.contains("expires in 4 day(s)") || d.contains("expires in 5 day(s)"),
+        "{d}"
+    );
+    let mut relaxed = o.clone();
+    relaxed.expiry_warn_days = 3;
+    let (r, _) = run_probe(port, &relaxed).await;
+    assert_eq!(verdict(&r, CheckId::Expiry), Verdict::Pass);
+    assert_eq!(r.verdict, TargetVerdict::Pass);
 }

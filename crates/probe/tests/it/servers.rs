@@ -281,3 +281,21 @@ fn pgbouncer_disable_fails() {
     );
     assert_eq!(r.verdict, TargetVerdict::Fail);
 }
+
+#[test]
+fn wrong_ca_fails_chain_and_the_authenticated_login() {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = pg_with_tls(&leaf, REJECT_HBA, &[]);
+    let mut o = opts(Some(&other));
+    o.password = Some(SUPERUSER_PASSWORD.into());
+    let r = run(pg.port(), &o);
+    let text = pgtls_probe::render_target(&r, false);
+    assert_eq!(check(&r, CheckId::Chain).verdict, Verdict::Fail, "{text}");
+    let auth = check(&r, CheckId::Authenticated);
+    assert_eq!(auth.verdict, Verdict::Fail, "{text}");
+    assert!(auth.detail.contains("verify-full"), "{}", auth.detail);
+    assert_eq!(check(&r, CheckId::PlaintextRefused).verdict, Verdict::Pass);
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+}
