@@ -316,6 +316,9 @@ pub struct CertsInitArgs {
     /// Overwrite existing server files (the CA key is still reused).
     #[arg(long)]
     pub force: bool,
+    /// Show what would be written; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `pgtls certs issue-client`.
@@ -336,6 +339,9 @@ pub struct CertsIssueClientArgs {
     /// Validity in days.
     #[arg(long, value_name = "N", default_value_t = 825)]
     pub days: u32,
+    /// Show what would be written; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `pgtls certs inspect`.
@@ -382,6 +388,9 @@ pub struct CertsRenewArgs {
     /// Validity in days.
     #[arg(long, value_name = "N", default_value_t = 825)]
     pub days: u32,
+    /// Show what would be renewed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `pgtls hba ...`.

@@ -53,7 +53,9 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .into());
         }
     }
-    create_dir(&a.out)?;
+    if !a.dry_run {
+        create_dir(&a.out)?;
+    }
     let existing = load_ca_dir(&a.out)
         .with_context(|| format!("loading the CA in \"{}\"", a.out.display()))?;
     let kt = key_type(a.key_type);
@@ -122,7 +124,9 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
                 a.ca_dir.display()
             ))
         })?;
-    create_dir(&a.out)?;
+    if !a.dry_run {
+        create_dir(&a.out)?;
+    }
     let cert = ca
         .issue_client(&ClientParams {
             user: a.user.clone(),
@@ -266,6 +270,32 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ))
         })?;
     let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
+    if a.dry_run {
+        let pem = read_text(&cert)?;
+        let info = pgtls_certs::inspect(&pem)
+            .with_context(|| format!("reading \"{}\"", cert.display()))?;
+        pgtls_certs::verify_chain(&pem, ca.cert_pem()).with_context(|| {
+            format!(
+                "\"{}\" was not issued by the CA in \"{}\"",
+                cert.display(),
+                ca_dir.display()
+            )
+        })?;
+        out.line(&format!(
+            "would renew {} ({}, SANs {}, {} days left) for {} days, {}; nothing was written",
+            cert.display(),
+            info.subject,
+            info.sans.join(" "),
+            info.days_left,
+            a.days,
+            if a.reuse_key {
+                "keeping the key"
+            } else {
+                "with a new key"
+            }
+        ))?;
+        return Ok(Outcome::Ok);
+    }
     let outcome = pgtls_certs::renew_files(
         &ca,
         &cert,
