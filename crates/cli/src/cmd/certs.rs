@@ -91,6 +91,23 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     } else {
         "existing CA reused"
     })?;
+    if a.dry_run {
+        for file in kit.files() {
+            let path = a.out.join(&file.name);
+            let what = if file.secret {
+                "private key, contents not shown"
+            } else {
+                "certificate"
+            };
+            out.line(&format!(
+                "  would write {} ({what}, mode {:04o})",
+                path.display(),
+                file.mode
+            ))?;
+        }
+        out.line("(dry run: nothing was written)")?;
+        return Ok(Outcome::Ok);
+    }
     for file in kit.files() {
         let is_ca = file.name.starts_with("ca.");
         let path = a.out.join(&file.name);
@@ -134,6 +151,14 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
             key_type: key_type(a.key_type),
         })
         .context("issuing the client certificate")?;
+    if a.dry_run {
+        out.line(&format!(
+            "would write {0}/{1}.crt and {0}/{1}.key (mode 0600); nothing was written",
+            a.out.display(),
+            a.user
+        ))?;
+        return Ok(Outcome::Ok);
+    }
     for (name, pem, opts) in [
         (
             format!("{}.crt", a.user),
