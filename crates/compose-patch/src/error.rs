@@ -121,3 +121,21 @@ pub enum Error {
         detail: String,
     },
 }
+
+impl Error {
+    /// The 1-based line the error points at, when it has one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Error::InvalidYaml { line, .. }
+            | Error::DuplicateKey { line, .. }
+            | Error::UnexpectedShape { line, .. }
+            | Error::Alias { line, .. }
+            | Error::NoCommand { line, .. }
+            | Error::Unsupported { line, .. } => (*line > 0).then_some(*line),
+            Error::NotCompose { .. }
+            | Error::ServiceNotFound { .. }
+            | Error::InvalidArgument { .. }
+            | Error::Verification { .. } => None,
+        }
+    }
+}

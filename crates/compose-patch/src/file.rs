@@ -238,19 +238,20 @@ impl ComposeFile {
     /// The key of the service named `name`: a service key, else a
     /// `container_name`.
     pub fn find_service(&self, name: &str) -> Result<String> {
-        let services = self.services();
-        if let Some(s) = services.iter().find(|s| s.key == name) {
-            return Ok(s.key.clone());
+        let services = services_of(&self.view)?;
+        let keys = || services.keys().filter_map(Value::as_str);
+        if let Some(k) = keys().find(|k| *k == name) {
+            return Ok(k.to_owned());
         }
-        if let Some(s) = services
-            .iter()
-            .find(|s| s.container_name.as_deref() == Some(name))
-        {
-            return Ok(s.key.clone());
+        let by_container = services.iter().find_map(|(k, v)| {
+            (str_of(v.get("container_name")).as_deref() == Some(name)).then(|| k.as_str())?
+        });
+        if let Some(k) = by_container {
+            return Ok(k.to_owned());
         }
         Err(Error::ServiceNotFound {
             name: name.to_owned(),
-            available: services.into_iter().map(|s| s.key).collect(),
+            available: keys().map(str::to_owned).collect(),
         })
     }
 

@@ -36,6 +36,7 @@ fn duplicate_keys_are_reported_with_their_line() {
         panic!("{err:?}")
     };
     assert_eq!(*line, 5, "{message}");
+    assert_eq!(err.line(), Some(5));
     assert!(message.contains("image"), "{message}");
 }
 
