@@ -177,3 +177,42 @@ fn explain_matches_real_connections() {
     assert!(cases >= 60);
     assert!(seen.len() >= 4, "too few distinct outcomes: {seen:?}");
 }
+
+/// The hardening policy's output, loaded by a real server: the trusted network still
+/// connects without TLS, everything else needs TLS and gets PostgreSQL's reject message.
+#[test]
+fn hardened_file_behaves_as_explained() {
+    let original = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n";
+    let policy = pg_hba::Policy::with_trusted(["127.0.0.2/32"]).unwrap();
+    let (hardened, warnings) = policy
+        .apply(&Document::parse(original, ParseOptions::default()))
+        .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let pg = start_pg(&hardened.to_string(), &[]);
+    pg.query("alter role postgres password 'postgres-pw'");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut cases = 0;
+    for last in [1u8, 2, 3, 9] {
+        for tls in [false, true] {
+            for right in [true, false] {
+                let src = Ipv4Addr::new(127, 0, 0, last);
+                let conn = Connection::host(IpAddr::V4(src), "postgres", "postgres")
+                    .with_encryption(if tls {
+                        Encryption::Ssl
+                    } else {
+                        Encryption::None
+                    });
+                let e = pg_hba::explain(&hardened, &conn);
+                let want = predict(&e, "postgres", right);
+                let pw = if right { "postgres-pw" } else { "nope" };
+                let got = rt.block_on(attempt(pg.port(), src, tls, "postgres", "postgres", pw));
+                assert_eq!(want, got, "{src} tls={tls} right={right}\n{hardened}");
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 16);
+}
