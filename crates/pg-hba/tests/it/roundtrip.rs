@@ -153,3 +153,54 @@ proptest! {
         prop_assert_eq!(strip(&doc), strip(&a));
     }
 }
+
+fn rule_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("local all all peer".to_owned()),
+        Just("host    all     all     10.0.0.0/8      md5   # office".to_owned()),
+        Just("hostssl all all 0.0.0.0/0 scram-sha-256".to_owned()),
+        Just("host \"db one\",db2 +grp ::1/128 trust".to_owned()),
+        Just("\thostnossl\tall\tall\t::/0\treject".to_owned()),
+        Just("# a comment".to_owned()),
+        Just(String::new()),
+        Just("bogus line".to_owned()),
+        Just("host all all \\".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn edits_leave_other_lines_byte_identical(
+        lines in proptest::collection::vec(rule_line(), 1..12),
+        crlf in any::<bool>(),
+        pick in any::<proptest::sample::Index>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let text: String = lines.iter().map(|l| format!("{l}{eol}")).collect();
+        let doc = Document::parse(&text, ParseOptions::default());
+        let records: Vec<usize> = doc.records().map(pg_hba::Record::line).collect();
+        prop_assume!(!records.is_empty());
+        let line = records[pick.index(records.len())];
+        let source = doc.record_at(line).unwrap().source().to_owned();
+        // Insert before: the new line appears right before the record, nothing else changes.
+        let mut ins = doc.clone();
+        let rule = pg_hba::Rule::new(pg_hba::ConnectionType::HostNoSsl, Some(pg_hba::Address::All), pg_hba::Method::Reject);
+        let new_line = ins.insert(pg_hba::Position::Before(line), &rule).unwrap();
+        prop_assert_eq!(new_line, line);
+        let inserted = ins.record_at(line).unwrap().source().to_owned();
+        prop_assert!(inserted.ends_with(eol));
+        let out = ins.to_string();
+        let at = out.find(&format!("{inserted}{source}")).expect("new line sits before the record");
+        let mut back = out.clone();
+        back.replace_range(at..at + inserted.len(), "");
+        prop_assert_eq!(&back, &text);
+        // Remove: exactly that record's source disappears.
+        let mut rem = doc.clone();
+        rem.remove(line).unwrap();
+        let removed = rem.to_string();
+        // Everything before the record is identical, so it starts at the same offset.
+        let expected = [&text[..at], &text[at + source.len()..]].concat();
+        prop_assert_eq!(removed, expected);
+    }
+}
