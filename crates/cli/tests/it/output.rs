@@ -218,3 +218,114 @@ fn certs_init_inspect_and_needs_renewal() {
     let o = pgtls(["certs".as_ref(), "needs-renewal".as_ref(), crt.as_os_str()]);
     assert_eq!(code(&o), 0, "renewed for 825 days: {}", stdout(&o));
 }
+
+#[test]
+fn pooler_set_edits_coolify_inline_content_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&examples_dir().join("coolify"), tmp.path());
+    let compose = tmp.path().join("docker-compose.yml");
+    let before = std::fs::read_to_string(&compose).unwrap();
+    let args = [
+        "pooler".as_ref(),
+        "set".as_ref(),
+        "--compose".as_ref(),
+        compose.as_os_str(),
+        "--enforce-ssl".as_ref(),
+    ];
+    let o = pgtls(args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("+            \"enforce_ssl\" => true"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&compose).unwrap(),
+        before,
+        "without --write nothing is written"
+    );
+    let mut write = args.to_vec();
+    write.push("--write".as_ref());
+    let o = pgtls(&write);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let after = std::fs::read_to_string(&compose).unwrap();
+    assert!(after.contains("\"enforce_ssl\" => true"));
+    let o = pgtls(&write);
+    assert!(
+        stdout(&o).contains("nothing to change"),
+        "idempotent: {}",
+        stdout(&o)
+    );
+    let o = pgtls([
+        "pooler".as_ref(),
+        "inspect".as_ref(),
+        "--compose".as_ref(),
+        compose.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["enforce_ssl"], "true");
+    assert_eq!(v["enforce_ssl_reaches_existing_tenant"], true);
+}
+
+#[test]
+fn hba_apply_policy_writes_with_a_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pg_hba.conf");
+    let original = "# mine\nlocal all all trust\nhost all all 0.0.0.0/0 scram-sha-256 # public\n";
+    std::fs::write(&file, original).unwrap();
+    let o = pgtls([
+        "hba".as_ref(),
+        "apply-policy".as_ref(),
+        file.as_os_str(),
+        "--write".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        after.starts_with("# mine\nlocal all all trust\n"),
+        "untouched lines stay:\n{after}"
+    );
+    assert!(after.contains("hostnossl"), "{after}");
+    let backups = tmp.path().join(".pgtls-backups");
+    let stamp = std::fs::read_dir(&backups)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        std::fs::read_to_string(stamp.join("pg_hba.conf")).unwrap(),
+        original
+    );
+    let o = pgtls(["hba".as_ref(), "lint".as_ref(), file.as_os_str()]);
+    assert_eq!(
+        code(&o),
+        0,
+        "the policy output is lint-clean: {}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn verify_exit_codes_without_a_server() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = pgtls([
+        "verify".to_owned(),
+        format!("127.0.0.1:{closed}"),
+        "--timeout".into(),
+        "2".into(),
+        "--json".into(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(v["targets"][0]["target"], format!("127.0.0.1:{closed}"));
+    let o = pgtls(["verify"]);
+    assert_eq!(code(&o), 2, "no targets is a usage error");
+    assert!(stderr(&o).contains("no targets"), "{}", stderr(&o));
+}
