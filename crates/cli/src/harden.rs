@@ -483,6 +483,24 @@ fn plan_certificates(
     step.touch(&ca_key, changed);
 
     let sans = wanted_sans(layout, &opts.extra_sans);
+    let network: Vec<String> = wanted_sans(layout, &[]);
+    let stray: Vec<String> = opts
+        .extra_sans
+        .iter()
+        .filter(|n| {
+            !n.contains('.')
+                && !n.contains(':')
+                && !network.iter().any(|w| w.eq_ignore_ascii_case(n))
+        })
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if !stray.is_empty() {
+        warnings.push(format!(
+            "{} is not a service or container name on this compose network, so no client there can reach the server by it (the usual recipe lists `supabase-supavisor`, but the upstream pooler container is `supabase-pooler`); names here: {}",
+            stray.join(", "),
+            network.join(", ")
+        ));
+    }
     let crt_path = tls.join("server.crt");
     let key_path = tls.join("server.key");
     let existing = match (staging.read(&crt_path)?, staging.read(&key_path)?) {

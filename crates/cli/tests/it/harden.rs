@@ -58,6 +58,19 @@ fn dry_run_writes_nothing() {
     );
     assert!(!s.contains("BEGIN PRIVATE KEY"), "keys are never printed");
     assert_eq!(snapshot(tmp.path()), before, "a dry run changed files");
+    let o = pgtls([
+        "harden".as_ref(),
+        tmp.path().as_os_str(),
+        "--dry-run".as_ref(),
+        "--san".as_ref(),
+        "supabase-supavisor".as_ref(),
+    ]);
+    assert!(
+        stdout(&o).contains("`supabase-supavisor` is not a service or container name"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(snapshot(tmp.path()), before);
 }
 
 #[test]
