@@ -120,16 +120,16 @@ pub fn apply(
         }
         applied.created_dirs.push(abs);
     }
-    let stamp = timestamp();
+    // one backup folder per run, never shared with an earlier run in the same second
+    let backup_root = unique_backup_root(root);
     for (index, change) in changes.iter().enumerate() {
         let abs = root.join(&change.path);
         let fail_here = opts.fail_after_temp == Some(index + 1);
         let result = (|| -> io::Result<()> {
             if opts.backup && abs.exists() {
-                let backup_root = root.join(BACKUP_DIR).join(&stamp);
                 backup(&abs, &backup_root.join(&change.path))?;
                 if applied.backup_dir.is_none() {
-                    applied.backup_dir = Some(backup_root);
+                    applied.backup_dir = Some(backup_root.clone());
                 }
             }
             write_atomic(&abs, &change.after, change.mode, change.owner, fail_here)
@@ -201,6 +201,18 @@ pub fn write_atomic(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+fn unique_backup_root(root: &Path) -> PathBuf {
+    let stamp = timestamp();
+    let base = root.join(BACKUP_DIR);
+    let mut candidate = base.join(&stamp);
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = base.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    candidate
 }
 
 fn backup(src: &Path, dest: &Path) -> io::Result<()> {
@@ -315,6 +327,22 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let backup = applied.backup_dir.unwrap().join("a.txt");
         assert_eq!(fs::read_to_string(backup).unwrap(), "old\n");
+    }
+
+    #[test]
+    fn two_runs_in_one_second_get_separate_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "v1\n").unwrap();
+        let opts = ApplyOptions {
+            backup: true,
+            fail_after_temp: None,
+        };
+        let first = apply(dir.path(), &[], &[change("a.txt", "v2\n", 0o644)], &opts).unwrap();
+        let second = apply(dir.path(), &[], &[change("a.txt", "v3\n", 0o644)], &opts).unwrap();
+        let (b1, b2) = (first.backup_dir.unwrap(), second.backup_dir.unwrap());
+        assert_ne!(b1, b2);
+        assert_eq!(fs::read_to_string(b1.join("a.txt")).unwrap(), "v1\n");
+        assert_eq!(fs::read_to_string(b2.join("a.txt")).unwrap(), "v2\n");
     }
 
     #[test]
