@@ -441,3 +441,117 @@ fn reading_helpers_on_both_layouts() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn long_syntax_volume_and_port_updates() {
+    let input = fixture("valid/coolify.yml");
+    let mut f = ComposeFile::parse(&input).unwrap();
+    let mount =
+        VolumeMount::new("./volumes/pooler/pooler-tls.exs", "/etc/pooler/pooler.exs").read_only();
+    assert!(
+        f.ensure_volume("supabase-supavisor", mount.clone())
+            .unwrap()
+            .changed()
+    );
+    assert!(
+        !f.ensure_volume("supabase-supavisor", mount)
+            .unwrap()
+            .changed()
+    );
+    assert_eq!(
+        removed_lines(&input, f.text()),
+        ["        source: ./volumes/pooler/pooler.exs"]
+    );
+    assert!(f.text().contains(
+        "        source: ./volumes/pooler/pooler-tls.exs\n        target: /etc/pooler/pooler.exs\n        content: |\n"
+    ));
+    // `read_only: true` goes after the last key, behind the content block.
+    assert!(f.text().contains("            {:ok, _} = Supavisor.Tenants.create_tenant(params)\n          end\n        read_only: true\n\n  supabase-vector:"));
+    assert_eq!(
+        f.inline_content("supabase-supavisor", "/etc/pooler/pooler.exs")
+            .unwrap(),
+        ComposeFile::parse(&input)
+            .unwrap()
+            .inline_content("supabase-supavisor", "/etc/pooler/pooler.exs")
+            .unwrap()
+    );
+
+    let text = "services:\n  db:\n    ports:\n      - target: 5432\n        published: \"5432\" # host\n        protocol: tcp\n";
+    let mut f = ComposeFile::parse(text).unwrap();
+    assert!(!f.ensure_port("db", "5432:5432").unwrap().changed());
+    assert!(f.ensure_port("db", "6432:5432").unwrap().changed());
+    assert_eq!(f.text(), text.replace("\"5432\" # host", "\"6432\" # host"));
+    assert!(f.ensure_port("db", "6543:6543/udp").unwrap().changed());
+    assert!(
+        f.text()
+            .ends_with("        protocol: tcp\n      - \"6543:6543/udp\"\n")
+    );
+}
+
+#[test]
+fn flow_inline_commands_and_other_setting_forms() {
+    let text =
+        "services:\n  db:\n    command: [\"postgres\", \"--ssl=off\", \"-cport=5432\"] # inline\n";
+    let mut f = ComposeFile::parse(text).unwrap();
+    assert_eq!(
+        f.command_settings("db").unwrap(),
+        [
+            ("ssl".to_owned(), "off".to_owned()),
+            ("port".to_owned(), "5432".to_owned())
+        ]
+    );
+    assert!(
+        f.ensure_command_settings(
+            "db",
+            &[
+                ("ssl", "on"),
+                ("port", "6432"),
+                ("ssl_min_protocol_version", "TLSv1.3")
+            ]
+        )
+        .unwrap()
+        .changed()
+    );
+    assert_eq!(
+        f.text(),
+        "services:\n  db:\n    command: [\"postgres\", \"--ssl=on\", \"-cport=6432\", \"-c\", \"ssl_min_protocol_version=TLSv1.3\"] # inline\n"
+    );
+    let mut e = ComposeFile::parse("services:\n  db:\n    command: []\n").unwrap();
+    assert!(
+        e.ensure_command_settings("db", &[("ssl", "on")])
+            .unwrap()
+            .changed()
+    );
+    assert_eq!(
+        e.text(),
+        "services:\n  db:\n    command: [\"-c\", \"ssl=on\"]\n"
+    );
+}
+
+#[test]
+fn new_keys_follow_the_file_style() {
+    // A service without environment in a file that uses list-form environments.
+    let mut f = ComposeFile::parse(
+        "services:\n  a:\n    environment:\n      - 'X=1'\n  b:\n    image: y # img\n",
+    )
+    .unwrap();
+    assert!(f.ensure_env("b", "A", "1").unwrap().changed());
+    assert_eq!(
+        f.text(),
+        "services:\n  a:\n    environment:\n      - 'X=1'\n  b:\n    image: y # img\n    environment:\n      - A=1\n"
+    );
+    let mut g = ComposeFile::parse(
+        "services:\n  db:\n    image: x\n  other:\n    environment:\n      B: c\n",
+    )
+    .unwrap();
+    assert!(g.ensure_env("db", "PGPORT", "5432").unwrap().changed());
+    assert!(
+        g.ensure_volume("db", VolumeMount::new("./certs", "/certs").read_only())
+            .unwrap()
+            .changed()
+    );
+    assert_eq!(
+        g.text(),
+        "services:\n  db:\n    image: x\n    environment:\n      PGPORT: \"5432\"\n    volumes:\n      - ./certs:/certs:ro\n  other:\n    environment:\n      B: c\n"
+    );
+}
