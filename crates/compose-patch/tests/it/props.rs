@@ -286,8 +286,9 @@ proptest! {
     fn random_edits_keep_yaml_valid_and_comments(
         svcs in proptest::collection::vec(svc_strategy(), 1..4),
         edits in proptest::collection::vec(edit_strategy(), 1..6),
+        crlf in any::<bool>(),
     ) {
-        let text = render(&svcs);
+        let text = if crlf { render(&svcs).replace('\n', "\r\n") } else { render(&svcs) };
         let before: yaml_serde::Value = yaml_serde::from_str(&text).expect("generator writes valid yaml");
         let mut file = ComposeFile::parse(&text).unwrap();
         let mut applied = Vec::new();
@@ -313,6 +314,12 @@ proptest! {
             prop_assert_eq!(after.unwrap(), before);
         }
         prop_assert_eq!(markers(&text), markers(&out), "comments lost:\n{}", out);
+        if crlf {
+            // New lines use the file's line end (inline content may hold bare
+            // line breaks only inside block scalars we rewrote).
+            let lone = out.replace("\r\n", "").contains('\n');
+            prop_assert!(!lone, "mixed line ends:\n{:?}", out);
+        }
         // Idempotent: the same edits again leave the text as it is (edits that
         // contradict each other may flip a value and back, so compare the text).
         let mut again = ComposeFile::parse(&out).unwrap();
