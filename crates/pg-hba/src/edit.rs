@@ -135,6 +135,7 @@ impl Document {
             Position::End => self.lines.len(),
         };
         let text = self.rendered(rule, idx);
+        check_rendered(&text, rule, &self.options)?;
         Ok(self.insert_line_at(idx, &text))
     }
 
@@ -208,6 +209,7 @@ impl Document {
         }
         let fields = rule.to_fields();
         let mut text = render(&fields, &slots_of(rule), &cols);
+        check_rendered(&text, rule, &self.options)?;
         if old.physical == 1
             && let Some(last) = old.token_fields().last()
         {
@@ -354,12 +356,49 @@ fn physical_count(raw: &str) -> usize {
     if raw.ends_with('\n') { n } else { n + 1 }
 }
 
-fn check_text(text: &str, options: &crate::ParseOptions) -> Result<()> {
+/// The parts of a rule that decide what it matches and does (names compared by value, not
+/// by how they were quoted).
+fn meaning(rule: &Rule) -> impl PartialEq + use<> {
+    let items = |v: &[crate::Item]| -> Vec<(std::mem::Discriminant<crate::Item>, String)> {
+        v.iter()
+            .map(|i| (std::mem::discriminant(i), i.view_string()))
+            .collect()
+    };
+    let method = match (rule.connection, rule.method) {
+        (crate::ConnectionType::Local, crate::Method::Ident) => crate::Method::Peer,
+        (_, m) => m,
+    };
+    (
+        rule.connection,
+        items(&rule.databases),
+        items(&rule.users),
+        rule.address.clone(),
+        method,
+        rule.options.clone(),
+    )
+}
+
+/// Check that `text` reads back as exactly `rule` (so an edit never writes a line that
+/// PostgreSQL would reject or read differently, e.g. a name with a line break or NUL).
+fn check_rendered(text: &str, rule: &Rule, options: &crate::ParseOptions) -> Result<()> {
+    let parsed = check_text(text, options)?;
+    if meaning(&parsed) == meaning(rule) {
+        Ok(())
+    } else {
+        Err(Error::InvalidRecord {
+            input: text.to_owned(),
+            reason: "the rule cannot be written so that PostgreSQL reads it back unchanged"
+                .to_owned(),
+        })
+    }
+}
+
+fn check_text(text: &str, options: &crate::ParseOptions) -> Result<Rule> {
     let doc = Document::parse(text, options.clone());
     let mut records = doc.records();
     match (records.next(), records.next()) {
         (Some(r), None) if r.physical == 1 && !text.contains('\n') => match &r.kind {
-            RecordKind::Rule(_) => Ok(()),
+            RecordKind::Rule(rule) => Ok(rule.clone()),
             _ => Err(Error::InvalidRecord {
                 input: text.to_owned(),
                 reason: r.error.clone().unwrap_or_else(|| "not a rule".to_owned()),

@@ -145,6 +145,7 @@ pub fn lint(doc: &Document, options: &LintOptions) -> Vec<Finding> {
         }
         if let Some((earlier, prev)) = rules[..i].iter().find(|(_, p)| covers(p, rule)) {
             if prev.method == rule.method && prev.options == rule.options && covers(rule, prev) {
+                // Same connections, same method and options: a copy.
                 push(
                     "duplicate",
                     Severity::Warning,
@@ -308,7 +309,12 @@ fn items_cover(a: &[Item], b: &[Item], db: bool) -> bool {
     if a.iter().any(opaque) || b.iter().any(opaque) {
         return a == b;
     }
+    // Names match by value: `"db1"` and `db1` select the same database.
+    let same = |x: &Item, y: &Item| {
+        std::mem::discriminant(x) == std::mem::discriminant(y) && x.view_string() == y.view_string()
+    };
     b.iter().all(|item| {
-        a.contains(item) || (a.contains(&Item::All) && !(db && *item == Item::Replication))
+        a.iter().any(|x| same(x, item))
+            || (a.contains(&Item::All) && !(db && *item == Item::Replication))
     })
 }

@@ -171,3 +171,140 @@ fn policy_places_trusted_rules_before_a_shadowing_reject() {
     assert!(Policy::with_trusted(["10.0.0.0/40"]).is_err());
     assert!(policy.apply(&doc("bogus\n")).is_err());
 }
+
+mod generated {
+    use pg_hba::{
+        Address, AuthOption, ConnectionType, Document, Error, Item, Method, ParseOptions, Position,
+        Rule,
+    };
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z_][a-z0-9_]{0,8}",
+            Just("all".to_owned()),
+            Just("replication".to_owned()),
+            Just("with space".to_owned()),
+            Just("com,ma".to_owned()),
+            Just("quo\"te".to_owned()),
+            Just("hash#tag".to_owned()),
+            Just("back\\".to_owned()),
+            Just("line\nbreak".to_owned()),
+            Just(String::new()),
+            "[^\n]{1,6}",
+        ]
+    }
+
+    fn item(db: bool) -> impl Strategy<Value = Item> {
+        let keywords = if db {
+            vec![Item::All, Item::SameUser, Item::SameRole, Item::Replication]
+        } else {
+            vec![Item::All]
+        };
+        prop_oneof![
+            proptest::sample::select(keywords),
+            (name(), any::<bool>()).prop_map(|(name, quoted)| Item::Name { name, quoted }),
+            name().prop_map(Item::Group),
+        ]
+    }
+
+    fn rule() -> impl Strategy<Value = Rule> {
+        (
+            proptest::sample::select(ConnectionType::ALL.to_vec()),
+            proptest::collection::vec(item(true), 1..3),
+            proptest::collection::vec(item(false), 1..3),
+            prop_oneof![
+                Just(Address::All),
+                (any::<[u8; 4]>(), 0u8..=32).prop_map(|(a, bits)| Address::Cidr {
+                    addr: a.into(),
+                    bits
+                }),
+                (any::<[u16; 8]>(), 0u8..=128).prop_map(|(a, bits)| Address::Cidr {
+                    addr: a.into(),
+                    bits
+                }),
+                (any::<[u8; 4]>(), any::<[u8; 4]>()).prop_map(|(a, m)| Address::Mask {
+                    addr: a.into(),
+                    mask: m.into()
+                }),
+                "[a-z]{1,8}\\.example".prop_map(|name| Address::Host { name }),
+            ],
+            proptest::sample::select(Method::ALL.to_vec()),
+            proptest::option::of(name()),
+        )
+            .prop_map(
+                |(connection, databases, users, address, method, map)| Rule {
+                    connection,
+                    databases,
+                    users,
+                    address: (connection != ConnectionType::Local).then_some(address),
+                    method,
+                    options: map
+                        .map(|m| vec![AuthOption::new("map", m)])
+                        .unwrap_or_default(),
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// An insert either writes a line PostgreSQL reads back as the same rule, or refuses.
+        #[test]
+        fn inserted_rules_read_back_unchanged_or_are_refused(r in rule()) {
+            let text = "local all all peer\n";
+            let mut doc = Document::parse(text, ParseOptions::default());
+            match doc.insert(Position::End, &r) {
+                Ok(line) => {
+                    prop_assert!(doc.validate().is_empty(), "{doc}");
+                    let got = doc.record_at(line).unwrap().rule().unwrap().clone();
+                    let view = |x: &Rule| (x.connection, x.databases.iter().map(Item::view_string).collect::<Vec<_>>(),
+                        x.users.iter().map(Item::view_string).collect::<Vec<_>>(), x.address.clone(), x.options.clone());
+                    prop_assert_eq!(view(&got), view(&r));
+                    prop_assert!(doc.to_string().starts_with(text));
+                }
+                Err(Error::InvalidRecord { .. }) => prop_assert_eq!(doc.to_string(), text),
+                Err(e) => prop_assert!(false, "unexpected error {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn awkward_names_are_quoted_and_impossible_ones_refused() {
+    let mut d = doc("local all all peer\n");
+    let mut rule = Rule::new(
+        ConnectionType::Host,
+        Some(Address::All),
+        Method::ScramSha256,
+    );
+    rule.databases = vec![
+        pg_hba::Item::Name {
+            name: "all".into(),
+            quoted: false,
+        },
+        pg_hba::Item::Name {
+            name: "a, \"b\" #c".into(),
+            quoted: false,
+        },
+    ];
+    rule.users = vec![pg_hba::Item::Group("ops team".into())];
+    let line = d.insert(Position::End, &rule).unwrap();
+    assert_eq!(
+        d.record_at(line).unwrap().source(),
+        "host  \"all\",\"a, \"\"b\"\" #c\" +\"ops team\" all scram-sha-256\n"
+    );
+    let back = d.record_at(line).unwrap().rule().unwrap();
+    assert_eq!(back.users, vec![pg_hba::Item::Group("ops team".into())]);
+    assert_eq!(back.databases[1].view_string(), "a, \"b\" #c");
+    let mut broken = rule.clone();
+    broken.users = vec![pg_hba::Item::Name {
+        name: "two\nlines".into(),
+        quoted: false,
+    }];
+    let before = d.to_string();
+    assert!(matches!(
+        d.insert(Position::End, &broken),
+        Err(pg_hba::Error::InvalidRecord { .. })
+    ));
+    assert_eq!(d.to_string(), before);
+}

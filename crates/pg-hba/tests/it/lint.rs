@@ -103,9 +103,15 @@ fn shadowed() {
 #[test]
 fn duplicate() {
     let o = LintOptions::default();
+    let d = Document::parse(
+        "local \"db1\" all trust\nlocal db1 all trust\n",
+        ParseOptions::default(),
+    );
+    let f = lint(&d, &o);
+    assert_eq!((f[0].code, f[0].line), ("duplicate", 2), "{f:?}");
     check(
         "duplicate",
-        "local all all peer\n# again\nlocal   all   all   peer\n",
+        "local all all peer\n# again\nlocal   all   all   peer\nlocal \"db1\" all trust\nlocal db1 all trust\n",
         "local all all peer\nlocal all all peer map=x\n",
         &o,
     );
