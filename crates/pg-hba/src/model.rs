@@ -636,6 +636,6 @@ pub enum RecordKind {
     Rule(Rule),
     /// An include directive.
     Include(Include),
-    /// A line PostgreSQL rejects; [`Record::error`] says why.
+    /// A line PostgreSQL rejects; [`crate::Record::error`] says why.
     Invalid,
 }
