@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   pgtls harden ./supabase/docker --dry-run       show the plan, write nothing
   pgtls harden ./supabase/docker                 apply it (atomic, with backups)
   pgtls check ./supabase/docker                  the pre-deployment checklist
-  pgtls verify db.example.com --ca volumes/tls/ca.crt
+  pgtls verify db.example.com --ca volumes/tls-ca/ca.crt
   pgtls connstr --host db.example.com --tenant my-tenant --ca ./ca.crt
 
 Exit codes:
