@@ -27,17 +27,12 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     if dep.json {
         out.json(&checks)?;
     } else {
-        out.line(
-            &out.paint(
-                Style::Bold,
-                &format!(
-                    "pgtls check {} ({:?} layout)",
-                    tree.src().display(),
-                    layout.kind
-                )
-                .to_lowercase(),
-            ),
-        )?;
+        let kind = match layout.kind {
+            crate::cli::LayoutKind::Upstream => "upstream",
+            crate::cli::LayoutKind::Coolify => "coolify",
+        };
+        let title = format!("pgtls check {} ({kind} layout)", tree.src().display());
+        out.line(&out.paint(Style::Bold, &title))?;
         render_items(out, &checks)?;
         let failed = checks
             .items
