@@ -59,7 +59,7 @@ fn read_side(c: &mut Criterion) {
     let ca_pem = ca.cert_pem().to_string();
     let mut g = c.benchmark_group("read");
     g.bench_function("inspect", |b| {
-        b.iter(|| black_box(inspect(black_box(&leaf)).expect("inspect")))
+        b.iter(|| black_box(inspect(black_box(&leaf)).expect("inspect")));
     });
     g.bench_function("verify_chain", |b| {
         b.iter(|| verify_chain(black_box(&leaf), black_box(&ca_pem)).expect("verify"));

@@ -19,7 +19,10 @@ fn hardening_edits() -> Vec<Edit> {
     vec![
         Edit::CommandSettings {
             service: "db".into(),
-            settings: settings.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
         },
         Edit::Volume {
             service: "db".into(),

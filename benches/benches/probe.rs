@@ -10,8 +10,16 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use pgtls_probe::{ProbeOptions, Target, TargetVerdict, probe, wire};
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A CA and a leaf for `localhost`/127.0.0.1, made with the openssl CLI in `dir`.
@@ -19,15 +27,38 @@ fn make_certs(dir: &Path) {
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-            "-out", "ca.crt", "-days", "30", "-subj", "/CN=bench CA",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=bench CA",
         ],
     );
     openssl(
         dir,
         &[
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out",
-            "server.csr", "-subj", "/CN=localhost",
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
         ],
     );
     std::fs::write(
@@ -38,8 +69,21 @@ fn make_certs(dir: &Path) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-            "server.crt", "-days", "30", "-extfile", "server.ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "30",
+            "-extfile",
+            "server.ext",
         ],
     );
 }
@@ -60,12 +104,22 @@ fn bench_probe(c: &mut Criterion) {
         .hba("local all all trust\nhostnossl all all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 scram-sha-256\n")
         .start()
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = ProbeOptions::default().with_ca_pem(&read("ca.crt"), "ca.crt").expect("ca");
+    let mut opts = ProbeOptions::default()
+        .with_ca_pem(&read("ca.crt"), "ca.crt")
+        .expect("ca");
     opts.timeout = Duration::from_secs(5);
     let target = Target::new("127.0.0.1", pg.port());
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let first = rt.block_on(probe(&target, &opts));
-    assert_eq!(first.verdict, TargetVerdict::Pass, "{}", pgtls_probe::render_target(&first, false));
+    assert_eq!(
+        first.verdict,
+        TargetVerdict::Pass,
+        "{}",
+        pgtls_probe::render_target(&first, false)
+    );
 
     let mut g = c.benchmark_group("probe");
     g.sample_size(20).measurement_time(Duration::from_secs(15));
