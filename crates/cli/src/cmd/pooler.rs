@@ -75,33 +75,39 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         });
     }
     let (path, source) = load(&a.source)?;
-    let mut script = Script::parse(&source.text)
-        .with_context(|| format!("reading the script in \"{}\"", path.display()))?;
-    if a.enforce_ssl {
-        script.set_bool("enforce_ssl", true)?;
-    }
-    if a.upstream_ssl {
-        let ca = a.upstream_ca.as_deref().unwrap_or_default();
-        script.set_upstream_tls(ca)?;
-    }
-    if a.upsert {
-        script.rewrite_to_upsert()?;
-    }
-    let edited = script.as_str().to_owned();
+    let report = pooler_exs::harden(
+        &source.text,
+        &pooler_exs::HardenOptions {
+            enforce_ssl: a.enforce_ssl,
+            upstream_ca: a
+                .upstream_ssl
+                .then(|| a.upstream_ca.clone().unwrap_or_default()),
+            upsert: a.upsert,
+        },
+    )
+    .with_context(|| format!("editing the script in \"{}\"", path.display()))?;
     let (before, after) = match source.compose {
-        None => (source.text.clone(), edited),
+        None => (source.text.clone(), report.text.clone()),
         Some((mut compose, service)) => {
             let before = compose.text().to_owned();
-            let _ = compose.set_inline_content(&service, POOLER_EXS_TARGET, &edited)?;
+            let _ = compose.set_inline_content(&service, POOLER_EXS_TARGET, &report.text)?;
             (before, compose.text().to_owned())
         }
     };
     show_and_write(out, &path, &before, &after, a.write)?;
-    if script.tenant_logic() == TenantLogic::CreateOnly && a.enforce_ssl {
+    for change in &report.changes {
         out.line(&format!(
-            "{} create-only script: an existing tenant keeps its old settings; add --upsert, or set it through Supavisor's API (`pgtls harden` prints the exact call)",
-            out.mark("warn"),
+            "{} {} (script line {})",
+            out.mark("changed"),
+            change.detail,
+            change.line
         ))?;
+    }
+    for w in &report.warnings {
+        out.line(&format!("{} {w}", out.mark("warn")))?;
+    }
+    if report.tenant_logic == TenantLogic::CreateOnly {
+        out.line("  fix: add --upsert, or run the API call `pgtls harden <folder>` prints under Next steps")?;
     }
     Ok(Outcome::Ok)
 }
