@@ -286,6 +286,9 @@ fn coolify_harden_keeps_every_other_byte() {
         .clone()
         .unwrap();
     assert!(script.contains("\"enforce_ssl\" => true"));
+    // the host copy Coolify wrote on the last deploy is kept in step with the inline content
+    let host_copy = std::fs::read_to_string(tmp.path().join("volumes/pooler/pooler.exs")).unwrap();
+    assert_eq!(host_copy, script);
     let db = services.iter().find(|s| s.key == "supabase-db").unwrap();
     assert_eq!(db.pg_settings().get("ssl").map(String::as_str), Some("on"));
     let o = pgtls([
