@@ -52,6 +52,11 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         },
     );
 
+    // setting another owner needs root: refuse before writing anything rather than half-way
+    let owner_problem = owner_problem(&plan.changes);
+    if let (Some(problem), false) = (&owner_problem, args.dry_run) {
+        return Err(crate::error::Error::Refused(problem.clone()).into());
+    }
     let applied = if args.dry_run || !plan.changed() {
         None
     } else {
@@ -157,10 +162,10 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             out.raw(&change.render(out))?;
         }
     }
-    if !plan.warnings.is_empty() {
+    if !plan.warnings.is_empty() || owner_problem.is_some() {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Warnings"))?;
-        for w in &plan.warnings {
+        for w in plan.warnings.iter().chain(owner_problem.iter()) {
             out.line(&format!("  {} {w}", out.mark("warn")))?;
         }
     }
@@ -199,4 +204,20 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line(&format!("  {}. {s}", i + 1))?;
     }
     Ok(Outcome::Ok)
+}
+
+/// When not running as root, files planned for another owner cannot be written: say so.
+fn owner_problem(changes: &[crate::plan::FileChange]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let me = std::fs::metadata("/proc/self").ok()?.uid();
+    if me == 0 {
+        return None;
+    }
+    let (uid, gid) = changes
+        .iter()
+        .filter_map(|c| c.owner)
+        .find(|(uid, _)| *uid != me)?;
+    Some(format!(
+        "the server key must be owned by {uid}:{gid}, but pgtls runs as uid {me} and only root can give files away: run it with sudo, or pass --pg-owner with your own uid:gid for a test copy"
+    ))
 }

@@ -407,3 +407,44 @@ fn create_only_trap_is_named_and_upsert_fixes_it() {
     assert_eq!(v["tenant_logic"], "upsert");
     assert_eq!(v["enforce_ssl"], "true");
 }
+
+#[test]
+fn giving_the_key_away_without_root_is_refused_before_writing() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let dest = tmp.path().join("out");
+    let src = examples_dir().join("supabase");
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    let o = if me == 0 {
+        // as root, run the binary as `nobody` asking for a root-owned key
+        std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--", bin(), "harden"])
+            .arg(&src)
+            .arg("--out")
+            .arg(&dest)
+            .args(["--pg-owner", "0:0"])
+            .output()
+            .unwrap()
+    } else {
+        pgtls([
+            "harden".as_ref(),
+            src.as_os_str(),
+            "--out".as_ref(),
+            dest.as_os_str(),
+            "--pg-owner".as_ref(),
+            "0:0".as_ref(),
+        ])
+    };
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("only root can give files away"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dest.exists(), "nothing may be written");
+}
