@@ -194,9 +194,10 @@ pub struct HardenArgs {
     /// Networks allowed to connect without TLS (default: the Docker private ranges; repeatable).
     #[arg(long, value_name = "CIDR")]
     pub trusted_cidr: Vec<String>,
-    /// Key algorithm for new keys.
-    #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
-    pub key_type: KeyTypeArg,
+    /// Key algorithm: new keys use it (default ecdsa-p256); given explicitly, an existing server
+    /// certificate with another key type is reissued.
+    #[arg(long, value_enum)]
+    pub key_type: Option<KeyTypeArg>,
     /// Validity of a new server certificate in days.
     #[arg(long, value_name = "N", default_value_t = 825)]
     pub days: u32,

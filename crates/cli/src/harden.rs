@@ -44,8 +44,8 @@ pub struct HardenOptions {
     pub pg_owner: (u32, u32),
     /// Trusted CIDRs.
     pub trusted: Vec<String>,
-    /// Key algorithm.
-    pub key_type: KeyTypeArg,
+    /// Key algorithm asked for (`None`: keep what exists, ECDSA P-256 for new keys).
+    pub key_type: Option<KeyTypeArg>,
     /// Server certificate validity.
     pub days: u32,
     /// Rewrite create-only pooler.exs into an upsert.
@@ -412,7 +412,7 @@ fn plan_certificates(
     let ca_crt = Path::new(CA_DIR).join("ca.crt");
     let ca_key = Path::new(CA_DIR).join("ca.key");
     let tls = Path::new(TLS_DIR);
-    let kt = key_type(opts.key_type);
+    let kt = key_type(opts.key_type.unwrap_or_default());
     if let Some(w) = kt.warning() {
         step.warnings.push(w.to_owned());
     }
@@ -510,9 +510,17 @@ fn plan_certificates(
         )),
         _ => None,
     };
-    let decision = existing
-        .as_ref()
-        .map(|(cert, key)| reusable(cert, key, ca.cert_pem(), &sans));
+    let decision = existing.as_ref().map(|(cert, key)| {
+        reusable(cert, key, ca.cert_pem(), &sans)?;
+        match (opts.key_type, pgtls_certs::inspect(cert)) {
+            (Some(_), Ok(info)) if info.key != kt.description() => Err(format!(
+                "its key is {} and --key-type asks for {}",
+                info.key,
+                kt.description()
+            )),
+            _ => Ok(()),
+        }
+    });
     let (cert_pem, key_pem) = match (existing, decision) {
         (Some((cert, key)), Some(Ok(()))) => {
             step.notes.push("existing server certificate kept (chains to the CA, matches its key, covers every SAN, not due for renewal)".into());

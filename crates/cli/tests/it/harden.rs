@@ -448,3 +448,47 @@ fn giving_the_key_away_without_root_is_refused_before_writing() {
     );
     assert!(!dest.exists(), "nothing may be written");
 }
+
+#[test]
+fn an_explicit_key_type_reissues_and_the_default_keeps_what_exists() {
+    let tmp = upstream_copy();
+    let run = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["harden".into(), tmp.path().into(), "--json".into()];
+        args.extend(extra.iter().map(Into::into));
+        let o = pgtls(args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "certificates")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(run(&[])["status"], "changed");
+    let step = run(&["--key-type", "rsa2048"]);
+    assert_eq!(step["status"], "changed");
+    assert!(
+        step["notes"]
+            .to_string()
+            .contains("its key is ECDSA P-256 and --key-type asks for RSA 2048"),
+        "{step}"
+    );
+    let crt = tmp.path().join("volumes/tls/server.crt");
+    let o = pgtls([
+        "certs".as_ref(),
+        "inspect".as_ref(),
+        crt.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["key"], "RSA 2048");
+    assert_eq!(
+        run(&[])["status"],
+        "unchanged",
+        "without --key-type the RSA certificate stays"
+    );
+    assert_eq!(run(&["--key-type", "rsa2048"])["status"], "unchanged");
+}
