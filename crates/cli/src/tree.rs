@@ -45,9 +45,17 @@ pub struct Tree {
 impl Tree {
     /// A view of `src`, writing into `out` when given.
     pub fn new(src: &Path, out: Option<&Path>) -> Self {
+        // `--out` naming the source folder itself (`./x`, `x/`, a symlink) means in place
+        let same = out.is_some_and(
+            |o| matches!((fs::canonicalize(src), fs::canonicalize(o)), (Ok(a), Ok(b)) if a == b),
+        );
+        let dest = match out {
+            Some(o) if !same => o.to_path_buf(),
+            _ => src.to_path_buf(),
+        };
         Self {
             src: src.to_path_buf(),
-            dest: out.unwrap_or(src).to_path_buf(),
+            dest,
         }
     }
 
@@ -152,5 +160,19 @@ fn read_opt(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading \"{}\"", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_naming_the_source_is_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotted = dir.path().join(".");
+        assert!(Tree::new(dir.path(), Some(&dotted)).in_place());
+        assert!(Tree::new(dir.path(), None).in_place());
+        assert!(!Tree::new(dir.path(), Some(&dir.path().join("copy"))).in_place());
     }
 }
