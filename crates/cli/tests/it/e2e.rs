@@ -28,16 +28,20 @@ struct Hardened {
     settings: Vec<(String, String)>,
 }
 
-/// Runs `pgtls harden examples/supabase --out TMP/out` and maps the db command's settings to
+/// Runs `pgtls harden examples/<bundle> --out TMP/out` and maps the db command's settings to
 /// host paths through the produced compose file's mounts.
 fn harden() -> Hardened {
+    harden_bundle("supabase", "db")
+}
+
+fn harden_bundle(bundle: &str, db_service: &str) -> Hardened {
     let tmp = tempfile::tempdir().unwrap();
     // the server user must be able to traverse into the copy
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = tmp.path().join("out");
     let user = server_user();
     let owner = format!("{}:{}", user.uid, user.gid);
-    let src = examples_dir().join("supabase");
+    let src = examples_dir().join(bundle);
     let o = pgtls([
         "harden".as_ref(),
         src.as_os_str(),
@@ -51,7 +55,7 @@ fn harden() -> Hardened {
     assert_eq!(code(&o), 0, "harden failed: {}\n{}", stdout(&o), stderr(&o));
     let compose = std::fs::read_to_string(out.join("docker-compose.yml")).unwrap();
     let services = pgtls::layout::parse_services(&compose).unwrap();
-    let db = services.iter().find(|s| s.key == "db").unwrap();
+    let db = services.iter().find(|s| s.key == db_service).unwrap();
     let mut settings = Vec::new();
     for (name, value) in db.pg_settings() {
         // config_file is the image's own postgresql.conf (not a mounted file), and
@@ -293,4 +297,46 @@ fn hardened_deployment_works_against_real_postgres_and_pgbouncer() {
         .cloned()
         .unwrap();
     assert_eq!(tls["verdict"], "fail", "{tls:#}");
+}
+
+#[test]
+fn hardened_coolify_bundle_runs_on_real_postgres() {
+    let h = harden_bundle("coolify", "supabase-db");
+    let ca = h.out.join("volumes/tls-ca/ca.crt");
+    let pg = start_pg(&h, "on");
+    let out = pg.psql(
+        &format!(
+            "host=localhost sslmode=verify-full sslrootcert={}",
+            ca.display()
+        ),
+        "\\conninfo",
+    );
+    assert!(out.success, "psql verify-full failed: {}", out.stderr);
+    assert!(
+        out.stdout.contains("SSL connection (protocol: TLSv1."),
+        "{}",
+        out.stdout
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async {
+            let stream = connect_from(UNTRUSTED, pg.port()).await.unwrap();
+            config()
+                .connect_raw(stream, tokio_postgres::NoTls)
+                .await
+                .map(|_| ())
+        })
+        .expect_err("plaintext from 127.0.0.3 must be refused");
+    let message = err
+        .as_db_error()
+        .map(tokio_postgres::error::DbError::message);
+    assert_eq!(
+        message,
+        Some(
+            "pg_hba.conf rejects connection for host \"127.0.0.3\", user \"postgres\", database \"postgres\", no encryption"
+        )
+    );
 }
