@@ -325,6 +325,28 @@ fn verify_exit_codes_without_a_server() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verdict"], "fail");
     assert_eq!(v["targets"][0]["target"], format!("127.0.0.1:{closed}"));
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("targets.txt");
+    std::fs::write(
+        &list,
+        format!("# endpoints\n\n127.0.0.1:{closed}  # the closed one\n"),
+    )
+    .unwrap();
+    let o = pgtls([
+        "verify".as_ref(),
+        "--targets-file".as_ref(),
+        list.as_os_str(),
+        "--timeout".as_ref(),
+        "2".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["targets"].as_array().unwrap().len(),
+        1,
+        "comments and blank lines are skipped"
+    );
     let o = pgtls(["verify"]);
     assert_eq!(code(&o), 2, "no targets is a usage error");
     assert!(stderr(&o).contains("no targets"), "{}", stderr(&o));
