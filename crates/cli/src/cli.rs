@@ -302,6 +302,10 @@ pub struct CertsInitArgs {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
     pub key_type: KeyTypeArg,
+    /// Key algorithm of a new CA (default: the same as --key-type), e.g. the recipe's
+    /// `--ca-key-type rsa4096 --key-type rsa2048`. An existing CA keeps its key.
+    #[arg(long, value_enum, value_name = "KEY_TYPE")]
+    pub ca_key_type: Option<KeyTypeArg>,
     /// SAN (DNS name or IP); repeatable. Default: localhost, 127.0.0.1, ::1.
     #[arg(long, value_name = "NAME_OR_IP")]
     pub san: Vec<String>,

@@ -59,7 +59,11 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let existing = load_ca_dir(&a.out)
         .with_context(|| format!("loading the CA in \"{}\"", a.out.display()))?;
     let kt = key_type(a.key_type);
-    if let Some(w) = kt.warning() {
+    let ca_kt = a.ca_key_type.map_or(kt, key_type);
+    for w in [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
+        .into_iter()
+        .flatten()
+    {
         out.line(&format!("{} {w}", out.mark("warn")))?;
     }
     let sans = if a.san.is_empty() {
@@ -73,7 +77,7 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     };
     let kit = CertKit::generate(
         &CaParams {
-            key_type: kt,
+            key_type: ca_kt,
             days: a.ca_days,
             ..CaParams::default()
         },

@@ -220,6 +220,51 @@ fn certs_init_inspect_and_needs_renewal() {
 }
 
 #[test]
+fn certs_init_ca_key_type_differs_from_the_server_key_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tls");
+    let o = pgtls([
+        "certs".as_ref(),
+        "init".as_ref(),
+        "--out".as_ref(),
+        dir.as_os_str(),
+        "--ca-key-type".as_ref(),
+        "rsa2048".as_ref(),
+        "--key-type".as_ref(),
+        "ecdsa-p256".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = |file: &str| {
+        let o = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(dir.join(file))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        stdout(&o)
+    };
+    assert!(
+        text("ca.crt").contains("Public-Key: (2048 bit)"),
+        "{}",
+        text("ca.crt")
+    );
+    assert!(
+        text("server.crt").contains("prime256v1"),
+        "{}",
+        text("server.crt")
+    );
+    assert!(text("server.crt").contains("Signature Algorithm: sha256WithRSAEncryption"));
+    let o = std::process::Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(dir.join("ca.crt"))
+        .arg(dir.join("server.crt"))
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains(": OK"), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
 fn pooler_set_edits_coolify_inline_content_in_place() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&examples_dir().join("coolify"), tmp.path());
