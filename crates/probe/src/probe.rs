@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_openssl::SslStream;
@@ -181,19 +181,48 @@ async fn write_all(
         .await
 }
 
-async fn read_byte<S: AsyncRead + Unpin>(
-    s: &mut S,
+/// Most bytes kept from what arrived with a one-byte reply (more is reported as "at least").
+const MAX_EXTRA: usize = 64 * 1024;
+
+/// Reads the one-byte reply to SSLRequest and every byte that already arrived with it.
+///
+/// No waiting for stragglers: like libpq 14.1+ (CVE-2021-23222) the extra bytes are what one
+/// read returns plus a non-blocking read right after it, i.e. what the kernel already holds.
+async fn read_reply(
+    s: &mut TcpStream,
     dl: Deadline,
-) -> std::result::Result<u8, Failure> {
+) -> std::result::Result<(u8, Vec<u8>), Failure> {
     dl.run(async {
-        let mut b = [0u8; 1];
-        match s.read(&mut b).await {
-            Ok(0) => Err(Failure::Closed),
-            Ok(_) => Ok(b[0]),
-            Err(e) => Err(io_failure(&e)),
-        }
+        let mut b = [0u8; 512];
+        let n = match s.read(&mut b).await {
+            Ok(0) => return Err(Failure::Closed),
+            Ok(n) => n,
+            Err(e) => return Err(io_failure(&e)),
+        };
+        let first = b[0];
+        let mut extra = b.get(1..n).unwrap_or_default().to_vec();
+        take_ready(s, &mut extra);
+        Ok((first, extra))
     })
     .await
+}
+
+/// Appends what the kernel already holds for this socket, without waiting (bounded by
+/// [`MAX_EXTRA`]).
+///
+/// A real non-blocking `recv` (not tokio's cached readiness, which a short read clears), so it
+/// also sees bytes that arrived after the last read: a zero-cost look just before the
+/// `ClientHello` is sent.
+fn take_ready(s: &TcpStream, into: &mut Vec<u8>) {
+    use std::io::Read as _;
+    let sock = socket2::SockRef::from(s);
+    let mut chunk = [0u8; 4096];
+    while into.len() < MAX_EXTRA {
+        match (&*sock).read(&mut chunk) {
+            Ok(n) if n > 0 => into.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            _ => break,
+        }
+    }
 }
 
 /// Reads one backend message; `buf` keeps bytes read past it. Bounded by the decoder's length limit.
@@ -223,11 +252,47 @@ async fn read_message<S: AsyncRead + Unpin>(
     .await
 }
 
-/// Options for one TLS handshake.
-#[derive(Clone, Copy)]
-struct TlsParams {
-    version: Option<SslVersion>,
-    alpn: bool,
+/// Which versions one TLS handshake offers (ALPN `postgresql` is always offered).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// This OpenSSL's defaults (TLS 1.2 and 1.3 on OpenSSL 3).
+    Default,
+    /// From `min` to `max` inclusive; TLS 1.0/1.1 are enabled at security level 0.
+    Range(SslVersion, SslVersion),
+}
+
+impl Offer {
+    fn only(v: SslVersion) -> Self {
+        Self::Range(v, v)
+    }
+}
+
+/// Client contexts built once per process and shared by every connection and target
+/// (`SSL_CTX_new` is costly on OpenSSL 3).
+static CONTEXTS: std::sync::Mutex<Vec<(Offer, SslContext)>> = std::sync::Mutex::new(Vec::new());
+
+fn context_for(offer: Offer) -> std::result::Result<SslContext, openssl::error::ErrorStack> {
+    let mut cache = CONTEXTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, c)) = cache.iter().find(|(o, _)| *o == offer) {
+        return Ok(c.clone());
+    }
+    let mut b = SslContext::builder(SslMethod::tls_client())?;
+    // We verify the chain ourselves after the handshake, so we can report what we saw.
+    b.set_verify(SslVerifyMode::NONE);
+    if let Offer::Range(min, max) = offer {
+        b.set_min_proto_version(Some(min))?;
+        b.set_max_proto_version(Some(max))?;
+        if min == SslVersion::TLS1 || min == SslVersion::TLS1_1 {
+            // OpenSSL 3 will not offer these at its default security level.
+            b.set_cipher_list("ALL:@SECLEVEL=0")?;
+        }
+    }
+    b.set_alpn_protos(b"\x0apostgresql")?;
+    let ctx = b.build();
+    cache.push((offer, ctx.clone()));
+    Ok(ctx)
 }
 
 enum HandshakeError {
@@ -263,23 +328,9 @@ fn is_local_reason(reason: &str) -> bool {
     reason.contains("no protocols available") || reason.contains("no ciphers available")
 }
 
-fn ssl_for(target: &Target, p: TlsParams) -> std::result::Result<Ssl, HandshakeError> {
+fn ssl_for(target: &Target, offer: Offer) -> std::result::Result<Ssl, HandshakeError> {
     let setup = |e: openssl::error::ErrorStack| HandshakeError::Local(format!("tls setup: {e}"));
-    let mut b = SslContext::builder(SslMethod::tls_client()).map_err(setup)?;
-    // We verify the chain ourselves after the handshake, so we can report what we saw.
-    b.set_verify(SslVerifyMode::NONE);
-    if let Some(v) = p.version {
-        b.set_min_proto_version(Some(v)).map_err(setup)?;
-        b.set_max_proto_version(Some(v)).map_err(setup)?;
-        if v == SslVersion::TLS1 || v == SslVersion::TLS1_1 {
-            // OpenSSL 3 will not offer these at its default security level.
-            b.set_cipher_list("ALL:@SECLEVEL=0").map_err(setup)?;
-        }
-    }
-    if p.alpn {
-        b.set_alpn_protos(b"\x0apostgresql").map_err(setup)?;
-    }
-    let ctx = b.build();
+    let ctx = context_for(offer).map_err(setup)?;
     let mut ssl = Ssl::new(&ctx).map_err(setup)?;
     if target.ip().is_none() {
         ssl.set_hostname(target.host()).map_err(setup)?;
@@ -287,13 +338,13 @@ fn ssl_for(target: &Target, p: TlsParams) -> std::result::Result<Ssl, HandshakeE
     Ok(ssl)
 }
 
-async fn handshake(
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     target: &Target,
-    tcp: TcpStream,
-    p: TlsParams,
+    tcp: S,
+    offer: Offer,
     dl: Deadline,
-) -> std::result::Result<SslStream<TcpStream>, HandshakeError> {
-    let ssl = ssl_for(target, p)?;
+) -> std::result::Result<SslStream<S>, HandshakeError> {
+    let ssl = ssl_for(target, offer)?;
     let mut s =
         SslStream::new(ssl, tcp).map_err(|e| HandshakeError::Local(format!("tls setup: {e}")))?;
     match timeout_at(dl.0, Pin::new(&mut s).connect()).await {
@@ -310,18 +361,66 @@ async fn handshake(
     }
 }
 
-/// Connects and sends SSLRequest; returns the stream and the reply byte.
+/// A stream that keeps a copy of the first bytes read through it, so that when a TLS
+/// handshake fails we can still see what the server sent instead (e.g. a plaintext error).
+struct Recording<'a, S> {
+    inner: S,
+    seen: &'a mut Vec<u8>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Recording<'_, S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let room = MAX_EXTRA.saturating_sub(self.seen.len());
+        let new = buf.filled().get(before..).unwrap_or_default();
+        let keep = new.get(..room.min(new.len())).unwrap_or_default().to_vec();
+        self.seen.extend_from_slice(&keep);
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<'_, S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Connects and sends SSLRequest (plus `extra`); returns the stream, the reply byte and any
+/// bytes that had already arrived after it.
 async fn ssl_request(
     target: &Target,
     dl: Deadline,
     extra: &[u8],
-) -> std::result::Result<(TcpStream, u8), Failure> {
+) -> std::result::Result<(TcpStream, u8, Vec<u8>), Failure> {
     let mut s = connect(target, dl).await?;
     let mut packet = wire::ssl_request().to_vec();
     packet.extend_from_slice(extra);
     write_all(&mut s, &packet, dl).await?;
-    let b = read_byte(&mut s, dl).await?;
-    Ok((s, b))
+    let (b, after) = read_reply(&mut s, dl).await?;
+    Ok((s, b, after))
 }
 
 fn secs(d: Duration) -> String {
@@ -337,10 +436,6 @@ fn skipped(id: CheckId, why: &str) -> Check {
     Check::new(id, Verdict::Skipped, why)
 }
 
-/// How long to wait for bytes a server sends right after its `S` (before our TLS client hello).
-/// A server sends them back to back with the `S`, so they arrive together even over a WAN.
-const GRACE: Duration = Duration::from_millis(50);
-
 const FIX_SSL_ON: &str = "turn TLS on: PostgreSQL `ssl=on` with ssl_cert_file/ssl_key_file; Supavisor GLOBAL_DOWNSTREAM_CERT_PATH/KEY_PATH; PgBouncer client_tls_sslmode and client_tls_cert_file/key_file";
 const FIX_PLAINTEXT: &str = "refuse plaintext: in pg_hba.conf add `hostnossl all all 0.0.0.0/0 reject` and `hostnossl all all ::/0 reject` above the `host` lines (keep loopback/Docker-internal rules), set the Supavisor tenant's \"enforce_ssl\" => true, or PgBouncer client_tls_sslmode = require";
 
@@ -349,6 +444,8 @@ struct FirstContact {
     checks: Vec<Check>,
     unreachable: bool,
     tls: bool,
+    /// The version the default handshake negotiated (it offers every version we test but 1.0/1.1).
+    negotiated: Option<SslVersion>,
 }
 
 async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
@@ -389,16 +486,17 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
                 checks,
                 unreachable: true,
                 tls: false,
+                negotiated: None,
             };
         }
     };
     let answer = async {
         write_all(&mut tcp, &wire::ssl_request(), dl).await?;
-        read_byte(&mut tcp, dl).await
+        read_reply(&mut tcp, dl).await
     }
     .await;
-    let reply = match answer {
-        Ok(b) => b,
+    let (reply, mut after_s) = match answer {
+        Ok(x) => x,
         Err(e) => {
             let (verdict, detail) = match e {
                 Failure::Timeout => (
@@ -420,6 +518,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
                 checks,
                 unreachable: false,
                 tls: false,
+                negotiated: None,
             };
         }
     };
@@ -455,10 +554,12 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
                 checks,
                 unreachable: false,
                 tls: false,
+                negotiated: None,
             };
         }
         EncryptionReply::Error => {
             let mut buf = vec![reply];
+            buf.append(&mut after_s);
             let detail =
                 match read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(500))).await
                 {
@@ -478,6 +579,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
                 checks,
                 unreachable: false,
                 tls: false,
+                negotiated: None,
             };
         }
         EncryptionReply::Gss | EncryptionReply::Other(_) => {
@@ -494,16 +596,16 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
                 checks,
                 unreachable: false,
                 tls: false,
+                negotiated: None,
             };
         }
     }
 
-    // CVE-2021-23222: nothing may follow the `S` before our ClientHello.
-    let mut peek = [0u8; 256];
-    let extra = match timeout_at(dl.within(GRACE).0, tcp.peek(&mut peek)).await {
-        Ok(Ok(n)) => n,
-        _ => 0,
-    };
+    // CVE-2021-23222: nothing may follow the `S` before our ClientHello. Like libpq 14.1+ we
+    // look at what arrived with the `S`, plus one non-blocking read just before the ClientHello;
+    // nothing is waited for.
+    take_ready(&tcp, &mut after_s);
+    let extra = after_s.len();
     if extra > 0 {
         checks.push(
             Check::new(
@@ -524,6 +626,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
             checks,
             unreachable: false,
             tls: true,
+            negotiated: None,
         };
     }
     checks.push(
@@ -535,17 +638,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
         .with_data(CheckData::BufferedBytes { extra_bytes: 0 }),
     );
 
-    let tls = match handshake(
-        target,
-        tcp,
-        TlsParams {
-            version: None,
-            alpn: true,
-        },
-        dl,
-    )
-    .await
-    {
+    let tls = match handshake(target, tcp, Offer::Default, dl).await {
         Ok(s) => s,
         Err(e) => {
             checks.push(Check::new(CheckId::Handshake, Verdict::Fail, format!("TLS handshake failed: {e}")).with_fix(
@@ -556,10 +649,12 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
                 checks,
                 unreachable: false,
                 tls: true,
+                negotiated: None,
             };
         }
     };
     let ssl = tls.ssl();
+    let negotiated = ssl.version2();
     let protocol = ssl.version_str().to_string();
     let cipher = ssl
         .current_cipher()
@@ -594,6 +689,7 @@ async fn first_contact(target: &Target, opts: &ProbeOptions) -> FirstContact {
         checks,
         unreachable: false,
         tls: true,
+        negotiated,
     }
 }
 
@@ -708,42 +804,124 @@ const VERSIONS: [(&str, SslVersion); 4] = [
     ("TLSv1.3", SslVersion::TLS1_3),
 ];
 
-async fn version_outcome(target: &Target, v: SslVersion, dl: Deadline) -> VersionOutcome {
-    let (tcp, reply) = match ssl_request(target, dl, &[]).await {
+fn version_name(v: SslVersion) -> &'static str {
+    VERSIONS
+        .iter()
+        .find(|(_, x)| *x == v)
+        .map_or("an unknown version", |(n, _)| *n)
+}
+
+/// One handshake offering `offer`: the negotiated version, or why there was none.
+async fn try_offer(
+    target: &Target,
+    offer: Offer,
+    dl: Deadline,
+) -> std::result::Result<SslVersion, VersionOutcome> {
+    let (tcp, reply, after) = match ssl_request(target, dl, &[]).await {
         Ok(x) => x,
-        Err(e) => return VersionOutcome::Untested(e.to_string()),
+        Err(e) => return Err(VersionOutcome::Untested(e.to_string())),
     };
     if reply != b'S' {
-        return VersionOutcome::Untested(format!("SSLRequest answered 0x{reply:02x}"));
+        return Err(VersionOutcome::Untested(format!(
+            "SSLRequest answered 0x{reply:02x}"
+        )));
     }
-    match handshake(
-        target,
-        tcp,
-        TlsParams {
-            version: Some(v),
-            alpn: true,
-        },
-        dl,
-    )
-    .await
-    {
-        Ok(s) if s.ssl().version2() == Some(v) => VersionOutcome::Accepted,
-        Ok(s) => VersionOutcome::Refused(format!("the server chose {}", s.ssl().version_str())),
-        Err(HandshakeError::Local(e)) => VersionOutcome::Untested(e),
-        Err(HandshakeError::Failed(e)) => VersionOutcome::Refused(e),
+    if !after.is_empty() {
+        return Err(VersionOutcome::Untested(format!(
+            "{} byte(s) followed the S",
+            after.len()
+        )));
+    }
+    match handshake(target, tcp, offer, dl).await {
+        Ok(s) => s
+            .ssl()
+            .version2()
+            .ok_or_else(|| VersionOutcome::Untested("the negotiated version is unknown".into())),
+        Err(HandshakeError::Local(e)) => Err(VersionOutcome::Untested(e)),
+        Err(HandshakeError::Failed(e)) => Err(VersionOutcome::Refused(e)),
     }
 }
 
-async fn tls_versions(target: &Target, opts: &ProbeOptions) -> Check {
+/// The outcome for `v` from a handshake that offered only `v`.
+fn exactly(v: SslVersion, r: std::result::Result<SslVersion, VersionOutcome>) -> VersionOutcome {
+    match r {
+        Ok(got) if got == v => VersionOutcome::Accepted,
+        Ok(got) => VersionOutcome::Refused(format!("the server chose {}", version_name(got))),
+        Err(o) => o,
+    }
+}
+
+/// Outcomes of the version handshakes that need nothing from the first connection: TLS 1.0
+/// and 1.1 offered together (a server that takes either is caught, one refusal covers both)
+/// and TLS 1.2 alone. They run alongside the first connection.
+struct EarlyVersions {
+    old: std::result::Result<SslVersion, VersionOutcome>,
+    tls12: std::result::Result<SslVersion, VersionOutcome>,
+}
+
+async fn early_versions(target: &Target, opts: &ProbeOptions) -> EarlyVersions {
     let dl = Deadline::after(opts.timeout);
-    let (a, b, c, d) = tokio::join!(
-        version_outcome(target, VERSIONS[0].1, dl),
-        version_outcome(target, VERSIONS[1].1, dl),
-        version_outcome(target, VERSIONS[2].1, dl),
-        version_outcome(target, VERSIONS[3].1, dl),
+    let (old, tls12) = tokio::join!(
+        try_offer(
+            target,
+            Offer::Range(SslVersion::TLS1, SslVersion::TLS1_1),
+            dl
+        ),
+        try_offer(target, Offer::only(SslVersion::TLS1_2), dl),
     );
+    EarlyVersions { old, tls12 }
+}
+
+/// The `tls-versions` check: TLS 1.3 from the first connection's default handshake when it
+/// negotiated 1.3 (else a handshake offering only 1.3); TLS 1.0 alone only when the 1.0/1.1
+/// handshake chose 1.1.
+async fn tls_versions(
+    target: &Target,
+    opts: &ProbeOptions,
+    early: EarlyVersions,
+    negotiated: Option<SslVersion>,
+) -> Check {
+    let dl = Deadline::after(opts.timeout);
+    let tls13 = async {
+        if negotiated == Some(SslVersion::TLS1_3) {
+            VersionOutcome::Accepted
+        } else {
+            exactly(
+                SslVersion::TLS1_3,
+                try_offer(target, Offer::only(SslVersion::TLS1_3), dl).await,
+            )
+        }
+    };
+    let old = async {
+        match early.old {
+            Ok(v) if v == SslVersion::TLS1_1 => (
+                exactly(
+                    SslVersion::TLS1,
+                    try_offer(target, Offer::only(SslVersion::TLS1), dl).await,
+                ),
+                VersionOutcome::Accepted,
+            ),
+            Ok(v) if v == SslVersion::TLS1 => (
+                VersionOutcome::Accepted,
+                VersionOutcome::Refused(
+                    "the server chose TLSv1 when offered TLSv1 and TLSv1.1".into(),
+                ),
+            ),
+            Ok(v) => {
+                let o = VersionOutcome::Refused(format!(
+                    "the server chose {} when offered TLSv1 and TLSv1.1",
+                    version_name(v)
+                ));
+                (o.clone(), o)
+            }
+            Err(o) => (o.clone(), o),
+        }
+    };
+    let (tls13, (tls10, tls11)) = tokio::join!(tls13, old);
+    let tls12 = exactly(SslVersion::TLS1_2, early.tls12);
+    let outcomes = [tls10, tls11, tls12, tls13];
     let versions: Vec<(&'static str, VersionOutcome)> =
-        VERSIONS.iter().map(|(n, _)| *n).zip([a, b, c, d]).collect();
+        VERSIONS.iter().map(|(n, _)| *n).zip(outcomes).collect();
     let names = |f: fn(&VersionOutcome) -> bool| -> Vec<&str> {
         versions
             .iter()
@@ -911,7 +1089,7 @@ async fn direct_tls(target: &Target, opts: &ProbeOptions) -> Check {
         Ok(s) => s,
         Err(e) => return Check::new(CheckId::DirectTls, Verdict::Inconclusive, e.to_string()),
     };
-    match handshake(target, tcp, TlsParams { version: None, alpn: true }, dl).await {
+    match handshake(target, tcp, Offer::Default, dl).await {
         Ok(s) => {
             let alpn = s.ssl().selected_alpn_protocol().map(|a| String::from_utf8_lossy(a).into_owned());
             if alpn.as_deref() == Some("postgresql") {
@@ -938,20 +1116,76 @@ async fn direct_tls(target: &Target, opts: &ProbeOptions) -> Check {
     }
 }
 
-async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
-    let dl = Deadline::after(opts.timeout);
-    let user = opts.effective_user();
-    let reply_data = |f: Option<&ErrorFields>| CheckData::ServerReply {
+fn pipelined_reply_data(f: Option<&ErrorFields>) -> CheckData {
+    CheckData::ServerReply {
         sqlstate: f.and_then(|f| f.code.clone()),
         server_message: f.and_then(|f| f.message.clone()),
         refusal: None,
         auth_request: None,
-    };
+    }
+}
+
+/// The verdict when the server answered in plaintext after its `S` (instead of TLS); `buf`
+/// holds what was left undecoded.
+fn plaintext_after_s(r: std::result::Result<BackendMessage, Failure>, buf: &[u8]) -> Check {
+    let reply_data = pipelined_reply_data;
+    match r {
+        Ok(BackendMessage::ErrorResponse(f)) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Pass,
+            format!(
+                "plaintext bytes after SSLRequest were refused: \"{}\"",
+                f.message.as_deref().unwrap_or_default()
+            ),
+        )
+        .with_data(reply_data(Some(&f))),
+        Err(Failure::Closed) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Pass,
+            "the server closed the connection instead of processing plaintext bytes after SSLRequest",
+        )
+        .with_data(reply_data(None)),
+        Ok(other) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Fail,
+            format!("the server answered plaintext bytes pipelined after SSLRequest in plaintext: {other:?}"),
+        )
+        .with_data(reply_data(None)),
+        Err(Failure::Protocol(_)) if buf.first() == Some(&0x15) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Pass,
+            "the server answered the pipelined bytes with a TLS alert: they were not processed as a startup packet",
+        )
+        .with_data(reply_data(None)),
+        Err(Failure::Timeout) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Inconclusive,
+            "the server sent a partial message after S",
+        )
+        .with_data(reply_data(None)),
+        Err(e) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Inconclusive,
+            format!("after SSLRequest: {e}"),
+        )
+        .with_data(reply_data(None)),
+    }
+}
+
+/// TLS record content types (change cipher spec, alert, handshake, application data).
+fn is_tls_record(b: u8) -> bool {
+    (0x14..=0x17).contains(&b)
+}
+
+async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
+    let dl = Deadline::after(opts.timeout);
+    let user = opts.effective_user();
+    let reply_data = pipelined_reply_data;
     let startup = match wire::startup_message(&user, &opts.database, Some(&opts.application_name)) {
         Ok(s) => s,
         Err(e) => return Check::new(CheckId::PipelinedData, Verdict::Inconclusive, e.to_string()),
     };
-    let (mut tcp, reply) = match ssl_request(target, dl, &startup).await {
+    let (mut tcp, reply, mut after) = match ssl_request(target, dl, &startup).await {
         Ok(x) => x,
         Err(e) => {
             return Check::new(
@@ -963,6 +1197,7 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
     };
     if reply == b'E' {
         let mut buf = vec![reply];
+        buf.append(&mut after);
         return match read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(500))).await {
             Ok(BackendMessage::ErrorResponse(f)) => Check::new(
                 CheckId::PipelinedData,
@@ -988,117 +1223,92 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
             format!("TLS not offered (SSLRequest with pipelined bytes answered 0x{reply:02x})"),
         );
     }
-    let mut buf = Vec::new();
-    match read_message(&mut tcp, &mut buf, dl.within(GRACE)).await {
-        Ok(BackendMessage::ErrorResponse(f)) => {
-            return Check::new(
-                CheckId::PipelinedData,
-                Verdict::Pass,
-                format!(
-                    "plaintext bytes after SSLRequest were refused: \"{}\"",
-                    f.message.as_deref().unwrap_or_default()
-                ),
-            )
-            .with_data(reply_data(Some(&f)));
-        }
-        Err(Failure::Closed) => {
-            return Check::new(
-                CheckId::PipelinedData,
-                Verdict::Pass,
-                "the server closed the connection instead of processing plaintext bytes after SSLRequest",
-            )
-            .with_data(reply_data(None));
-        }
-        Ok(other) => {
-            return Check::new(
-                CheckId::PipelinedData,
-                Verdict::Fail,
-                format!("the server answered plaintext bytes pipelined after SSLRequest in plaintext: {other:?}"),
-            )
-            .with_data(reply_data(None));
-        }
-        Err(Failure::Timeout) => {}
-        Err(Failure::Protocol(_)) if buf.first() == Some(&0x15) => {
-            return Check::new(
-                CheckId::PipelinedData,
-                Verdict::Pass,
-                "the server answered the pipelined bytes with a TLS alert: they were not processed as a startup packet",
-            )
-            .with_data(reply_data(None));
-        }
-        Err(e) => {
-            return Check::new(
-                CheckId::PipelinedData,
-                Verdict::Inconclusive,
-                format!("after SSLRequest: {e}"),
-            )
-            .with_data(reply_data(None));
-        }
+    // A plaintext answer right behind the `S` is already here: classify it without waiting.
+    take_ready(&tcp, &mut after);
+    if !after.is_empty() {
+        let mut buf = after;
+        let r = if buf.first().copied().is_some_and(is_tls_record) {
+            Err(Failure::Protocol(
+                "a TLS record instead of a message".into(),
+            ))
+        } else {
+            read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(500))).await
+        };
+        return plaintext_after_s(r, &buf);
     }
-    if !buf.is_empty() {
-        return Check::new(
-            CheckId::PipelinedData,
-            Verdict::Inconclusive,
-            "the server sent a partial message after S",
-        )
-        .with_data(reply_data(None));
-    }
-    // Nothing came back in plaintext: finish the handshake and see whether the server now
-    // treats the bytes it buffered before TLS as if they had come through it.
-    match handshake(
+    // Nothing else yet: start the handshake at once. Whatever the server sends instead of TLS
+    // (a late plaintext answer, a close) makes the handshake fail, and the recorded bytes say
+    // what it was. When it succeeds, see whether the server now treats the bytes it buffered
+    // before TLS as if they had come through it.
+    let mut seen = Vec::new();
+    let outcome = match handshake(
         target,
-        tcp,
-        TlsParams {
-            version: None,
-            alpn: true,
+        Recording {
+            inner: tcp,
+            seen: &mut seen,
         },
+        Offer::Default,
         dl,
     )
     .await
     {
-        Err(e) => Check::new(
-            CheckId::PipelinedData,
-            Verdict::Pass,
-            format!("the pipelined bytes were not processed (the handshake then failed: {e})"),
-        )
-        .with_data(reply_data(None)),
+        Err(e) => Err(e),
         Ok(mut s) => {
             let mut buf = Vec::new();
-            match read_message(&mut s, &mut buf, dl.within(Duration::from_millis(500))).await {
-                // PostgreSQL 14.1+ completes the handshake, then refuses over TLS.
-                Ok(BackendMessage::ErrorResponse(f)) if f.code.as_deref() == Some("08P01") => Check::new(
-                    CheckId::PipelinedData,
-                    Verdict::Pass,
-                    format!(
-                        "plaintext bytes sent with SSLRequest were refused after the handshake: \"{}\"",
-                        f.message.as_deref().unwrap_or_default()
-                    ),
-                )
-                .with_data(reply_data(Some(&f))),
-                Ok(m) => {
-                    let f = match &m {
-                        BackendMessage::ErrorResponse(f) => Some(f),
-                        _ => None,
-                    };
-                    Check::new(
-                        CheckId::PipelinedData,
-                        Verdict::Fail,
-                        format!(
-                            "the server processed plaintext bytes sent before the handshake as if they had come over TLS ({}): CVE-2021-23214",
-                            short_message(&m)
-                        ),
-                    )
-                    .with_fix("upgrade the server (PostgreSQL 14.1, 13.5, 12.9, 11.14, 10.19 or later)")
-                    .with_data(reply_data(f))
-                }
-                Err(_) => Check::new(
-                    CheckId::PipelinedData,
-                    Verdict::Pass,
-                    "the plaintext bytes sent with SSLRequest were ignored after the handshake",
-                )
-                .with_data(reply_data(None)),
-            }
+            Ok(read_message(&mut s, &mut buf, dl.within(Duration::from_millis(500))).await)
         }
+    };
+    match outcome {
+        Err(e) => {
+            if seen.first().is_some_and(|b| !is_tls_record(*b)) {
+                let r = match wire::decode_message(&seen) {
+                    Ok(Some((m, _))) => Ok(m),
+                    Ok(None) => Err(Failure::Timeout),
+                    Err(e) => Err(Failure::Protocol(e.to_string())),
+                };
+                return plaintext_after_s(r, &seen);
+            }
+            Check::new(
+                CheckId::PipelinedData,
+                Verdict::Pass,
+                format!("the pipelined bytes were not processed (the handshake then failed: {e})"),
+            )
+            .with_data(reply_data(None))
+        }
+        // PostgreSQL 14.1+ completes the handshake, then refuses over TLS.
+        Ok(Ok(BackendMessage::ErrorResponse(f))) if f.code.as_deref() == Some("08P01") => {
+            Check::new(
+                CheckId::PipelinedData,
+                Verdict::Pass,
+                format!(
+                    "plaintext bytes sent with SSLRequest were refused after the handshake: \"{}\"",
+                    f.message.as_deref().unwrap_or_default()
+                ),
+            )
+            .with_data(reply_data(Some(&f)))
+        }
+        Ok(Ok(m)) => {
+            let f = match &m {
+                BackendMessage::ErrorResponse(f) => Some(f),
+                _ => None,
+            };
+            Check::new(
+                CheckId::PipelinedData,
+                Verdict::Fail,
+                format!(
+                    "the server processed plaintext bytes sent before the handshake as if they had come over TLS ({}): CVE-2021-23214",
+                    short_message(&m)
+                ),
+            )
+            .with_fix("upgrade the server (PostgreSQL 14.1, 13.5, 12.9, 11.14, 10.19 or later)")
+            .with_data(reply_data(f))
+        }
+        Ok(Err(_)) => Check::new(
+            CheckId::PipelinedData,
+            Verdict::Pass,
+            "the plaintext bytes sent with SSLRequest were ignored after the handshake",
+        )
+        .with_data(reply_data(None)),
     }
 }
 
@@ -1243,18 +1453,28 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Probes one endpoint with every check; never panics, bounded by `opts.timeout` per check.
+/// Probes one endpoint with every check; never panics, bounded by about twice `opts.timeout`.
 ///
-/// The first connection (SSLRequest, handshake, certificate) runs first; when the endpoint
-/// is unreachable the other checks are skipped. The remaining checks each open their own
-/// connections and run concurrently.
+/// Every check runs at once, each on connections of its own: the first connection
+/// (SSLRequest, handshake, certificate), the TLS 1.0/1.1 and 1.2 handshakes, the plaintext,
+/// direct-TLS, pipelined-data and authenticated checks. When the first connection finds the
+/// endpoint unreachable the other checks are reported as skipped; the TLS 1.3 (and, when 1.1
+/// is accepted, 1.0) handshake only runs afterwards when the first connection did not already
+/// negotiate TLS 1.3. The report keeps the fixed check order.
 pub async fn probe(target: &Target, opts: &ProbeOptions) -> TargetReport {
     // Boxed: the joined checks make a large future, which callers should not have to carry.
     Box::pin(probe_inner(target, opts)).await
 }
 
 async fn probe_inner(target: &Target, opts: &ProbeOptions) -> TargetReport {
-    let first = first_contact(target, opts).await;
+    let (first, early, plaintext, direct, pipelined, auth) = tokio::join!(
+        first_contact(target, opts),
+        early_versions(target, opts),
+        plaintext_refused(target, opts),
+        direct_tls(target, opts),
+        pipelined_data(target, opts),
+        authenticated(target, opts),
+    );
     let mut checks = first.checks;
     if first.unreachable {
         for id in [
@@ -1268,20 +1488,11 @@ async fn probe_inner(target: &Target, opts: &ProbeOptions) -> TargetReport {
         }
         return TargetReport::new(target.to_string(), checks, true, opts.has_ca());
     }
-    let versions = async {
-        if first.tls {
-            tls_versions(target, opts).await
-        } else {
-            skipped(CheckId::TlsVersions, "TLS not offered")
-        }
+    let versions = if first.tls {
+        tls_versions(target, opts, early, first.negotiated).await
+    } else {
+        skipped(CheckId::TlsVersions, "TLS not offered")
     };
-    let (versions, plaintext, direct, pipelined, auth) = tokio::join!(
-        versions,
-        plaintext_refused(target, opts),
-        direct_tls(target, opts),
-        pipelined_data(target, opts),
-        authenticated(target, opts),
-    );
     checks.extend([versions, plaintext, direct, pipelined, auth]);
     TargetReport::new(target.to_string(), checks, false, opts.has_ca())
 }
