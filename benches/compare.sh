@@ -82,7 +82,7 @@ for i in range(99_999):
     elif kind == 2:
         out.append(f"hostnossl all all  192.168.{a}.{b} 255.255.255.255  reject   # deny {i}")
     elif kind == 3:
-        out.append(f"host \"quoted db\" \"user {i}\" fe80::{i:x}/128 {random.choice(methods[:3])}")
+        out.append(f"host \"quoted db\" \"user {i}\" fe80::{a:x}:{b:x}/128 {random.choice(methods[:3])}")
     else:
         out.append(f"hostssl replication repl{i % 7} .example{i % 50}.com scram-sha-256")
 open(sys.argv[1], "w").write("\n".join(out) + "\n")
