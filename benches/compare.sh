@@ -24,8 +24,9 @@ if [ -z "${SKIP_SCANNERS:-}" ]; then
 fi
 
 cargo build --release --locked -q -p pgtls -p pgtls-benches --bin pgtls --bin bench_env
-PGTLS=$ROOT/target/release/pgtls
-BENCH_ENV=$ROOT/target/release/bench_env
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+PGTLS=$TARGET_DIR/release/pgtls
+BENCH_ENV=$TARGET_DIR/release/bench_env
 W=$(mktemp -d /tmp/pgtls-compare.XXXXXX)
 ENV_DIR=$W/env
 "$BENCH_ENV" "$ENV_DIR" 4 4 &
@@ -125,5 +126,5 @@ echo "== 5. whole job"
 hf harden --prepare "rm -rf $W/h" -n "pgtls harden examples/supabase (ECDSA)" \
   "$PGTLS harden $ROOT/examples/supabase --out $W/h --key-type ecdsa-p256"
 
-python3 benches/report.py "$J" "$RUNS" > BENCHMARKS.md
+PGTLS=$PGTLS python3 benches/report.py "$J" "$RUNS" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -43,7 +43,7 @@ lines.append("Measured in one run of `benches/compare.sh` on the same machine, b
 lines.append("")
 lines.append(f"Machine: {os.cpu_count()} cores, {cpu()}; {platform.system()} {platform.release()}.  ")
 lines.append("Versions: " + "; ".join([
-    version("target/release/pgtls --version"), version("openssl version"), version("psql --version"),
+    version(os.environ.get("PGTLS", "target/release/pgtls") + " --version"), version("openssl version"), version("psql --version"),
     version("pgbouncer --version"), version("hyperfine --version"),
 ]) + ".")
 lines.append("")
