@@ -41,6 +41,15 @@
 //!   is reported with its facts instead of as an opaque handshake error.
 //! - Every check has its own deadline ([`ProbeOptions::timeout`]) shared by all its network
 //!   steps, so a slow drip of bytes cannot stretch it. Hostile servers produce verdicts.
+//! - Nothing waits on the happy path: all checks of a target start at once, each on its own
+//!   connection(s), and the report keeps the fixed order. `no-buffered-bytes` looks only at
+//!   what arrived with the `S` plus one non-blocking read just before the `ClientHello` (what
+//!   libpq 14.1+ checks: its own buffer), never a timed wait; a server's close or plaintext
+//!   answer is classified as soon as it arrives. `tls-versions` offers TLS 1.0 and 1.1 in one
+//!   handshake (one refusal covers both; a server that takes either is caught) and takes
+//!   TLS 1.3 from the first connection when it negotiated 1.3. OpenSSL client contexts are
+//!   built once per process. Against PostgreSQL a probe costs 6 connections (each a forked
+//!   backend), so the server's fork rate bounds many-target throughput.
 //! - The overall rule ([`Report`]): a target passes only when TLS works, plaintext is refused,
 //!   verification passes when a CA was given, and no check failed.
 //!
@@ -53,7 +62,11 @@
 //! - The authenticated check verifies the chain with native-tls (OpenSSL) only when a CA is
 //!   given; without one it encrypts without verifying, like `sslmode=require`.
 //! - TLS 1.0/1.1 can be tested only where the local OpenSSL still offers them at security
-//!   level 0; otherwise they are reported as `untested`.
+//!   level 0; otherwise they are reported as `untested`. They are offered together, so an
+//!   OpenSSL that can offer only one of them would report the other as refused.
+//! - Bytes a man in the middle sends after the `S` but later than the `ClientHello` are not
+//!   reported by `no-buffered-bytes` (libpq would not see them either); they break the
+//!   handshake, which then fails.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -267,32 +267,19 @@ impl Offer {
     }
 }
 
-/// Client contexts built once per process and shared by every connection and target
-/// (`SSL_CTX_new` is costly on OpenSSL 3).
-static CONTEXTS: std::sync::Mutex<Vec<(Offer, SslContext)>> = std::sync::Mutex::new(Vec::new());
+/// The one client context, built once per process and shared by every connection and
+/// target (`SSL_CTX_new` is costly on OpenSSL 3); version limits are set per connection.
+static CONTEXT: std::sync::OnceLock<SslContext> = std::sync::OnceLock::new();
 
-fn context_for(offer: Offer) -> std::result::Result<SslContext, openssl::error::ErrorStack> {
-    let mut cache = CONTEXTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((_, c)) = cache.iter().find(|(o, _)| *o == offer) {
+fn context() -> std::result::Result<SslContext, openssl::error::ErrorStack> {
+    if let Some(c) = CONTEXT.get() {
         return Ok(c.clone());
     }
     let mut b = SslContext::builder(SslMethod::tls_client())?;
     // We verify the chain ourselves after the handshake, so we can report what we saw.
     b.set_verify(SslVerifyMode::NONE);
-    if let Offer::Range(min, max) = offer {
-        b.set_min_proto_version(Some(min))?;
-        b.set_max_proto_version(Some(max))?;
-        if min == SslVersion::TLS1 || min == SslVersion::TLS1_1 {
-            // OpenSSL 3 will not offer these at its default security level.
-            b.set_cipher_list("ALL:@SECLEVEL=0")?;
-        }
-    }
     b.set_alpn_protos(b"\x0apostgresql")?;
-    let ctx = b.build();
-    cache.push((offer, ctx.clone()));
-    Ok(ctx)
+    Ok(CONTEXT.get_or_init(|| b.build()).clone())
 }
 
 enum HandshakeError {
@@ -330,8 +317,16 @@ fn is_local_reason(reason: &str) -> bool {
 
 fn ssl_for(target: &Target, offer: Offer) -> std::result::Result<Ssl, HandshakeError> {
     let setup = |e: openssl::error::ErrorStack| HandshakeError::Local(format!("tls setup: {e}"));
-    let ctx = context_for(offer).map_err(setup)?;
+    let ctx = context().map_err(setup)?;
     let mut ssl = Ssl::new(&ctx).map_err(setup)?;
+    if let Offer::Range(min, max) = offer {
+        ssl.set_min_proto_version(Some(min)).map_err(setup)?;
+        ssl.set_max_proto_version(Some(max)).map_err(setup)?;
+        if min == SslVersion::TLS1 || min == SslVersion::TLS1_1 {
+            // OpenSSL 3 will not offer these at its default security level.
+            ssl.set_cipher_list("ALL:@SECLEVEL=0").map_err(setup)?;
+        }
+    }
     if target.ip().is_none() {
         ssl.set_hostname(target.host()).map_err(setup)?;
     }
@@ -1244,7 +1239,7 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
     let outcome = match handshake(
         target,
         Recording {
-            inner: tcp,
+            inner: &mut tcp,
             seen: &mut seen,
         },
         Offer::Default,
@@ -1261,12 +1256,11 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
     match outcome {
         Err(e) => {
             if seen.first().is_some_and(|b| !is_tls_record(*b)) {
-                let r = match wire::decode_message(&seen) {
-                    Ok(Some((m, _))) => Ok(m),
-                    Ok(None) => Err(Failure::Timeout),
-                    Err(e) => Err(Failure::Protocol(e.to_string())),
-                };
-                return plaintext_after_s(r, &seen);
+                // OpenSSL stopped after a record header: read the rest of the message.
+                let mut buf = seen;
+                let r =
+                    read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(500))).await;
+                return plaintext_after_s(r, &buf);
             }
             Check::new(
                 CheckId::PipelinedData,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openssl::pkey::PKey;
-use openssl::ssl::{Ssl, SslAcceptor, SslMethod};
+use openssl::ssl::{Ssl, SslAcceptor, SslMethod, SslOptions, SslVersion};
 use openssl::x509::X509;
 use pgtls_probe::{CheckId, ProbeOptions, Target, TargetReport, TargetVerdict, Verdict, probe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -108,7 +108,15 @@ async fn tls_server_answering(
     extra_after_s: &'static [u8],
     startup_reply: Vec<u8>,
 ) -> u16 {
-    let acc = acceptor(leaf);
+    tls_server_with(acceptor(leaf), extra_after_s, startup_reply).await
+}
+
+/// Like [`tls_server_answering`], with a given TLS acceptor.
+async fn tls_server_with(
+    acc: Arc<SslAcceptor>,
+    extra_after_s: &'static [u8],
+    startup_reply: Vec<u8>,
+) -> u16 {
     let startup_reply = Arc::new(startup_reply);
     serve(move |mut s| {
         let acc = Arc::clone(&acc);
@@ -572,4 +580,117 @@ async fn certificate_close_to_expiry_fails_expiry() {
     let (r, _) = run_probe(port, &relaxed).await;
     assert_eq!(verdict(&r, CheckId::Expiry), Verdict::Pass);
     assert_eq!(r.verdict, TargetVerdict::Pass);
+}
+
+/// A server accepting TLS `min..=max`, old versions enabled at security level 0.
+fn acceptor_versions(leaf: &Leaf, min: SslVersion, max: SslVersion) -> Arc<SslAcceptor> {
+    let mut b = SslAcceptor::mozilla_intermediate(SslMethod::tls_server()).unwrap();
+    b.set_certificate(&X509::from_pem(&leaf.cert).unwrap())
+        .unwrap();
+    b.set_private_key(&PKey::private_key_from_pem(&leaf.key).unwrap())
+        .unwrap();
+    // mozilla_intermediate (v4) turns TLS 1.3 off.
+    b.clear_options(SslOptions::NO_TLSV1_3);
+    b.set_min_proto_version(Some(min)).unwrap();
+    b.set_max_proto_version(Some(max)).unwrap();
+    b.set_cipher_list("ALL:@SECLEVEL=0").unwrap();
+    Arc::new(b.build())
+}
+
+fn versions_json(r: &TargetReport) -> (Vec<String>, Vec<String>) {
+    let j = serde_json::to_value(r.check(CheckId::TlsVersions).unwrap()).unwrap();
+    let list = |k: &str| -> Vec<String> {
+        j[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    (list("accepted"), list("refused"))
+}
+
+#[tokio::test]
+async fn old_tls_versions_accepted_are_each_caught() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    // Every version: the 1.0/1.1 handshake chooses 1.1, so 1.0 is tested on its own too.
+    let acc = acceptor_versions(&leaf, SslVersion::TLS1, SslVersion::TLS1_3);
+    let port = tls_server_with(acc, b"", error_response("08P01", "SSL required")).await;
+    let (r, _) = run_probe(port, &opts()).await;
+    let (accepted, refused) = versions_json(&r);
+    assert_eq!(
+        accepted,
+        ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
+        "{}",
+        detail(&r, CheckId::TlsVersions)
+    );
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(verdict(&r, CheckId::TlsVersions), Verdict::Fail);
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+
+    // TLS 1.0 only: the 1.0/1.1 handshake chooses 1.0, which also shows 1.1 is refused.
+    let acc = acceptor_versions(&leaf, SslVersion::TLS1, SslVersion::TLS1);
+    let port = tls_server_with(acc, b"", error_response("08P01", "SSL required")).await;
+    let (r, _) = run_probe(port, &opts()).await;
+    let (accepted, refused) = versions_json(&r);
+    assert_eq!(accepted, ["TLSv1"], "{}", detail(&r, CheckId::TlsVersions));
+    assert_eq!(refused, ["TLSv1.1", "TLSv1.2", "TLSv1.3"]);
+    assert_eq!(verdict(&r, CheckId::TlsVersions), Verdict::Fail);
+
+    // TLS 1.2 only: the first connection did not negotiate 1.3, so 1.3 is tested on its own.
+    let acc = acceptor_versions(&leaf, SslVersion::TLS1_2, SslVersion::TLS1_2);
+    let port = tls_server_with(acc, b"", error_response("08P01", "SSL required")).await;
+    let (r, _) = run_probe(port, &opts()).await;
+    let (accepted, refused) = versions_json(&r);
+    assert_eq!(accepted, ["TLSv1.2"]);
+    assert_eq!(refused, ["TLSv1", "TLSv1.1", "TLSv1.3"]);
+    assert_eq!(verdict(&r, CheckId::TlsVersions), Verdict::Pass);
+}
+
+/// A server that answers SSLRequest + pipelined bytes with `S`, then, a moment later (after
+/// the probe's `ClientHello` is on its way), `late` in plaintext.
+async fn late_plaintext_after_s(late: Vec<u8>) -> u16 {
+    let late = Arc::new(late);
+    serve(move |mut s| {
+        let late = Arc::clone(&late);
+        async move {
+            if let First::SslRequest(extra) = first(&mut s).await
+                && !extra.is_empty()
+            {
+                let _ = s.write_all(b"S").await;
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let _ = s.write_all(&late).await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn late_plaintext_answer_after_s_is_still_classified() {
+    // Processing the pipelined startup in plaintext (AuthenticationOk) fails the check...
+    let port = late_plaintext_after_s(b"R\0\0\0\x08\0\0\0\0".to_vec()).await;
+    let (r, took) = run_probe(port, &opts()).await;
+    assert_eq!(
+        verdict(&r, CheckId::PipelinedData),
+        Verdict::Fail,
+        "{}",
+        detail(&r, CheckId::PipelinedData)
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // ...refusing it in plaintext passes, with the server's message.
+    let port = late_plaintext_after_s(error_response(
+        "08P01",
+        "received unencrypted data after SSL request",
+    ))
+    .await;
+    let (r, _) = run_probe(port, &opts()).await;
+    let c = r.check(CheckId::PipelinedData).unwrap();
+    assert_eq!(c.verdict, Verdict::Pass, "{}", c.detail);
+    assert!(
+        c.detail.contains("received unencrypted data"),
+        "{}",
+        c.detail
+    );
 }
