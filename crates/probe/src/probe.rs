@@ -269,17 +269,23 @@ impl Offer {
 
 /// The one client context, built once per process and shared by every connection and
 /// target (`SSL_CTX_new` is costly on OpenSSL 3); version limits are set per connection.
-static CONTEXT: std::sync::OnceLock<SslContext> = std::sync::OnceLock::new();
+/// Concurrent first users wait for one build instead of each building their own.
+static CONTEXT: std::sync::OnceLock<std::result::Result<SslContext, String>> =
+    std::sync::OnceLock::new();
 
-fn context() -> std::result::Result<SslContext, openssl::error::ErrorStack> {
-    if let Some(c) = CONTEXT.get() {
-        return Ok(c.clone());
-    }
-    let mut b = SslContext::builder(SslMethod::tls_client())?;
-    // We verify the chain ourselves after the handshake, so we can report what we saw.
-    b.set_verify(SslVerifyMode::NONE);
-    b.set_alpn_protos(b"\x0apostgresql")?;
-    Ok(CONTEXT.get_or_init(|| b.build()).clone())
+fn context() -> std::result::Result<SslContext, String> {
+    CONTEXT
+        .get_or_init(|| {
+            let build = || -> std::result::Result<SslContext, openssl::error::ErrorStack> {
+                let mut b = SslContext::builder(SslMethod::tls_client())?;
+                // We verify the chain ourselves after the handshake, so we can report what we saw.
+                b.set_verify(SslVerifyMode::NONE);
+                b.set_alpn_protos(b"\x0apostgresql")?;
+                Ok(b.build())
+            };
+            build().map_err(|e| e.to_string())
+        })
+        .clone()
 }
 
 enum HandshakeError {
@@ -317,7 +323,7 @@ fn is_local_reason(reason: &str) -> bool {
 
 fn ssl_for(target: &Target, offer: Offer) -> std::result::Result<Ssl, HandshakeError> {
     let setup = |e: openssl::error::ErrorStack| HandshakeError::Local(format!("tls setup: {e}"));
-    let ctx = context().map_err(setup)?;
+    let ctx = context().map_err(|e| HandshakeError::Local(format!("tls setup: {e}")))?;
     let mut ssl = Ssl::new(&ctx).map_err(setup)?;
     if let Offer::Range(min, max) = offer {
         ssl.set_min_proto_version(Some(min)).map_err(setup)?;
