@@ -58,11 +58,11 @@ hf many_endpoints -n "pgtls verify, 200 targets, concurrency 64" \
 if [ -z "${SKIP_SCANNERS:-}" ]; then
   TESTSSL=$(command -v testssl || command -v testssl.sh || true)
   if [ -n "$TESTSSL" ]; then
-    hyperfine -N --style none --runs 1 --export-json "$J/testssl.json" -n "testssl.sh, one endpoint" \
+    hyperfine -N -i --style none --runs 1 --export-json "$J/testssl.json" -n "testssl.sh, one endpoint" \
       "$TESTSSL --quiet --color 0 --warnings off --starttls postgres --ip one $PG" >/dev/null || true
   fi
   if python3 -c 'import sslyze' 2>/dev/null; then
-    hyperfine -N --style none --runs 3 --export-json "$J/sslyze.json" -n "sslyze, one endpoint" \
+    hyperfine -N -i --style none --runs 3 --export-json "$J/sslyze.json" -n "sslyze, one endpoint" \
       "python3 -m sslyze --starttls postgres $PG" >/dev/null || true
   fi
 fi

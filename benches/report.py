@@ -6,9 +6,10 @@ jdir, runs = sys.argv[1], sys.argv[2]
 
 def load(name):
     path = os.path.join(jdir, name + ".json")
-    if not os.path.exists(path):
+    try:
+        return json.load(open(path))["results"]
+    except (OSError, ValueError, KeyError):
         return []
-    return json.load(open(path))["results"]
 
 
 def ms(x):
