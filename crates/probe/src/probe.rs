@@ -852,25 +852,25 @@ fn exactly(v: SslVersion, r: std::result::Result<SslVersion, VersionOutcome>) ->
     }
 }
 
-/// Outcomes of the version handshakes that need nothing from the first connection: TLS 1.0
-/// and 1.1 offered together (a server that takes either is caught, one refusal covers both)
-/// and TLS 1.2 alone. They run alongside the first connection.
+/// Outcomes of the version handshakes that need nothing from the first connection, run
+/// alongside it: TLS 1.0 and 1.1 offered together (a server that takes either is caught, one
+/// refusal covers both) and TLS 1.2 alone (see [`pipelined_and_tls12`]).
 struct EarlyVersions {
     old: std::result::Result<SslVersion, VersionOutcome>,
     tls12: std::result::Result<SslVersion, VersionOutcome>,
 }
 
-async fn early_versions(target: &Target, opts: &ProbeOptions) -> EarlyVersions {
+async fn early_old_versions(
+    target: &Target,
+    opts: &ProbeOptions,
+) -> std::result::Result<SslVersion, VersionOutcome> {
     let dl = Deadline::after(opts.timeout);
-    let (old, tls12) = tokio::join!(
-        try_offer(
-            target,
-            Offer::Range(SslVersion::TLS1, SslVersion::TLS1_1),
-            dl
-        ),
-        try_offer(target, Offer::only(SslVersion::TLS1_2), dl),
-    );
-    EarlyVersions { old, tls12 }
+    try_offer(
+        target,
+        Offer::Range(SslVersion::TLS1, SslVersion::TLS1_1),
+        dl,
+    )
+    .await
 }
 
 /// The `tls-versions` check: TLS 1.3 from the first connection's default handshake when it
@@ -1178,7 +1178,46 @@ fn is_tls_record(b: u8) -> bool {
     (0x14..=0x17).contains(&b)
 }
 
-async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
+/// Whether the pipelined-data connection got as far as a TLS handshake.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Handshook {
+    NotTried,
+    Failed,
+    Completed(SslVersion),
+}
+
+/// `pipelined-data` and the TLS 1.2 part of `tls-versions` share one connection when they can:
+/// the pipelined handshake offers only TLS 1.2, and when it completes, that is the proof that
+/// 1.2 is accepted (one backend fewer on PostgreSQL). Otherwise (a 1.3-only server, a pooler
+/// that answers `E`, a failed handshake) TLS 1.2 gets its own handshake, and a failed
+/// pipelined handshake is redone with the default offer, so neither check depends on the other.
+async fn pipelined_and_tls12(
+    target: &Target,
+    opts: &ProbeOptions,
+) -> (Check, std::result::Result<SslVersion, VersionOutcome>) {
+    let mut handshook = Handshook::NotTried;
+    let tls12 = Offer::only(SslVersion::TLS1_2);
+    let check = pipelined_data(target, opts, tls12, &mut handshook).await;
+    let solo = async { try_offer(target, tls12, Deadline::after(opts.timeout)).await };
+    match handshook {
+        Handshook::Completed(v) => (check, Ok(v)),
+        Handshook::NotTried => (check, solo.await),
+        Handshook::Failed => {
+            let mut again = Handshook::NotTried;
+            tokio::join!(
+                pipelined_data(target, opts, Offer::Default, &mut again),
+                solo
+            )
+        }
+    }
+}
+
+async fn pipelined_data(
+    target: &Target,
+    opts: &ProbeOptions,
+    offer: Offer,
+    handshook: &mut Handshook,
+) -> Check {
     let dl = Deadline::after(opts.timeout);
     let user = opts.effective_user();
     let reply_data = pipelined_reply_data;
@@ -1248,13 +1287,16 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
             inner: &mut tcp,
             seen: &mut seen,
         },
-        Offer::Default,
+        offer,
         dl,
     )
     .await
     {
         Err(e) => Err(e),
         Ok(mut s) => {
+            if let Some(v) = s.ssl().version2() {
+                *handshook = Handshook::Completed(v);
+            }
             let mut buf = Vec::new();
             Ok(read_message(&mut s, &mut buf, dl.within(Duration::from_millis(500))).await)
         }
@@ -1268,6 +1310,7 @@ async fn pipelined_data(target: &Target, opts: &ProbeOptions) -> Check {
                     read_message(&mut tcp, &mut buf, dl.within(Duration::from_millis(500))).await;
                 return plaintext_after_s(r, &buf);
             }
+            *handshook = Handshook::Failed;
             Check::new(
                 CheckId::PipelinedData,
                 Verdict::Pass,
@@ -1456,25 +1499,28 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// Probes one endpoint with every check; never panics, bounded by about twice `opts.timeout`.
 ///
 /// Every check runs at once, each on connections of its own: the first connection
-/// (SSLRequest, handshake, certificate), the TLS 1.0/1.1 and 1.2 handshakes, the plaintext,
-/// direct-TLS, pipelined-data and authenticated checks. When the first connection finds the
-/// endpoint unreachable the other checks are reported as skipped; the TLS 1.3 (and, when 1.1
-/// is accepted, 1.0) handshake only runs afterwards when the first connection did not already
-/// negotiate TLS 1.3. The report keeps the fixed check order.
+/// (SSLRequest, handshake, certificate), the TLS 1.0/1.1 handshake, the plaintext, direct-TLS,
+/// pipelined-data (whose handshake offers only TLS 1.2 and so also tests it) and
+/// authenticated checks. When the first connection finds the endpoint unreachable the other
+/// checks are reported as skipped. Follow-up handshakes run only when needed: TLS 1.3 alone
+/// when the first connection did not negotiate it, TLS 1.0 alone when 1.1 was accepted,
+/// TLS 1.2 alone (and pipelined data again) when the pipelined handshake did not complete.
+/// The report keeps the fixed check order.
 pub async fn probe(target: &Target, opts: &ProbeOptions) -> TargetReport {
     // Boxed: the joined checks make a large future, which callers should not have to carry.
     Box::pin(probe_inner(target, opts)).await
 }
 
 async fn probe_inner(target: &Target, opts: &ProbeOptions) -> TargetReport {
-    let (first, early, plaintext, direct, pipelined, auth) = tokio::join!(
+    let (first, old, plaintext, direct, (pipelined, tls12), auth) = tokio::join!(
         first_contact(target, opts),
-        early_versions(target, opts),
+        early_old_versions(target, opts),
         plaintext_refused(target, opts),
         direct_tls(target, opts),
-        pipelined_data(target, opts),
+        pipelined_and_tls12(target, opts),
         authenticated(target, opts),
     );
+    let early = EarlyVersions { old, tls12 };
     let mut checks = first.checks;
     if first.unreachable {
         for id in [
