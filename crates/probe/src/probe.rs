@@ -1512,6 +1512,11 @@ pub async fn probe(target: &Target, opts: &ProbeOptions) -> TargetReport {
 }
 
 async fn probe_inner(target: &Target, opts: &ProbeOptions) -> TargetReport {
+    if CONTEXT.get().is_none() {
+        // Build the TLS context on a spare thread while the first connections wait for the
+        // server's replies, instead of on the first handshake's path.
+        drop(tokio::task::spawn_blocking(context));
+    }
     let (first, old, plaintext, direct, (pipelined, tls12), auth) = tokio::join!(
         first_contact(target, opts),
         early_old_versions(target, opts),
