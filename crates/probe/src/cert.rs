@@ -150,13 +150,11 @@ fn key_description(cert: &X509) -> String {
 }
 
 fn is_ca(cert: &X509) -> bool {
-    // The openssl crate has no accessor for basicConstraints: read OpenSSL's own text dump.
-    cert.to_text().is_ok_and(|t| {
-        let t = String::from_utf8_lossy(&t);
-        t.split("X509v3 Basic Constraints")
-            .nth(1)
-            .and_then(|rest| rest.lines().nth(1))
-            .is_some_and(|line| line.contains("CA:TRUE"))
+    // The openssl crate has no accessor for basicConstraints (and its text dump is slow on
+    // OpenSSL 3): read the extension from the DER with x509-parser.
+    cert.to_der().is_ok_and(|der| {
+        x509_parser::parse_x509_certificate(&der)
+            .is_ok_and(|(_, c)| matches!(c.basic_constraints(), Ok(Some(bc)) if bc.value.ca))
     })
 }
 

@@ -409,6 +409,12 @@ async fn self_signed_certificate_fails_the_chain() {
     let port = tls_server(&leaf, b"").await;
     let o = opts().with_ca_pem(&pki.ca_pem(), "ca.crt").unwrap();
     let (r, _) = run_probe(port, &o).await;
+    // `openssl req -x509` marks it CA:TRUE: reported, with the webpki note.
+    assert_eq!(is_ca(&r), Some(true));
+    assert!(
+        detail(&r, CheckId::Certificate)
+            .contains("a CA certificate used as the server certificate")
+    );
     assert_eq!(verdict(&r, CheckId::Chain), Verdict::Fail);
     assert!(
         detail(&r, CheckId::Chain).contains("self-signed"),
@@ -693,4 +699,18 @@ async fn late_plaintext_answer_after_s_is_still_classified() {
         "{}",
         c.detail
     );
+}
+
+fn is_ca(r: &TargetReport) -> Option<bool> {
+    serde_json::to_value(r.check(CheckId::Certificate).unwrap()).unwrap()["is_ca"].as_bool()
+}
+
+#[tokio::test]
+async fn leaf_certificate_is_not_a_ca() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let port = tls_server(&leaf, b"").await;
+    let (r, _) = run_probe(port, &opts()).await;
+    assert_eq!(is_ca(&r), Some(false));
+    assert!(!detail(&r, CheckId::Certificate).contains("CA certificate"));
 }
