@@ -71,6 +71,17 @@ if len(one) >= 2:
     lines.append(f"pgtls / openssl s_client = **{ratio:.2f}** (goal ≤ 0.5).")
     lines.append("")
     summary.append(f"one endpoint: pgtls verify takes {ratio:.2f}× the time of one `openssl s_client` handshake")
+    if ratio > 0.5:
+        lines.append("Goal missed, and what bounds it: the verdict needs at least five server sessions "
+                     "(TLS handshake, TLS 1.0/1.1 refusal, plaintext startup refused, direct TLS, pipelined data "
+                     "after SSLRequest), run concurrently, and PostgreSQL forks a backend for each. Measured "
+                     "server CPU per connection: 2.75 ms (SSLRequest only) to 4.0 ms (pipelined data + "
+                     "handshake + error), about 15.6 ms for one probe against about 3.4 ms for openssl's one "
+                     "connection; on 2 cores that alone is about 8 ms of wall time, while `pgtls --version` "
+                     "takes 2.4 ms. Half of openssl's time is less than one PostgreSQL connection plus a "
+                     "process start, so the goal cannot be met without dropping checks. Every run above is a "
+                     "full PASS verdict (hyperfine fails on a non-zero exit).")
+        lines.append("")
 
 many = load("many_endpoints") + load("testssl") + load("sslyze")
 section("2. Many endpoints", many, "at least 100 endpoints per second on 2 cores.")
@@ -110,6 +121,10 @@ for name, title in [("certs_ecdsa", "4a. Certificates, ECDSA P-256"), ("certs_rs
         lines.append(f"pgtls / openssl = **{ratio:.2f}** (goal ≤ 1).")
         lines.append("")
         summary.append(f"{title.split('. ', 1)[1]}: pgtls {ms(res[0]['median'])}, {ratio:.2f}× the openssl recipe")
+    if name == "certs_rsa":
+        lines.append("RSA times vary run to run with the random search for primes (both sides); the median of "
+                     "several runs is the fair comparison.")
+        lines.append("")
 
 h = load("harden")
 section("5. Whole job", h, "`pgtls harden` of the bundled example under 100 ms.")
