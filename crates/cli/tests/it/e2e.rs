@@ -150,13 +150,8 @@ fn verify(targets: &[String], ca: &Path) -> std::process::Output {
     pgtls(args)
 }
 
-#[test]
-fn hardened_deployment_works_against_real_postgres_and_pgbouncer() {
-    let h = harden();
-    let ca = h.out.join("volumes/tls-ca/ca.crt");
-    let pg = start_pg(&h, "on");
-
-    // 1. verify-full over TLS with the produced CA, by host name
+/// `psql "host=localhost sslmode=verify-full sslrootcert=CA"` connects and `\\conninfo` reports SSL.
+fn assert_verify_full_ssl(pg: &Pg, ca: &Path) {
     let out = pg.psql(
         &format!(
             "host=localhost sslmode=verify-full sslrootcert={}",
@@ -170,6 +165,16 @@ fn hardened_deployment_works_against_real_postgres_and_pgbouncer() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn hardened_deployment_works_against_real_postgres_and_pgbouncer() {
+    let h = harden();
+    let ca = h.out.join("volumes/tls-ca/ca.crt");
+    let pg = start_pg(&h, "on");
+
+    // 1. verify-full over TLS with the produced CA, by host name
+    assert_verify_full_ssl(&pg, &ca);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -304,19 +309,7 @@ fn hardened_coolify_bundle_runs_on_real_postgres() {
     let h = harden_bundle("coolify", "supabase-db");
     let ca = h.out.join("volumes/tls-ca/ca.crt");
     let pg = start_pg(&h, "on");
-    let out = pg.psql(
-        &format!(
-            "host=localhost sslmode=verify-full sslrootcert={}",
-            ca.display()
-        ),
-        "\\conninfo",
-    );
-    assert!(out.success, "psql verify-full failed: {}", out.stderr);
-    assert!(
-        out.stdout.contains("SSL connection (protocol: TLSv1."),
-        "{}",
-        out.stdout
-    );
+    assert_verify_full_ssl(&pg, &ca);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
