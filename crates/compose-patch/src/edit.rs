@@ -135,6 +135,23 @@ fn item_node<'a>(svc: &Svc<'_>, key: &str, items: &'a [Item], i: usize) -> Resul
     })
 }
 
+/// A sequence value about to be edited, whose typed view has `n` items: refuses anchors and
+/// aliases and other shapes, and returns `(flow, syntax items, their nodes)`.
+fn seq_items<'n>(
+    svc: &Svc<'_>,
+    key: &str,
+    node: &'n Node,
+    n: usize,
+) -> Result<(bool, &'n [Item], Vec<&'n Node>)> {
+    guard(svc, key, node)?;
+    let Kind::Seq { flow, items } = &node.kind else {
+        return Err(shape_err(svc, key, node, "a sequence"));
+    };
+    check_len(svc, node, n)?;
+    let nodes = items.iter().filter_map(|i| i.node.as_ref()).collect();
+    Ok((*flow, items, nodes))
+}
+
 fn check_len(svc: &Svc<'_>, node: &Node, n: usize) -> Result<()> {
     let len = node.items().map_or(0, <[Item]>::len);
     if len == n {
@@ -834,16 +851,7 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
             found,
         });
     };
-    guard(svc, "volumes", node)?;
-    let Kind::Seq {
-        flow,
-        items: cst_items,
-    } = &node.kind
-    else {
-        return Err(shape_err(svc, "volumes", node, "a sequence"));
-    };
-    check_len(svc, node, items.len())?;
-    let nodes: Vec<&Node> = cst_items.iter().filter_map(|i| i.node.as_ref()).collect();
+    let (flow, cst_items, nodes) = seq_items(svc, "volumes", node, items.len())?;
     let mut new_items = items.clone();
     let pos = items
         .iter()
@@ -899,7 +907,7 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
                 n,
                 &new,
                 fallback_quote(&nodes),
-                *flow,
+                flow,
             )?);
             new_items[i] = Value::String(new);
         }
@@ -984,7 +992,7 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
                 .zip(items)
                 .find(|(_, v)| v.get("type").and_then(Value::as_str) == Some("bind"));
             match long_item {
-                Some((it, _)) if !*flow && is_path(&mount.source) => {
+                Some((it, _)) if !flow && is_path(&mount.source) => {
                     let nl = newline(svc.text);
                     let Some(first_node) = &it.node else {
                         return Err(shape_err(svc, "volumes", node, "mapping items"));
@@ -1065,11 +1073,11 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
                     new_items.push(Value::Mapping(m));
                 }
                 _ => {
-                    if cst_items.is_empty() && !*flow {
+                    if cst_items.is_empty() && !flow {
                         return Err(shape_err(svc, "volumes", node, "a non-empty sequence"));
                     }
-                    let st = quote_hint(&nodes, *flow);
-                    let rendered = render(&short, st, fallback_quote(&nodes), *flow);
+                    let st = quote_hint(&nodes, flow);
+                    let rendered = render(&short, st, fallback_quote(&nodes), flow);
                     splices.extend(append_items(svc.text, node, &[rendered]));
                     new_items.push(Value::String(short));
                 }
@@ -1370,16 +1378,7 @@ fn plan_port(svc: &Svc<'_>, mapping: &str) -> Result<Option<Plan>> {
                 .to_owned(),
         });
     };
-    guard(svc, "ports", node)?;
-    let Kind::Seq {
-        flow,
-        items: cst_items,
-    } = &node.kind
-    else {
-        return Err(shape_err(svc, "ports", node, "a sequence"));
-    };
-    check_len(svc, node, items.len())?;
-    let nodes: Vec<&Node> = cst_items.iter().filter_map(|i| i.node.as_ref()).collect();
+    let (flow, cst_items, nodes) = seq_items(svc, "ports", node, items.len())?;
     let mut new_items = items.clone();
     let mut splices = Vec::new();
     let pos = items.iter().position(|v| {
@@ -1434,9 +1433,9 @@ fn plan_port(svc: &Svc<'_>, mapping: &str) -> Result<Option<Plan>> {
                     Some(s) => s,
                 };
                 splices.push(
-                    replace_scalar(svc, "ports", n, mapping, Style::Double, *flow).map(
+                    replace_scalar(svc, "ports", n, mapping, Style::Double, flow).map(
                         |mut s| {
-                            s.text = render(mapping, st, Style::Double, *flow);
+                            s.text = render(mapping, st, Style::Double, flow);
                             s
                         },
                     )?,
@@ -1446,17 +1445,17 @@ fn plan_port(svc: &Svc<'_>, mapping: &str) -> Result<Option<Plan>> {
         }
     } else {
         {
-            if cst_items.is_empty() && !*flow {
+            if cst_items.is_empty() && !flow {
                 return Err(shape_err(svc, "ports", node, "a non-empty sequence"));
             }
-            let st = match quote_hint(&nodes, *flow) {
+            let st = match quote_hint(&nodes, flow) {
                 Style::Single => Style::Single,
                 _ => Style::Double,
             };
             splices.extend(append_items(
                 svc.text,
                 node,
-                &[render(mapping, st, Style::Double, *flow)],
+                &[render(mapping, st, Style::Double, flow)],
             ));
             new_items.push(Value::String(mapping.to_owned()));
         }
