@@ -485,12 +485,22 @@ fn check_hba(cx: &mut Ctx<'_, '_>, hba: Option<&FileRef>, settings: &BTreeMap<St
     }
 }
 
+/// True when the service's command creates `path` itself with openssl (Coolify's Supavisor
+/// command makes a self-signed certificate when none is mounted).
+fn makes_own_cert(service: &Service, path: &str) -> bool {
+    let command = service.command.join(" ");
+    command.contains("openssl") && command.contains(path)
+}
+
 fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
     let mut problems = Vec::new();
     for var in ["GLOBAL_DOWNSTREAM_CERT_PATH", "GLOBAL_DOWNSTREAM_KEY_PATH"] {
         match pooler.environment.get(var) {
             None => problems.push(format!("{var} not set (Supavisor answers SSLRequest with N)")),
             Some(path) => match host_path_in(pooler, path) {
+                None if makes_own_cert(pooler, path) => problems.push(format!(
+                    "{var}={path} is not on a bind mount: the pooler's command makes a self-signed certificate there, which clients cannot verify against your CA"
+                )),
                 None => problems.push(format!("{var}={path} is not on a bind mount (the container crash-loops if it is missing)")),
                 Some(host) if host.is_relative() && cx.staging.read(&host).ok().flatten().is_none() => {
                     problems.push(format!("{var}={path} -> {} does not exist (the container crash-loops)", host.display()));

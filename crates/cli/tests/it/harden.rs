@@ -343,6 +343,28 @@ fn check_exit_codes() {
 }
 
 #[test]
+fn check_names_coolifys_self_signed_pooler_certificate() {
+    let o = pgtls([
+        "check".as_ref(),
+        examples_dir().join("coolify").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let item = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "pooler-tls")
+        .cloned()
+        .unwrap();
+    assert_eq!(item["verdict"], "fail");
+    let detail = item["detail"].as_str().unwrap();
+    assert!(detail.contains("self-signed certificate"), "{detail}");
+    assert!(!detail.contains("crash-loops"), "{detail}");
+}
+
+#[test]
 fn unknown_layout_says_what_was_looked_for() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
