@@ -244,6 +244,10 @@ pub struct VerifyArgs {
     /// Timeout per network step, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub timeout: f64,
+    /// The host name clients use, when probing by another name or address: the certificate is
+    /// checked against it (libpq's `host` with `hostaddr`), e.g. before DNS points at the server.
+    #[arg(long, value_name = "NAME")]
+    pub host_name: Option<String>,
     /// How many targets to probe at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,

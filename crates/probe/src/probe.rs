@@ -39,6 +39,11 @@ pub struct ProbeOptions {
     pub expiry_warn_days: i64,
     /// `application_name` sent in each StartupMessage (default `pgtls-probe`).
     pub application_name: String,
+    /// The name clients will use, when it is not the target's host: the certificate's host
+    /// name check and the authenticated check's verify-full use it, while the connections go
+    /// to the target (libpq's `host` + `hostaddr`). For checking a server by address before
+    /// DNS points at it. `None` (default): the target's host.
+    pub server_name: Option<String>,
     ca: Option<CaBundle>,
 }
 
@@ -52,6 +57,7 @@ impl Default for ProbeOptions {
             timeout: Duration::from_secs(5),
             expiry_warn_days: 14,
             application_name: "pgtls-probe".into(),
+            server_name: None,
             ca: None,
         }
     }
@@ -67,6 +73,7 @@ impl fmt::Debug for ProbeOptions {
             .field("timeout", &self.timeout)
             .field("expiry_warn_days", &self.expiry_warn_days)
             .field("application_name", &self.application_name)
+            .field("server_name", &self.server_name)
             .field("ca", &self.ca)
             .finish()
     }
@@ -740,7 +747,7 @@ fn certificate_checks(target: &Target, chain: &[X509], opts: &ProbeOptions) -> V
     };
     out.push(chain_check.with_data(CheckData::Chain { trust }));
 
-    let host = target.host();
+    let host = opts.server_name.as_deref().unwrap_or(target.host());
     let host_ok = cert::host_matches(host, leaf);
     let host_check = match (host_ok, ca.is_some()) {
         (true, _) => Check::new(CheckId::Hostname, Verdict::Pass, format!("the certificate names \"{host}\"")),
@@ -1403,8 +1410,27 @@ async fn authenticated(target: &Target, opts: &ProbeOptions) -> Check {
         }
     };
     let mut cfg = tokio_postgres::Config::new();
-    cfg.host(target.host())
-        .port(target.port())
+    match &opts.server_name {
+        // Verify the name clients use while connecting to the target's address.
+        Some(name) => {
+            let addr = match tokio::net::lookup_host((target.host(), target.port())).await {
+                Ok(mut addrs) => addrs.next(),
+                Err(_) => None,
+            };
+            let Some(addr) = addr else {
+                return Check::new(
+                    CheckId::Authenticated,
+                    Verdict::Inconclusive,
+                    format!("cannot resolve \"{}\"", target.host()),
+                );
+            };
+            cfg.host(name).hostaddr(addr.ip());
+        }
+        None => {
+            cfg.host(target.host());
+        }
+    }
+    cfg.port(target.port())
         .user(&user)
         .dbname(&opts.database)
         .password(password)

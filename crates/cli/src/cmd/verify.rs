@@ -42,6 +42,7 @@ pub fn run(a: &VerifyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     opts.user.clone_from(&a.user);
     opts.database.clone_from(&a.database);
     opts.tenant.clone_from(&a.tenant);
+    opts.server_name.clone_from(&a.host_name);
     opts.timeout = Duration::from_secs_f64(a.timeout);
     if let Some(var) = &a.password_env {
         opts.password = Some(std::env::var(var).map_err(|_| Error::BadValue {

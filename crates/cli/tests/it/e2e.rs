@@ -280,6 +280,33 @@ fn hardened_deployment_works_against_real_postgres_and_pgbouncer() {
         bouncer_check.to_string().contains("SSL required"),
         "{bouncer_check:#}"
     );
+    // --host-name: the certificate is checked against the name clients use, here a name
+    // the harden step put in the SANs (`supabase-db`) and one it did not
+    let by_name = |name: &str| {
+        pgtls([
+            "verify",
+            &format!("127.0.0.1:{via_untrusted}"),
+            "--ca",
+            &ca.display().to_string(),
+            "--host-name",
+            name,
+            "--json",
+        ])
+    };
+    let o = by_name("supabase-db");
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let o = by_name("not-in-the-sans.example");
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let host = v["targets"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "hostname")
+        .cloned()
+        .unwrap();
+    assert_eq!(host["verdict"], "fail", "{host:#}");
+    assert_eq!(host["host"], "not-in-the-sans.example", "{host:#}");
     drop(bouncer);
     drop(pg);
 

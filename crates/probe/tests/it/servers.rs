@@ -299,3 +299,47 @@ fn wrong_ca_fails_chain_and_the_authenticated_login() {
     assert_eq!(check(&r, CheckId::PlaintextRefused).verdict, Verdict::Pass);
     assert_eq!(r.verdict, TargetVerdict::Fail);
 }
+
+#[test]
+fn server_name_checks_the_name_clients_use_while_connecting_to_the_address() {
+    let pki = Pki::new();
+    // The certificate names only the DNS name, not the address we connect to.
+    let leaf = pki.leaf("db.example.test", "DNS:db.example.test", 30);
+    let pg = pg_with_tls(&leaf, REJECT_HBA, &[]);
+
+    let mut o = opts(Some(&pki));
+    o.password = Some(SUPERUSER_PASSWORD.into());
+    let by_address = run(pg.port(), &o);
+    assert_eq!(check(&by_address, CheckId::Hostname).verdict, Verdict::Fail);
+    assert_eq!(
+        check(&by_address, CheckId::Authenticated).verdict,
+        Verdict::Fail,
+        "verify-full by address must refuse a certificate without that address"
+    );
+
+    o.server_name = Some("db.example.test".into());
+    let by_name = run(pg.port(), &o);
+    let text = pgtls_probe::render_target(&by_name, false);
+    assert_eq!(
+        check(&by_name, CheckId::Hostname).verdict,
+        Verdict::Pass,
+        "{text}"
+    );
+    assert!(
+        check(&by_name, CheckId::Hostname)
+            .detail
+            .contains("\"db.example.test\""),
+        "{text}"
+    );
+    assert_eq!(
+        check(&by_name, CheckId::Authenticated).verdict,
+        Verdict::Pass,
+        "{text}"
+    );
+    assert_eq!(by_name.verdict, TargetVerdict::Pass, "{text}");
+
+    o.server_name = Some("other.example.test".into());
+    let wrong = run(pg.port(), &o);
+    assert_eq!(check(&wrong, CheckId::Hostname).verdict, Verdict::Fail);
+    assert_eq!(check(&wrong, CheckId::Authenticated).verdict, Verdict::Fail);
+}
