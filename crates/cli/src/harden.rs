@@ -645,14 +645,18 @@ fn plan_hba(
     let (after, policy_warnings) = policy
         .apply_text(&base, options)
         .with_context(|| format!("applying the TLS policy to \"{}\"", host.display()))?;
-    step.notes.push(from);
+    let changed = staging.write(host, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
+    step.notes.push(if changed {
+        from
+    } else {
+        format!("{} already follows the TLS policy", host.display())
+    });
     step.notes.push(format!(
         "plaintext allowed from loopback and {} (Docker-internal services); hostssl elsewhere; explicit hostnossl reject lines",
         opts.trusted.join(", ")
     ));
     step.warnings
         .extend(policy_warnings.iter().map(ToString::to_string));
-    let changed = staging.write(host, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
     step.touch(host, changed);
     Ok(step)
 }

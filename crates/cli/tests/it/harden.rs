@@ -85,6 +85,11 @@ fn second_run_changes_no_byte_and_says_so() {
     let s = stdout(&o);
     assert!(s.contains("Nothing to do"), "{s}");
     assert!(!s.contains("~ "), "no step may report a change:\n{s}");
+    assert!(
+        s.contains("pg_hba.conf already follows the TLS policy"),
+        "{s}"
+    );
+    assert!(!s.contains("pg_hba.conf edited"), "{s}");
     assert_eq!(
         snapshot(tmp.path()),
         after_first,
