@@ -2,102 +2,19 @@
 //! with TLS on and plaintext rejected, started by `pgtest`; plus the pure wire decoder.
 #![allow(missing_docs)]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pgtls_probe::{ProbeOptions, Target, TargetVerdict, probe, wire};
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a leaf for `localhost`/127.0.0.1, made with the openssl CLI in `dir`.
-fn make_certs(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=bench CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.crt",
-            "-days",
-            "30",
-            "-extfile",
-            "server.ext",
-        ],
-    );
-}
-
 fn bench_probe(c: &mut Criterion) {
-    let certs = std::env::temp_dir().join(format!("pgtls-bench-probe-{}", std::process::id()));
-    std::fs::create_dir_all(&certs).expect("cert dir");
-    make_certs(&certs);
-    let read = |n: &str| std::fs::read(certs.join(n)).expect("cert file");
+    let pki = pgtest::Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
     let b = pgtest::Pg::builder();
     let dir = b.dir().to_path_buf();
     let pg = b
-        .file("server.crt", read("server.crt"), 0o644)
-        .file("server.key", read("server.key"), 0o600)
+        .file("server.crt", &leaf.cert, 0o644)
+        .file("server.key", &leaf.key, 0o600)
         .setting("ssl", "on")
         .setting("ssl_cert_file", dir.join("server.crt").display().to_string())
         .setting("ssl_key_file", dir.join("server.key").display().to_string())
@@ -105,7 +22,7 @@ fn bench_probe(c: &mut Criterion) {
         .start()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut opts = ProbeOptions::default()
-        .with_ca_pem(&read("ca.crt"), "ca.crt")
+        .with_ca_pem(&pki.ca_pem(), "ca.crt")
         .expect("ca");
     opts.timeout = Duration::from_secs(5);
     let target = Target::new("127.0.0.1", pg.port());
@@ -128,7 +45,6 @@ fn bench_probe(c: &mut Criterion) {
     });
     g.finish();
     drop(pg);
-    let _ = std::fs::remove_dir_all(&certs);
 }
 
 fn bench_wire(c: &mut Criterion) {

@@ -1,110 +1,26 @@
 //! Starts the local servers `benches/compare.sh` measures against, and stops them by PID when
 //! the script asks (or after a time limit), so the comparison never leaves a server running.
 //!
-//! `bench_env DIR [PG_COUNT] [BOUNCER_COUNT]` makes a CA and a server certificate with the
-//! `openssl` command line (so the servers do not depend on the code being measured), starts
-//! `PG_COUNT` PostgreSQL clusters (ssl on, `hostssl ... scram-sha-256`, `hostnossl ... reject`) and
-//! `BOUNCER_COUNT` PgBouncer instances (`client_tls_sslmode = require`) on 127.0.0.1, writes
-//! `DIR/endpoints.txt` (one `127.0.0.1:PORT` a line, PostgreSQL first), `DIR/pg_data_dir`, and
-//! `DIR/ready`, then waits for `DIR/stop` to appear.
+//! `bench_env DIR [PG_COUNT] [BOUNCER_COUNT]` makes a CA (`DIR/ca.crt`) and a server certificate
+//! with the `openssl` command line (`pgtest::Pki`, so the servers do not depend on the code being
+//! measured), starts `PG_COUNT` PostgreSQL clusters (ssl on, `hostssl ... scram-sha-256`,
+//! `hostnossl ... reject`) and `BOUNCER_COUNT` PgBouncer instances (`client_tls_sslmode =
+//! require`) on 127.0.0.1, writes `DIR/endpoints.txt` (one `127.0.0.1:PORT` a line, PostgreSQL
+//! first), the first cluster's `DIR/pg_socket_dir` and `DIR/pg_port`, and `DIR/ready`, then waits
+//! for `DIR/stop` to appear.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const MAX_LIFETIME: Duration = Duration::from_secs(45 * 60);
 
-fn openssl(args: &[&str], dir: &Path) -> Result<(), String> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| format!("running openssl: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-fn make_certs(dir: &Path) -> Result<(), String> {
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=bench CA",
-            "-days",
-            "30",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-        dir,
-    )?;
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ],
-        dir,
-    )?;
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .map_err(|e| e.to_string())?;
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-out",
-            "server.crt",
-            "-extfile",
-            "ext.cnf",
-        ],
-        dir,
-    )
-}
-
 fn run(dir: &Path, pg_count: usize, bouncer_count: usize) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    make_certs(dir)?;
-    let crt = std::fs::read(dir.join("server.crt")).map_err(|e| e.to_string())?;
-    let key = std::fs::read(dir.join("server.key")).map_err(|e| e.to_string())?;
+    let pki = pgtest::Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    std::fs::write(dir.join("ca.crt"), pki.ca_pem()).map_err(|e| e.to_string())?;
+    let (crt, key) = (leaf.cert, leaf.key);
     let hba = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n";
     let mut pgs = Vec::new();
     let mut endpoints = Vec::new();

@@ -42,6 +42,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+mod pki;
+pub use pki::{Leaf, Pki};
+
 /// The superuser every cluster is created with.
 pub const SUPERUSER: &str = "postgres";
 /// The superuser's password (SCRAM), for TCP connections through `host`/`hostssl` rules.

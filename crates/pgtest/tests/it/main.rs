@@ -2,47 +2,15 @@
 //! TLS requirement, parallel clusters, and stop-by-PID.
 #![allow(missing_docs)]
 
-use pgtest::{Pg, PgBouncer};
+use pgtest::{Pg, PgBouncer, Pki};
 use std::path::Path;
-use std::process::Command;
-
-/// A self-signed certificate and key made by the `openssl` command line.
-fn openssl_cert(dir: &Path) -> (Vec<u8>, Vec<u8>) {
-    let key = dir.join("tmp.key");
-    let crt = dir.join("tmp.crt");
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args(["-subj", "/CN=localhost", "-days", "2", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pair = (std::fs::read(&crt).unwrap(), std::fs::read(&key).unwrap());
-    std::fs::remove_file(key).unwrap();
-    std::fs::remove_file(crt).unwrap();
-    pair
-}
 
 fn ssl_builder(hba: &str) -> pgtest::PgBuilder {
+    let leaf = Pki::new().self_signed("localhost", "DNS:localhost");
     let b = Pg::builder();
     let dir = b.dir().to_path_buf();
-    let (crt, key) = openssl_cert(&dir);
-    b.file("server.crt", crt, 0o644)
-        .file("server.key", key, 0o600)
+    b.file("server.crt", leaf.cert, 0o644)
+        .file("server.key", leaf.key, 0o600)
         .setting("ssl", "on")
         .setting(
             "ssl_cert_file",
@@ -90,12 +58,12 @@ fn hostnossl_reject_refuses_plaintext_with_postgres_message() {
 #[test]
 fn pgbouncer_with_tls_required_refuses_plaintext() {
     let pg = Pg::builder().start().unwrap();
+    let leaf = Pki::new().self_signed("localhost", "DNS:localhost");
     let b = PgBouncer::builder(&pg);
     let dir = b.dir().to_path_buf();
-    let (crt, key) = openssl_cert(&dir);
     let bouncer = b
-        .file("server.crt", crt, 0o644)
-        .file("server.key", key, 0o600)
+        .file("server.crt", leaf.cert, 0o644)
+        .file("server.key", leaf.key, 0o600)
         .setting("client_tls_sslmode", "require")
         .setting(
             "client_tls_cert_file",
