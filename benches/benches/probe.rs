@@ -10,14 +10,8 @@ use pgtls_probe::{ProbeOptions, Target, TargetVerdict, probe, wire};
 fn bench_probe(c: &mut Criterion) {
     let pki = pgtest::Pki::new();
     let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
-    let b = pgtest::Pg::builder();
-    let dir = b.dir().to_path_buf();
-    let pg = b
-        .file("server.crt", &leaf.cert, 0o644)
-        .file("server.key", &leaf.key, 0o600)
-        .setting("ssl", "on")
-        .setting("ssl_cert_file", dir.join("server.crt").display().to_string())
-        .setting("ssl_key_file", dir.join("server.key").display().to_string())
+    let pg = pgtest::Pg::builder()
+        .tls(&leaf.cert, &leaf.key)
         .hba("local all all trust\nhostnossl all all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 scram-sha-256\n")
         .start()
         .unwrap_or_else(|e| panic!("{e}"));

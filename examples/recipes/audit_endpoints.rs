@@ -15,14 +15,8 @@ fn main() {
         .issue_server(&ServerParams::new(["localhost", "127.0.0.1"]))
         .expect("server certificate");
 
-    let builder = pgtest::Pg::builder();
-    let dir = builder.dir().to_path_buf();
-    let hardened = builder
-        .file("server.crt", &server.cert_pem, 0o644)
-        .file("server.key", &server.key_pem, 0o600)
-        .setting("ssl", "on")
-        .setting("ssl_cert_file", dir.join("server.crt").display().to_string())
-        .setting("ssl_key_file", dir.join("server.key").display().to_string())
+    let hardened = pgtest::Pg::builder()
+        .tls(&server.cert_pem, &server.key_pem)
         .hba("local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n")
         .start()
         .expect("hardened PostgreSQL");

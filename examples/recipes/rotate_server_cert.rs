@@ -33,15 +33,8 @@ fn main() {
     let builder = pgtest::Pg::builder();
     let dir = builder.dir().to_path_buf();
     let pg = builder
-        .file("server.crt", &short.cert_pem, 0o644)
-        .file("server.key", &short.key_pem, 0o600)
+        .tls(&short.cert_pem, &short.key_pem)
         .file("ca.crt", ca.cert_pem(), 0o644)
-        .setting("ssl", "on")
-        .setting(
-            "ssl_cert_file",
-            dir.join("server.crt").display().to_string(),
-        )
-        .setting("ssl_key_file", dir.join("server.key").display().to_string())
         .setting("ssl_ca_file", dir.join("ca.crt").display().to_string())
         .start()
         .expect("PostgreSQL with TLS");

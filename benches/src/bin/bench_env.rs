@@ -25,14 +25,8 @@ fn run(dir: &Path, pg_count: usize, bouncer_count: usize) -> Result<(), String> 
     let mut pgs = Vec::new();
     let mut endpoints = Vec::new();
     for _ in 0..pg_count {
-        let b = pgtest::Pg::builder();
-        let d = b.dir().to_path_buf();
-        let pg = b
-            .file("server.crt", &crt, 0o644)
-            .file("server.key", &key, 0o600)
-            .setting("ssl", "on")
-            .setting("ssl_cert_file", d.join("server.crt").display().to_string())
-            .setting("ssl_key_file", d.join("server.key").display().to_string())
+        let pg = pgtest::Pg::builder()
+            .tls(&crt, &key)
             .setting("max_connections", "200")
             .hba(hba)
             .start()

@@ -424,6 +424,24 @@ impl PgBuilder {
         self
     }
 
+    /// Turns TLS on with this certificate and key: writes `server.crt` (0644) and `server.key`
+    /// (0600, owned by the server user) into [`PgBuilder::dir`] and sets `ssl=on`,
+    /// `ssl_cert_file` and `ssl_key_file` to them.
+    #[must_use]
+    pub fn tls(self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        let Ok(dir) = self.dir.clone() else {
+            return self; // `start` reports the directory error
+        };
+        self.file("server.crt", cert_pem, 0o644)
+            .file("server.key", key_pem, 0o600)
+            .setting("ssl", "on")
+            .setting(
+                "ssl_cert_file",
+                dir.join("server.crt").display().to_string(),
+            )
+            .setting("ssl_key_file", dir.join("server.key").display().to_string())
+    }
+
     /// Writes a file (relative to [`PgBuilder::dir`]) owned by the server user before start.
     #[must_use]
     pub fn file(self, name: impl AsRef<Path>, bytes: impl AsRef<[u8]>, mode: u32) -> Self {

@@ -7,17 +7,7 @@ use std::path::Path;
 
 fn ssl_builder(hba: &str) -> pgtest::PgBuilder {
     let leaf = Pki::new().self_signed("localhost", "DNS:localhost");
-    let b = Pg::builder();
-    let dir = b.dir().to_path_buf();
-    b.file("server.crt", leaf.cert, 0o644)
-        .file("server.key", leaf.key, 0o600)
-        .setting("ssl", "on")
-        .setting(
-            "ssl_cert_file",
-            dir.join("server.crt").display().to_string(),
-        )
-        .setting("ssl_key_file", dir.join("server.key").display().to_string())
-        .hba(hba)
+    Pg::builder().tls(leaf.cert, leaf.key).hba(hba)
 }
 
 #[test]

@@ -21,15 +21,8 @@ fn tls_builder(ca: &Ca, server: &CertAndKey) -> (PgBuilder, PathBuf) {
     let b = Pg::builder();
     let dir = b.dir().to_path_buf();
     let b = b
-        .file("server.crt", &server.cert_pem, 0o644)
-        .file("server.key", &server.key_pem, 0o600)
-        .file("ca.crt", ca.cert_pem(), 0o644)
-        .setting("ssl", "on")
-        .setting(
-            "ssl_cert_file",
-            dir.join("server.crt").display().to_string(),
-        )
-        .setting("ssl_key_file", dir.join("server.key").display().to_string());
+        .tls(&server.cert_pem, &server.key_pem)
+        .file("ca.crt", ca.cert_pem(), 0o644);
     (b, dir)
 }
 

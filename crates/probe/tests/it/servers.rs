@@ -23,18 +23,7 @@ hostnossl all all 127.0.0.1/32 reject\n\
 hostssl all all 127.0.0.1/32 scram-sha-256\n";
 
 fn pg_with_tls(leaf: &Leaf, hba: &str, extra: &[(&str, &str)]) -> Pg {
-    let b = Pg::builder();
-    let dir = b.dir().to_path_buf();
-    let mut b = b
-        .file("server.crt", &leaf.cert, 0o644)
-        .file("server.key", &leaf.key, 0o600)
-        .setting("ssl", "on")
-        .setting(
-            "ssl_cert_file",
-            dir.join("server.crt").display().to_string(),
-        )
-        .setting("ssl_key_file", dir.join("server.key").display().to_string())
-        .hba(hba);
+    let mut b = Pg::builder().tls(&leaf.cert, &leaf.key).hba(hba);
     for (k, v) in extra {
         b = b.setting(k, *v);
     }
