@@ -417,6 +417,20 @@ fn add_seq_key(svc: &Svc<'_>, key: &str, items: &[String]) -> Vec<Splice> {
     append_entry(svc.text, svc.node, key, &lines)
 }
 
+/// Adds `key` with a one-item sequence to a service that has no such key: the text item is
+/// `rendered`, the typed item `value`.
+fn new_seq_key(
+    svc: &Svc<'_>,
+    mut service: Mapping,
+    key: &str,
+    rendered: String,
+    value: String,
+) -> Plan {
+    let splices = add_seq_key(svc, key, &[rendered]);
+    service.insert(key.into(), Value::Sequence(vec![Value::String(value)]));
+    Plan { splices, service }
+}
+
 fn new_service(svc: &Svc<'_>) -> Mapping {
     svc.map.clone()
 }
@@ -827,16 +841,8 @@ fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<Plan>> {
     let short = validate_mount(mount)?;
     let mut service = new_service(svc);
     let Some((entry, value)) = svc.get("volumes")? else {
-        let splices = add_seq_key(
-            svc,
-            "volumes",
-            &[render(&short, Style::Plain, Style::Double, false)],
-        );
-        service.insert(
-            "volumes".into(),
-            Value::Sequence(vec![Value::String(short)]),
-        );
-        return Ok(Some(Plan { splices, service }));
+        let rendered = render(&short, Style::Plain, Style::Double, false);
+        return Ok(Some(new_seq_key(svc, service, "volumes", rendered, short)));
     };
     let (Some(node), Value::Sequence(items)) = (&entry.value, value) else {
         let found = entry
@@ -1126,16 +1132,14 @@ fn plan_env(svc: &Svc<'_>, key: &str, value: &str) -> Result<Option<Plan>> {
     let Some((entry, env)) = svc.get("environment")? else {
         if list_env_style(svc.all) {
             let item = format!("{key}={value}");
-            let splices = add_seq_key(
+            let rendered = render(&item, Style::Plain, Style::Single, false);
+            return Ok(Some(new_seq_key(
                 svc,
+                service,
                 "environment",
-                &[render(&item, Style::Plain, Style::Single, false)],
-            );
-            service.insert(
-                "environment".into(),
-                Value::Sequence(vec![Value::String(item)]),
-            );
-            return Ok(Some(Plan { splices, service }));
+                rendered,
+                item,
+            )));
         }
         let pad = " ".repeat(seq_offset(svc));
         let line = format!(
@@ -1358,12 +1362,14 @@ fn plan_port(svc: &Svc<'_>, mapping: &str) -> Result<Option<Plan>> {
     })?;
     let mut service = new_service(svc);
     let Some((entry, value)) = svc.get("ports")? else {
-        let splices = add_seq_key(svc, "ports", &[double_quoted(mapping)]);
-        service.insert(
-            "ports".into(),
-            Value::Sequence(vec![Value::String(mapping.to_owned())]),
-        );
-        return Ok(Some(Plan { splices, service }));
+        let rendered = double_quoted(mapping);
+        return Ok(Some(new_seq_key(
+            svc,
+            service,
+            "ports",
+            rendered,
+            mapping.to_owned(),
+        )));
     };
     let (Some(node), Value::Sequence(items)) = (&entry.value, value) else {
         return Err(Error::UnexpectedShape {
