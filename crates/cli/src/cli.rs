@@ -117,11 +117,17 @@ Exit codes:
 const CONNSTR_HELP: &str = "Examples:
   pgtls connstr --host db.example.com --ca /etc/ssl/supabase-ca.crt
   pgtls connstr --host db.example.com --tenant my-tenant --client prisma
+  pgtls connstr --host db.example.com --tenant my-tenant --client prisma6   (Prisma <= 6, prisma migrate)
   pgtls connstr --host db.example.com --client all --json
+
+Clients: libpq (psql, psycopg), jdbc (pgjdbc), prisma (Prisma >= 7, @prisma/adapter-pg),
+prisma6 (Prisma <= 6 engine; prisma.config.ts datasource.url for migrate in Prisma 7),
+node-postgres, asyncpg, npgsql.
 
 Exit codes:
   0  printed
-  2  usage error";
+  2  usage error: an empty value, a control character, a host that is not a host name or IP
+     address, port 0";
 
 /// Deployment layouts `harden` and `check` understand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -631,8 +637,10 @@ pub enum ClientArg {
     Libpq,
     /// pgjdbc.
     Jdbc,
-    /// Prisma.
+    /// Prisma 7 and later (@prisma/adapter-pg, node-postgres rules).
     Prisma,
+    /// Prisma 6 and earlier (own engine), and prisma.config.ts datasource.url for migrate.
+    Prisma6,
     /// node-postgres (pg).
     #[value(name = "node-postgres")]
     NodePostgres,
@@ -665,13 +673,14 @@ pub struct ConnstrArgs {
     /// Database name.
     #[arg(long, default_value = "postgres")]
     pub database: String,
-    /// Password placeholder written into URLs.
-    #[arg(long, default_value = "[YOUR-PASSWORD]")]
-    pub password: String,
-    /// Direct (session) port.
+    /// Password to write into the strings (percent-encoded or quoted); without it pgtls prints
+    /// the placeholder `[YOUR-PASSWORD]`.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Direct (session) port (1-65535).
     #[arg(long, default_value_t = 5432)]
     pub port: u16,
-    /// Pooled (transaction mode) port.
+    /// Pooled (transaction mode) port (1-65535).
     #[arg(long, default_value_t = 6543)]
     pub pooler_port: u16,
     /// Output as JSON.

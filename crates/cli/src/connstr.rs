@@ -1,15 +1,176 @@
-//! Verified connection strings per client (FACTS section 7): pure string building.
+//! Connection strings per client that stop a man in the middle: pure string building.
+//!
+//! Every string names the CA file (`--ca`) and asks the client to check the certificate chain
+//! *and* the host name; none relies on `sslmode=require`, which means different things in
+//! different clients. Each client's rules were read in its own source (listed below) and the
+//! strings are run by the test suite against real servers with the real libraries (libpq via
+//! psql, psycopg 3, asyncpg, node-postgres, pgjdbc): they connect to a server with a
+//! pgtls-made certificate and refuse one whose certificate comes from another CA, one whose
+//! certificate names another host, and one with `ssl=off`.
+//!
+//! ```
+//! use pgtls::connstr::{Client, Target, build};
+//! let t = Target {
+//!     host: "db.example.com",
+//!     tenant: Some("acme"),
+//!     ca: "/etc/ssl/supabase-ca.crt",
+//!     user: "postgres",
+//!     database: "postgres",
+//!     password: Some("p@ss#1"),
+//!     port: 5432,
+//!     pooler_port: 6543,
+//! };
+//! let s = build(Client::Libpq, &t).unwrap();
+//! assert_eq!(
+//!     s.pooled,
+//!     "postgresql://postgres.acme:p%40ss%231@db.example.com:6543/postgres?sslmode=verify-full&sslrootcert=/etc/ssl/supabase-ca.crt"
+//! );
+//! ```
+//!
+//! # Encoding
+//! Everything the user passes is percent-encoded (all but RFC 3986 unreserved characters, and
+//! `/` inside the CA path). Only pgtls's own placeholders, [`PASSWORD_PLACEHOLDER`] and
+//! [`TENANT_PLACEHOLDER`], are printed as they are, so that people see and replace them; a
+//! password that merely looks like one (`[p@ss#1]`) is encoded. Npgsql's `key=value;` strings are
+//! quoted instead, with the rule of .NET's `DbConnectionStringBuilder`.
+//!
+//! Input is checked first ([`Target::check`]): an empty value, a control character, a host that is
+//! not a host name or IP address (`db/evil?x=`), port 0 are errors naming the flag.
+//!
+//! # What each client does (verified in its source; rerun by the test suite)
+//! - **libpq** (`postgres/postgres` `src/interfaces/libpq/fe-connect.c`, `fe-secure-openssl.c`):
+//!   `sslmode=require` encrypts without checking the server (unless `~/.postgresql/root.crt`
+//!   exists, then it acts like verify-ca); `verify-full` checks chain and name. The URI is
+//!   percent-decoded in every part. psycopg 3 hands the string to libpq unchanged, so the libpq
+//!   string is the psycopg string (tested).
+//! - **pgjdbc** (`pgjdbc/pgjdbc` `pgjdbc/src/main/java/org/postgresql/Driver.java` `parseURL`):
+//!   the part before `?` may hold one `/` only ("JDBC URL contains too many / characters"), the
+//!   database and every query value go through `URLDecoder` (so `+` is a space: pgtls encodes it
+//!   as `%2B`), the host is taken raw. `prepareThreshold=0` on the pooled port turns off named
+//!   server-side statements, which transaction pooling cannot keep.
+//! - **node-postgres** (`brianc/node-postgres` `packages/pg-connection-string/index.js`): any
+//!   `sslmode` (or `sslrootcert`) makes `ssl = {}`, that is Node's TLS defaults, which check chain
+//!   and host name; `sslrootcert` becomes `ssl.ca`. So `require`, `prefer` and `verify-ca` have
+//!   meant verify-full against the system CAs since `sslmode` support came in (commit 6be3b902,
+//!   pg-connection-string 2.4.0 / pg 8.4.0; Debian's node-pg 8.8.0 ships 2.5.0 and behaves so in the
+//!   tests): the recipe's `require` refuses a private CA. 2.8.0 added `uselibpqcompat=true`
+//!   (libpq meanings: `require` then checks nothing), 2.10.0 / pg 8.17.0 print a "SECURITY
+//!   WARNING" for those modes saying that pg-connection-string v3 / pg v9 adopt libpq semantics.
+//!   Only `sslmode=verify-full&sslrootcert=...` means the same in every version. The URL's ssl
+//!   settings replace an `ssl: {...}` object given in code (`pg/lib/connection-parameters.js`:
+//!   `Object.assign({}, config, parse(config.connectionString))`). The database path is decoded
+//!   with `decodeURI`, which leaves `%2F`, `%3F`, `%23` and the other reserved escapes as they are:
+//!   a database name with `; / ? : @ & = + $ , #` cannot be written in the URL.
+//! - **Prisma ≥ 7** (`prisma/prisma` `packages/adapter-pg/src/pg.ts`): the client runs through
+//!   `@prisma/adapter-pg`, which passes its config to `new pg.Pool(config)`: node-postgres rules
+//!   (there `sslcert` is a *client* certificate and `sslaccept` is ignored, so the old Prisma form
+//!   cannot reach a private-CA server). But `prisma migrate`, `db push` and `db pull` still run the
+//!   Rust schema engine (`packages/migrate/src/Migrate.ts` → `SchemaEngineCLI.ts` spawns
+//!   `schema-engine --datasource <prisma.config.ts datasource>`, checked at tag 7.9.1), which
+//!   parses `datasource.url` with the engine rules below: give it the `prisma6` direct string.
+//! - **Prisma ≤ 6 engine, and the schema engine of every version**
+//!   (`prisma/prisma-engines` `quaint/src/connector/postgres/url.rs` and `.../native/mod.rs`):
+//!   `sslmode` knows only `disable`, `prefer`, `require`; anything else (`verify-full`) is logged
+//!   at debug level and becomes `prefer`. `sslaccept` defaults to `accept_invalid_certs`
+//!   (`danger_accept_invalid_certs(true)`: nothing verified); `strict` verifies chain and host name
+//!   (native-tls defaults). `sslcert` is the CA file, which Prisma resolves relative to the folder
+//!   of the schema file (Prisma's data-sources documentation); pgtls recommends an absolute path.
+//!   `pgbouncer=true` turns off the statement cache for transaction pooling.
+//! - **asyncpg** (`MagicStack/asyncpg` `asyncpg/connect_utils.py`): `verify-full` loads
+//!   `sslrootcert` and checks the host name; `require` without a root file checks nothing. Query
+//!   keys it does not know are sent to the server as settings (`server_settings`), so
+//!   `statement_cache_size=0`, which transaction pooling needs, cannot go in the DSN (the server
+//!   refuses an unknown parameter): pass it to `asyncpg.connect()` / `create_pool()`.
+//! - **Npgsql** (`npgsql/npgsql` `src/Npgsql/NpgsqlConnectionStringBuilder.cs`, on .NET's
+//!   `DbConnectionStringBuilder`, `dotnet/runtime` `System.Data.Common` `DbConnectionOptions`):
+//!   a value matching `^[^"'=;\s\p{Cc}]*$` is written bare; one with a `"` and no `'` is put in
+//!   single quotes; any other in double quotes with `"` doubled. An IPv6 host is written without
+//!   brackets (`TrySplitHostPort` keeps `::1` whole). Npgsql cannot run on this machine (no .NET):
+//!   the tests check the quoting with a parser ported from `DbConnectionOptions.GetKeyValuePair`.
+//!
+//! Supavisor's pooled user is `<user>.<tenant>`; its port 6543 is transaction mode.
+//!
+//! # Limitations
+//! - One host per string (no multi-host failover lists).
+//! - The CA path is the path on the client machine; pgtls does not check that it exists there.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+use std::net::Ipv6Addr;
 
-use crate::cli::ClientArg;
+/// The password pgtls prints when none is given (left unencoded so it is seen and replaced).
+pub const PASSWORD_PLACEHOLDER: &str = "[YOUR-PASSWORD]";
+/// The tenant pgtls prints in the pooled user when none is given.
+pub const TENANT_PLACEHOLDER: &str = "<tenant-id>";
 
-/// What to connect to.
+/// A client `connstr` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Client {
+    /// libpq / psql (and psycopg, which hands the string to libpq).
+    Libpq,
+    /// pgjdbc.
+    Jdbc,
+    /// Prisma ≥ 7 (client through `@prisma/adapter-pg`, that is node-postgres).
+    Prisma,
+    /// Prisma ≤ 6 with its own engine, and Prisma's schema engine (migrate) in every version.
+    Prisma6,
+    /// node-postgres (`pg`).
+    NodePostgres,
+    /// asyncpg.
+    Asyncpg,
+    /// Npgsql (.NET).
+    Npgsql,
+}
+
+impl Client {
+    /// Every client, in the order `--client all` prints them.
+    pub const ALL: [Client; 7] = [
+        Client::Libpq,
+        Client::Jdbc,
+        Client::Prisma,
+        Client::Prisma6,
+        Client::NodePostgres,
+        Client::Asyncpg,
+        Client::Npgsql,
+    ];
+
+    /// The id used on the command line and in JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Client::Libpq => "libpq",
+            Client::Jdbc => "jdbc",
+            Client::Prisma => "prisma",
+            Client::Prisma6 => "prisma6",
+            Client::NodePostgres => "node-postgres",
+            Client::Asyncpg => "asyncpg",
+            Client::Npgsql => "npgsql",
+        }
+    }
+
+    /// Which versions and which part of the client the strings are for.
+    pub fn applies_to(self) -> &'static str {
+        match self {
+            Client::Libpq => "libpq-based clients: psql, psycopg 3, psycopg2, libpq's URI syntax",
+            Client::Jdbc => "pgjdbc 42.x",
+            Client::Prisma => {
+                "Prisma 7 and later: the connectionString of @prisma/adapter-pg (node-postgres)"
+            }
+            Client::Prisma6 => {
+                "Prisma 6 and earlier (built-in engine: schema url / DATABASE_URL), and datasource.url in prisma.config.ts for prisma migrate in Prisma 7"
+            }
+            Client::NodePostgres => "node-postgres (pg) 8.x",
+            Client::Asyncpg => "asyncpg",
+            Client::Npgsql => "Npgsql",
+        }
+    }
+}
+
+/// What to connect to. Check it with [`Target::check`] (done by [`build`]).
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
-    /// Host name (must be a certificate SAN).
+    /// Host name or IP address (must be a certificate SAN); IPv6 with or without brackets.
     pub host: &'a str,
-    /// Supavisor tenant.
+    /// Supavisor tenant; `None` prints [`TENANT_PLACEHOLDER`].
     pub tenant: Option<&'a str>,
     /// CA path on the client machine.
     pub ca: &'a str,
@@ -17,40 +178,153 @@ pub struct Target<'a> {
     pub user: &'a str,
     /// Database.
     pub database: &'a str,
-    /// Password (or placeholder).
-    pub password: &'a str,
+    /// Password; `None` prints [`PASSWORD_PLACEHOLDER`].
+    pub password: Option<&'a str>,
     /// Direct port.
     pub port: u16,
     /// Pooled port.
     pub pooler_port: u16,
 }
 
+/// A value `connstr` cannot build a safe string from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The command-line flag the value came from.
+    pub flag: &'static str,
+    /// The value, as given.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value \"{}\" for {}: {}",
+            self.value.escape_debug(),
+            self.flag,
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn bad(flag: &'static str, value: &str, reason: impl Into<String>) -> InputError {
+    InputError {
+        flag,
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn check_text(flag: &'static str, value: &str) -> Result<(), InputError> {
+    if value.is_empty() {
+        return Err(bad(flag, value, "empty"));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(bad(
+            flag,
+            value,
+            format!(
+                "contains the control character U+{:04X}, which no connection string can carry safely",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The host without IPv6 brackets, when it is a host name or an IP address.
+fn host_bare(host: &str) -> Result<&str, InputError> {
+    check_text("--host", host)?;
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if inner.parse::<Ipv6Addr>().is_ok() {
+        return Ok(inner);
+    }
+    if host.contains(':') {
+        return Err(bad(
+            "--host",
+            host,
+            "a ':' belongs only in an IPv6 address; give the port with --port / --pooler-port",
+        ));
+    }
+    let name_ok = host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        && !host.starts_with(['.', '-'])
+        && !host.contains("..");
+    if name_ok {
+        Ok(host)
+    } else {
+        Err(bad(
+            "--host",
+            host,
+            "not a host name or IP address (letters, digits, '-', '.' and '_', or an IPv6 address)",
+        ))
+    }
+}
+
+impl Target<'_> {
+    /// Checks every value: no empty value, no control character, a host that is a host name or
+    /// IP address, ports other than 0.
+    ///
+    /// # Errors
+    /// The first bad value, naming its flag.
+    pub fn check(&self) -> Result<(), InputError> {
+        host_bare(self.host)?;
+        if let Some(t) = self.tenant {
+            check_text("--tenant", t)?;
+        }
+        check_text("--ca", self.ca)?;
+        check_text("--user", self.user)?;
+        check_text("--database", self.database)?;
+        if let Some(p) = self.password {
+            check_text("--password", p)?;
+        }
+        if self.port == 0 {
+            return Err(bad(
+                "--port",
+                "0",
+                "port 0 is not a port clients can connect to",
+            ));
+        }
+        if self.pooler_port == 0 {
+            return Err(bad(
+                "--pooler-port",
+                "0",
+                "port 0 is not a port clients can connect to",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Strings for one client.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ClientStrings {
-    /// Client name as on the command line.
+    /// Client id as on the command line.
     pub client: &'static str,
+    /// Which versions / which part of the client these strings are for.
+    pub applies_to: &'static str,
     /// Direct connection (session, port 5432).
     pub direct: String,
     /// Pooled connection through Supavisor (transaction mode, port 6543).
     pub pooled: String,
-    /// Caveats: where this client's `require` does not verify, and pooling notes.
+    /// Caveats: where this client's settings do not verify, values it cannot carry.
     pub warnings: Vec<String>,
+    /// How to use the strings (settings that cannot go into the string, related strings).
+    pub notes: Vec<String>,
 }
 
-/// Every client when `All`, else the one asked for.
-pub fn clients(choice: ClientArg) -> Vec<ClientArg> {
-    match choice {
-        ClientArg::All => vec![
-            ClientArg::Libpq,
-            ClientArg::Jdbc,
-            ClientArg::Prisma,
-            ClientArg::NodePostgres,
-            ClientArg::Asyncpg,
-            ClientArg::Npgsql,
-        ],
-        one => vec![one],
-    }
+/// Every client when `None`, else the one asked for.
+pub fn clients(choice: Option<Client>) -> Vec<Client> {
+    choice.map_or_else(|| Client::ALL.to_vec(), |one| vec![one])
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (and `/` when `keep_slash`).
@@ -69,134 +343,215 @@ pub fn encode(text: &str, keep_slash: bool) -> String {
     s
 }
 
-fn url_host(host: &str) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
+/// Quotes a value for an Npgsql (.NET `DbConnectionStringBuilder`) connection string, as
+/// `DbConnectionOptions.AppendKeyValuePairBuilder` does without ODBC rules.
+///
+/// ```
+/// use pgtls::connstr::npgsql_quote;
+/// assert_eq!(npgsql_quote("plain"), "plain");
+/// assert_eq!(npgsql_quote("a;b"), "\"a;b\"");
+/// assert_eq!(npgsql_quote("say \"hi\""), "'say \"hi\"'");
+/// assert_eq!(npgsql_quote("it's \"x\""), "\"it's \"\"x\"\"\"");
+/// ```
+pub fn npgsql_quote(value: &str) -> String {
+    let bare = value
+        .chars()
+        .all(|c| !matches!(c, '"' | '\'' | '=' | ';') && !c.is_whitespace() && !c.is_control());
+    if bare {
+        value.to_owned()
+    } else if value.contains('"') && !value.contains('\'') {
+        format!("'{value}'")
     } else {
-        host.to_owned()
+        format!("\"{}\"", value.replace('"', "\"\""))
     }
 }
 
 /// The pooled role: `<user>.<tenant>` (Supavisor needs the tenant suffix).
 pub fn pooled_user(t: &Target<'_>) -> String {
-    format!("{}.{}", t.user, t.tenant.unwrap_or("<tenant-id>"))
+    format!("{}.{}", t.user, t.tenant.unwrap_or(TENANT_PLACEHOLDER))
 }
 
-fn password_part(t: &Target<'_>) -> String {
-    if t.password.starts_with('[') && t.password.ends_with(']') {
-        // a visible placeholder, left as is so people notice and replace it
-        t.password.to_owned()
+fn url_host(bare: &str) -> String {
+    if bare.contains(':') {
+        format!("[{bare}]")
     } else {
-        encode(t.password, false)
+        bare.to_owned()
     }
 }
 
-fn pg_url(t: &Target<'_>, user: &str, port: u16, query: &str) -> String {
+/// The user for a URL: encoded, except pgtls's own tenant placeholder.
+fn url_user(t: &Target<'_>, pooled: bool) -> String {
+    let user = encode(t.user, false);
+    if !pooled {
+        return user;
+    }
+    match t.tenant {
+        Some(tenant) => format!("{user}.{}", encode(tenant, false)),
+        None => format!("{user}.{TENANT_PLACEHOLDER}"),
+    }
+}
+
+fn url_password(t: &Target<'_>) -> String {
+    t.password
+        .map_or_else(|| PASSWORD_PLACEHOLDER.to_owned(), |p| encode(p, false))
+}
+
+fn pg_url(t: &Target<'_>, host: &str, pooled: bool, query: &str) -> String {
+    let port = if pooled { t.pooler_port } else { t.port };
     format!(
         "postgresql://{}:{}@{}:{port}/{}?{query}",
-        encode(user, false),
-        password_part(t),
-        url_host(t.host),
+        url_user(t, pooled),
+        url_password(t),
+        url_host(host),
         encode(t.database, false)
     )
 }
 
+const MITM_REQUIRE: &str = "sslmode=require does not stop a man in the middle here; use only the verify-full strings above";
+const NAME_LIMIT: usize = 63;
+
 /// Builds the strings for one client.
-pub fn build(client: ClientArg, t: &Target<'_>) -> ClientStrings {
+///
+/// # Errors
+/// A bad value in `t` (see [`Target::check`]).
+pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError> {
+    t.check()?;
+    let host = host_bare(t.host)?;
     let ca = encode(t.ca, true);
-    let pooled_user = pooled_user(t);
     let verify = format!("sslmode=verify-full&sslrootcert={ca}");
     let mut warnings = Vec::new();
-    let (name, direct, pooled) = match client {
-        ClientArg::Libpq | ClientArg::All => {
-            warnings.push("libpq `sslmode=require` encrypts but does not check the certificate: it does not stop a man in the middle (it acts like verify-ca only when ~/.postgresql/root.crt exists); use verify-full".to_owned());
+    let mut notes = Vec::new();
+    let (direct, pooled) = match client {
+        Client::Libpq => {
+            warnings.push(format!("libpq: {MITM_REQUIRE} (require checks nothing unless ~/.postgresql/root.crt exists, then acts like verify-ca)"));
+            notes.push(
+                "psycopg 3 and psycopg2 take this string as it is (psycopg.connect(url))"
+                    .to_owned(),
+            );
             (
-                "libpq",
-                pg_url(t, t.user, t.port, &verify),
-                pg_url(t, &pooled_user, t.pooler_port, &verify),
+                pg_url(t, host, false, &verify),
+                pg_url(t, host, true, &verify),
             )
         }
-        ClientArg::Jdbc => {
-            warnings.push("pgjdbc `sslmode=require` does not verify the server; verify-full with sslrootcert checks the chain and the host name".to_owned());
-            warnings.push("port 6543 is transaction mode: prepareThreshold=0 turns off server-side prepared statements".to_owned());
-            let base = |port: u16, user: &str, extra: &str| {
+        Client::Jdbc => {
+            warnings.push(format!("pgjdbc: {MITM_REQUIRE}"));
+            notes.push("port 6543 is transaction mode: prepareThreshold=0 (in the pooled string) turns off server-side prepared statements".to_owned());
+            let base = |pooled: bool| {
+                let (port, user, extra) = if pooled {
+                    (t.pooler_port, url_user(t, true), "&prepareThreshold=0")
+                } else {
+                    (t.port, url_user(t, false), "")
+                };
                 format!(
-                    "jdbc:postgresql://{}:{port}/{}?user={}&password={}&{verify}{extra}",
-                    url_host(t.host),
+                    "jdbc:postgresql://{}:{port}/{}?user={user}&password={}&{verify}{extra}",
+                    url_host(host),
                     encode(t.database, false),
-                    encode(user, false),
-                    password_part(t)
+                    url_password(t)
                 )
             };
+            (base(false), base(true))
+        }
+        Client::Prisma => {
+            node_postgres_warnings(t, &mut warnings);
+            warnings.push("Prisma 7: the old `sslmode=require&sslcert=<ca>&sslaccept=strict` form fails here: node-postgres takes sslcert for a client certificate and ignores sslaccept".to_owned());
+            notes.push("use: new PrismaPg({ connectionString: process.env.DATABASE_URL }) with the direct or pooled string".to_owned());
+            notes.push("prisma migrate / db push / db pull run Prisma's schema engine on datasource.url in prisma.config.ts, which reads the engine form: put the `prisma6` direct string there (pgtls connstr --client prisma6), never the pooled one".to_owned());
             (
-                "jdbc",
-                base(t.port, t.user, ""),
-                base(t.pooler_port, &pooled_user, "&prepareThreshold=0"),
+                pg_url(t, host, false, &verify),
+                pg_url(t, host, true, &verify),
             )
         }
-        ClientArg::Prisma => {
-            warnings.push("Prisma: `sslcert` names the CA file relative to the prisma/ folder, and without `sslaccept=strict` nothing is verified".to_owned());
+        Client::Prisma6 => {
+            warnings.push("Prisma engine: sslmode knows only disable/prefer/require (verify-full silently becomes prefer) and without sslaccept=strict no certificate is checked: keep all three parameters".to_owned());
+            if !t.ca.starts_with('/') {
+                warnings.push(format!(
+                    "sslcert \"{}\" is relative: Prisma resolves it from the folder of schema.prisma; an absolute path avoids surprises",
+                    t.ca
+                ));
+            }
+            notes.push("Prisma 6 and earlier: DATABASE_URL (datasource url) takes the pooled string with pgbouncer=true and directUrl the direct one; Prisma 7: datasource.url in prisma.config.ts takes the direct string (for migrate)".to_owned());
             let q = format!("sslmode=require&sslcert={ca}&sslaccept=strict");
             (
-                "prisma",
-                pg_url(t, t.user, t.port, &q),
-                pg_url(
-                    t,
-                    &pooled_user,
-                    t.pooler_port,
-                    &format!("{q}&pgbouncer=true"),
-                ),
+                pg_url(t, host, false, &q),
+                pg_url(t, host, true, &format!("{q}&pgbouncer=true")),
             )
         }
-        ClientArg::NodePostgres => {
-            warnings.push("node-postgres: or pass `ssl: { ca: fs.readFileSync('ca.crt'), rejectUnauthorized: true }`; never `rejectUnauthorized: false`, which turns verification off".to_owned());
+        Client::NodePostgres => {
+            node_postgres_warnings(t, &mut warnings);
+            notes.push("the URL's sslmode/sslrootcert replace an ssl: {...} object given next to connectionString; or drop them from the URL and pass ssl: { ca: fs.readFileSync('ca.crt'), rejectUnauthorized: true }".to_owned());
             (
-                "node-postgres",
-                pg_url(t, t.user, t.port, &verify),
-                pg_url(t, &pooled_user, t.pooler_port, &verify),
+                pg_url(t, host, false, &verify),
+                pg_url(t, host, true, &verify),
             )
         }
-        ClientArg::Asyncpg => {
-            warnings.push(
-                "asyncpg `sslmode=require` does not verify the server certificate; use verify-full"
-                    .to_owned(),
-            );
-            warnings.push(
-                "port 6543 is transaction mode: pass statement_cache_size=0 to asyncpg.connect"
-                    .to_owned(),
-            );
+        Client::Asyncpg => {
+            warnings.push(format!("asyncpg: {MITM_REQUIRE}"));
+            notes.push("port 6543 is transaction mode: pass statement_cache_size=0 in code, await asyncpg.connect(url, statement_cache_size=0) or asyncpg.create_pool(url, statement_cache_size=0); it cannot go in the URL (asyncpg sends unknown URL parameters to the server as settings)".to_owned());
             (
-                "asyncpg",
-                pg_url(t, t.user, t.port, &verify),
-                pg_url(t, &pooled_user, t.pooler_port, &verify),
+                pg_url(t, host, false, &verify),
+                pg_url(t, host, true, &verify),
             )
         }
-        ClientArg::Npgsql => {
-            warnings.push("Npgsql `SSL Mode=Require` does not validate the certificate; VerifyFull with Root Certificate does".to_owned());
-            let cs = |port: u16, user: &str| {
+        Client::Npgsql => {
+            warnings.push("Npgsql: SSL Mode=Require does not validate the certificate; VerifyFull with Root Certificate does".to_owned());
+            let cs = |pooled: bool| {
+                let (port, user) = if pooled {
+                    (t.pooler_port, pooled_user(t))
+                } else {
+                    (t.port, t.user.to_owned())
+                };
+                let password = t.password.unwrap_or(PASSWORD_PLACEHOLDER);
                 format!(
-                    "Host={};Port={port};Database={};Username={user};Password={};SSL Mode=VerifyFull;Root Certificate={}",
-                    t.host, t.database, t.password, t.ca
+                    "Host={};Port={port};Database={};Username={};Password={};SSL Mode=VerifyFull;Root Certificate={}",
+                    npgsql_quote(host),
+                    npgsql_quote(t.database),
+                    npgsql_quote(&user),
+                    npgsql_quote(password),
+                    npgsql_quote(t.ca)
                 )
             };
-            (
-                "npgsql",
-                cs(t.port, t.user),
-                cs(t.pooler_port, &pooled_user),
-            )
+            (cs(false), cs(true))
         }
     };
     if t.tenant.is_none() {
-        warnings.push(
-            "no --tenant given: replace <tenant-id> in the pooled user with POOLER_TENANT_ID"
-                .to_owned(),
-        );
+        warnings.push(format!(
+            "no --tenant given: replace {TENANT_PLACEHOLDER} in the pooled user with POOLER_TENANT_ID (percent-encoded in URLs)"
+        ));
     }
-    ClientStrings {
-        client: name,
+    if t.password.is_none() {
+        notes.push(format!(
+            "replace {PASSWORD_PLACEHOLDER} with the password, percent-encoded in URLs (or run with --password)"
+        ));
+    }
+    for name in [t.user.to_owned(), pooled_user(t)] {
+        if name.len() > NAME_LIMIT {
+            warnings.push(format!(
+                "the role name \"{name}\" is longer than {NAME_LIMIT} bytes: PostgreSQL truncates names to {NAME_LIMIT} bytes"
+            ));
+        }
+    }
+    Ok(ClientStrings {
+        client: client.id(),
+        applies_to: client.applies_to(),
         direct,
         pooled,
         warnings,
+        notes,
+    })
+}
+
+fn node_postgres_warnings(t: &Target<'_>, warnings: &mut Vec<String>) {
+    warnings.push("node-postgres: sslmode=require (and prefer, verify-ca) means verify-full against the system CAs in pg 8.x, so it refuses a private CA, while pg v9 (pg-connection-string v3) and uselibpqcompat=true give it libpq's meaning (no check at all without sslrootcert, no host-name check with it): use only the verify-full + sslrootcert strings above".to_owned());
+    if let Some(c) = t.database.chars().find(|c| {
+        matches!(
+            c,
+            ';' | '/' | '?' | ':' | '@' | '&' | '=' | '+' | '$' | ',' | '#'
+        )
+    }) {
+        warnings.push(format!(
+            "the database name \"{}\" contains '{c}': node-postgres decodes the database path with decodeURI, which leaves %-escapes of ; / ? : @ & = + $ , # undecoded, so this name cannot be written in its URL; pass database: '...' in the config object instead",
+            t.database
+        ));
     }
 }
 
@@ -211,7 +566,7 @@ mod tests {
             ca: "/etc/ssl/ca.crt",
             user: "postgres",
             database: "postgres",
-            password: "p@ss word",
+            password: Some("p@ss word"),
             port: 5432,
             pooler_port: 6543,
         }
@@ -219,7 +574,7 @@ mod tests {
 
     #[test]
     fn libpq_is_verify_full_on_both_ports() {
-        let s = build(ClientArg::Libpq, &target());
+        let s = build(Client::Libpq, &target()).unwrap();
         assert_eq!(
             s.direct,
             "postgresql://postgres:p%40ss%20word@db.example.com:5432/postgres?sslmode=verify-full&sslrootcert=/etc/ssl/ca.crt"
@@ -232,39 +587,143 @@ mod tests {
     }
 
     #[test]
-    fn prisma_uses_strict_and_pgbouncer_on_pooled() {
-        let s = build(ClientArg::Prisma, &target());
+    fn prisma_is_node_postgres_and_prisma6_is_the_engine_form() {
+        let p = build(Client::Prisma, &target()).unwrap();
+        assert!(
+            p.direct
+                .ends_with("?sslmode=verify-full&sslrootcert=/etc/ssl/ca.crt")
+        );
+        assert!(!p.pooled.contains("sslaccept") && !p.pooled.contains("sslcert="));
+        assert!(p.notes.iter().any(|n| n.contains("prisma6")));
+        let s = build(Client::Prisma6, &target()).unwrap();
         assert!(
             s.direct
                 .ends_with("?sslmode=require&sslcert=/etc/ssl/ca.crt&sslaccept=strict")
         );
         assert!(s.pooled.contains(":6543/") && s.pooled.ends_with("&pgbouncer=true"));
+        let mut rel = target();
+        rel.ca = "ca.crt";
+        let s = build(Client::Prisma6, &rel).unwrap();
+        assert!(s.warnings.iter().any(|w| w.contains("relative")));
+    }
+
+    #[test]
+    fn only_the_own_placeholder_stays_unencoded() {
+        let mut t = target();
+        t.password = None;
+        t.tenant = None;
+        let s = build(Client::Libpq, &t).unwrap();
+        assert!(
+            s.pooled.starts_with(
+                "postgresql://postgres.<tenant-id>:[YOUR-PASSWORD]@db.example.com:6543/"
+            )
+        );
+        for pw in ["[p@ss#1]", "[abc]", "[YOUR-PASSWORD]x"] {
+            t.password = Some(pw);
+            let s = build(Client::Libpq, &t).unwrap();
+            let expected = format!(":{}@db.example.com", encode(pw, false));
+            assert!(s.direct.contains(&expected), "{pw}: {}", s.direct);
+            assert!(!s.direct.contains('['), "{pw}: {}", s.direct);
+        }
     }
 
     #[test]
     fn jdbc_npgsql_and_ipv6() {
         let mut t = target();
         t.host = "::1";
-        let j = build(ClientArg::Jdbc, &t);
+        let j = build(Client::Jdbc, &t).unwrap();
         assert!(
             j.direct
                 .starts_with("jdbc:postgresql://[::1]:5432/postgres?user=postgres&")
         );
-        let n = build(ClientArg::Npgsql, &target());
+        t.host = "[::1]";
+        let l = build(Client::Libpq, &t).unwrap();
+        assert!(l.direct.contains("@[::1]:5432/"), "{}", l.direct);
+        let n = build(Client::Npgsql, &t).unwrap();
+        assert!(n.direct.starts_with("Host=::1;"), "{}", n.direct);
+        let n = build(Client::Npgsql, &target()).unwrap();
         assert!(
             n.direct
                 .contains("SSL Mode=VerifyFull;Root Certificate=/etc/ssl/ca.crt")
         );
-        assert!(n.pooled.contains("Username=postgres.acme"));
+        assert!(n.pooled.contains("Username=postgres.acme;"));
+        assert!(n.pooled.contains("Password=\"p@ss word\";"));
+    }
+
+    #[test]
+    fn npgsql_quotes_like_dbconnectionstringbuilder() {
+        assert_eq!(npgsql_quote("a=b"), "\"a=b\"");
+        assert_eq!(npgsql_quote(" lead"), "\" lead\"");
+        assert_eq!(npgsql_quote("x'y"), "\"x'y\"");
+        assert_eq!(npgsql_quote("x\"y"), "'x\"y'");
+        assert_eq!(npgsql_quote("x\"'y"), "\"x\"\"'y\"");
+        assert_eq!(npgsql_quote("p@ss#1[]"), "p@ss#1[]");
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_the_flag_named() {
+        let mut t = target();
+        t.tenant = Some("");
+        assert_eq!(build(Client::Libpq, &t).unwrap_err().flag, "--tenant");
+        let mut t = target();
+        t.host = "db/evil?x=";
+        let e = build(Client::Libpq, &t).unwrap_err();
+        assert_eq!(e.flag, "--host");
+        assert!(e.to_string().contains("db/evil?x="), "{e}");
+        for host in ["db:5432", "a b", "", "-x", "a..b", "db@x"] {
+            let mut t = target();
+            t.host = host;
+            assert!(t.check().is_err(), "{host}");
+        }
+        for host in [
+            "127.0.0.1",
+            "db",
+            "supabase-db",
+            "db.example.com",
+            "::1",
+            "[fe80::1]",
+        ] {
+            let mut t = target();
+            t.host = host;
+            assert!(t.check().is_ok(), "{host}");
+        }
+        let mut t = target();
+        t.port = 0;
+        assert_eq!(t.check().unwrap_err().flag, "--port");
+        let mut t = target();
+        t.pooler_port = 0;
+        assert_eq!(t.check().unwrap_err().flag, "--pooler-port");
+        let mut t = target();
+        t.password = Some("a\nb");
+        let e = t.check().unwrap_err();
+        assert!(
+            e.to_string().contains("U+000A") && e.to_string().contains("a\\nb"),
+            "{e}"
+        );
+        let mut t = target();
+        t.user = "x\u{7f}";
+        assert_eq!(t.check().unwrap_err().flag, "--user");
+    }
+
+    #[test]
+    fn node_postgres_warns_about_database_names_it_cannot_decode() {
+        let mut t = target();
+        t.database = "a/b";
+        let s = build(Client::NodePostgres, &t).unwrap();
+        assert!(s.warnings.iter().any(|w| w.contains("decodeURI")));
+        let s = build(Client::Libpq, &t).unwrap();
+        assert!(s.direct.contains("/a%2Fb?"));
+        assert!(!s.warnings.iter().any(|w| w.contains("decodeURI")));
     }
 
     #[test]
     fn missing_tenant_is_a_warning() {
         let mut t = target();
         t.tenant = None;
-        let s = build(ClientArg::Asyncpg, &t);
-        assert!(s.pooled.contains("postgres.%3Ctenant-id%3E"));
+        let s = build(Client::Asyncpg, &t).unwrap();
+        assert!(s.pooled.contains("postgres.<tenant-id>:"));
         assert!(s.warnings.iter().any(|w| w.contains("--tenant")));
-        assert_eq!(clients(ClientArg::All).len(), 6);
+        assert!(s.notes.iter().any(|n| n.contains("statement_cache_size=0")));
+        assert_eq!(clients(None).len(), 7);
     }
 }

@@ -1,9 +1,22 @@
 //! `pgtls connstr`.
 
-use crate::cli::ConnstrArgs;
-use crate::connstr::{Target, build, clients};
+use crate::cli::{ClientArg, ConnstrArgs};
+use crate::connstr::{Client, Target, build, clients};
 use crate::error::Outcome;
 use crate::output::{Out, Style};
+
+fn client(arg: ClientArg) -> Option<Client> {
+    match arg {
+        ClientArg::Libpq => Some(Client::Libpq),
+        ClientArg::Jdbc => Some(Client::Jdbc),
+        ClientArg::Prisma => Some(Client::Prisma),
+        ClientArg::Prisma6 => Some(Client::Prisma6),
+        ClientArg::NodePostgres => Some(Client::NodePostgres),
+        ClientArg::Asyncpg => Some(Client::Asyncpg),
+        ClientArg::Npgsql => Some(Client::Npgsql),
+        ClientArg::All => None,
+    }
+}
 
 pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let target = Target {
@@ -12,14 +25,15 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         ca: &args.ca,
         user: &args.user,
         database: &args.database,
-        password: &args.password,
+        password: args.password.as_deref(),
         port: args.port,
         pooler_port: args.pooler_port,
     };
-    let all: Vec<_> = clients(args.client)
+    target.check()?;
+    let all = clients(client(args.client))
         .into_iter()
         .map(|c| build(c, &target))
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     if args.json {
         out.json(&serde_json::json!({
             "host": args.host,
@@ -33,11 +47,18 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         if i > 0 {
             out.line("")?;
         }
-        out.line(&out.paint(Style::Bold, c.client))?;
+        out.line(&format!(
+            "{}  {}",
+            out.paint(Style::Bold, c.client),
+            out.paint(Style::Dim, c.applies_to)
+        ))?;
         out.line(&format!("  direct ({}):  {}", args.port, c.direct))?;
         out.line(&format!("  pooled ({}):  {}", args.pooler_port, c.pooled))?;
         for w in &c.warnings {
             out.line(&format!("  {} {w}", out.mark("warn")))?;
+        }
+        for n in &c.notes {
+            out.line(&format!("  {} {n}", out.mark("note")))?;
         }
     }
     Ok(Outcome::Ok)
