@@ -60,7 +60,13 @@
 //!   settings replace an `ssl: {...}` object given in code (`pg/lib/connection-parameters.js`:
 //!   `Object.assign({}, config, parse(config.connectionString))`). The database path is decoded
 //!   with `decodeURI`, which leaves `%2F`, `%3F`, `%23` and the other reserved escapes as they are:
-//!   a database name with `; / ? : @ & = + $ , #` cannot be written in the URL.
+//!   a database name with `; / ? : @ & = + $ , #` cannot be written in the URL. Before 2.6.0
+//!   (commit f3054196, which moved to WHATWG `URL`; pg 8.11.0 requires it) the user info was
+//!   decoded by `url.parse` and then split at the first `:`, so a `:` in the user (a tenant with
+//!   `:`) cannot be written at all there (seen in the tests with Debian's node-pg). For an IP-address
+//!   host `pg/lib/connection.js` passes no `servername` (nor `host`) to `tls.connect`, so Node
+//!   checks the certificate against `localhost`: with an IP host any certificate of the CA that
+//!   names localhost passes (seen in the tests with Debian's pg 8.8.0; unchanged in pg 8.23.0).
 //! - **Prisma ≥ 7** (`prisma/prisma` `packages/adapter-pg/src/pg.ts`): the client runs through
 //!   `@prisma/adapter-pg`, which passes its config to `new pg.Pool(config)`: node-postgres rules
 //!   (there `sslcert` is a *client* certificate and `sslaccept` is ignored, so the old Prisma form
@@ -452,7 +458,7 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
             (base(false), base(true))
         }
         Client::Prisma => {
-            node_postgres_warnings(t, &mut warnings);
+            node_postgres_warnings(t, host, &mut warnings);
             warnings.push("Prisma 7: the old `sslmode=require&sslcert=<ca>&sslaccept=strict` form fails here: node-postgres takes sslcert for a client certificate and ignores sslaccept".to_owned());
             notes.push("use: new PrismaPg({ connectionString: process.env.DATABASE_URL }) with the direct or pooled string".to_owned());
             notes.push("prisma migrate / db push / db pull run Prisma's schema engine on datasource.url in prisma.config.ts, which reads the engine form: put the `prisma6` direct string there (pgtls connstr --client prisma6), never the pooled one".to_owned());
@@ -477,7 +483,7 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
             )
         }
         Client::NodePostgres => {
-            node_postgres_warnings(t, &mut warnings);
+            node_postgres_warnings(t, host, &mut warnings);
             notes.push("the URL's sslmode/sslrootcert replace an ssl: {...} object given next to connectionString; or drop them from the URL and pass ssl: { ca: fs.readFileSync('ca.crt'), rejectUnauthorized: true }".to_owned());
             (
                 pg_url(t, host, false, &verify),
@@ -540,8 +546,16 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
     })
 }
 
-fn node_postgres_warnings(t: &Target<'_>, warnings: &mut Vec<String>) {
+fn node_postgres_warnings(t: &Target<'_>, host: &str, warnings: &mut Vec<String>) {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        warnings.push(format!(
+            "node-postgres checks the certificate against the name \"localhost\" when the host is an IP address ({host}): it passes no server name to Node's TLS for IP hosts, so any certificate from your CA that names localhost is accepted; connect by a DNS name that is in the certificate"
+        ));
+    }
     warnings.push("node-postgres: sslmode=require (and prefer, verify-ca) means verify-full against the system CAs in pg 8.x, so it refuses a private CA, while pg v9 (pg-connection-string v3) and uselibpqcompat=true give it libpq's meaning (no check at all without sslrootcert, no host-name check with it): use only the verify-full + sslrootcert strings above".to_owned());
+    if t.user.contains(':') || t.tenant.is_some_and(|x| x.contains(':')) {
+        warnings.push("the user (or tenant) contains ':': pg-connection-string before 2.6.0 (pg before 8.11, Debian 12's node-pg 8.8.0) decodes the user info and then splits it at the first ':', so these strings fail there (authentication fails); with such a pg pass user, password, host, port, database and ssl as separate config fields instead of a connectionString".to_owned());
+    }
     if let Some(c) = t.database.chars().find(|c| {
         matches!(
             c,

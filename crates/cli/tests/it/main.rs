@@ -1,7 +1,9 @@
 //! CLI-level tests: they run the built `pgtls` binary.
 
+mod clients;
 mod connstr;
 mod e2e;
 mod harden;
+mod npgsql;
 mod output;
 mod support;

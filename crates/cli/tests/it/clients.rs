@@ -1,0 +1,589 @@
+//! The strings `pgtls connstr` prints, run by the real client libraries against real servers.
+//!
+//! One PostgreSQL with a pgtls-made certificate, one with a certificate from another CA, one whose
+//! certificate (from the pgtls CA) names another host, one with `ssl=off`; in front of the good
+//! server four `PgBouncer`s in transaction mode with the same four TLS set-ups, standing in for
+//! Supavisor's port 6543 (the pooled user `app.<tenant>` is a role of that name in PostgreSQL).
+//! The password and the tenant are full of URL-special characters. For every client (libpq via
+//! psql, psycopg 3, asyncpg, node-postgres, Prisma 7's node-postgres string, pgjdbc) the direct and
+//! the pooled string must connect with TLS to the good pair and be refused by the three others.
+//! Each library runs once over all its cases (one Python, one Node.js, one JVM process).
+//!
+//! Needs the libraries `scripts/deps` installs; a missing one fails the test with the command to
+//! run. Npgsql cannot run here (no .NET): its quoting is checked in `npgsql.rs` with a parser
+//! ported from .NET's `DbConnectionOptions`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pgtest::{Pg, PgBouncer, Pki};
+
+use crate::support::*;
+
+const USER: &str = "app";
+const TENANT: &str = "t@:/#%+&=?;'\"\\[] x";
+/// The same without ':', which pg-connection-string before 2.6.0 cannot carry in a user name.
+const TENANT_NO_COLON: &str = "t@/#%+&=?;'\"\\[] x";
+/// Looks like pgtls's placeholder (brackets) and carries every URL-special character.
+const PASSWORD: &str = "[p@ss:/#%+&=?;'\"\\ w]";
+
+struct Libs {
+    python: PathBuf,
+    node_path: PathBuf,
+    jdbc_jar: PathBuf,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn libs() -> Libs {
+    let base = std::env::var_os("PGTLS_CLIENT_LIBS")
+        .map_or_else(|| workspace().join("target/client-libs"), PathBuf::from);
+    let python = base.join("venv/bin/python");
+    let node_path = if Path::new("/usr/share/nodejs/pg/package.json").is_file() {
+        PathBuf::from("/usr/share/nodejs")
+    } else {
+        base.join("node/usr/share/nodejs")
+    };
+    let jdbc_jar = PathBuf::from("/usr/share/java/postgresql.jar");
+    let hint = "run scripts/deps (it installs psycopg/asyncpg into target/client-libs/venv, node-pg, libpostgresql-jdbc-java)";
+    assert!(python.is_file(), "missing {}: {hint}", python.display());
+    assert!(
+        node_path.join("pg/package.json").is_file(),
+        "missing node-pg in {}: {hint}",
+        node_path.display()
+    );
+    assert!(jdbc_jar.is_file(), "missing {}: {hint}", jdbc_jar.display());
+    for tool in ["node", "java", "psql", "openssl"] {
+        assert!(
+            Command::new(tool).arg("--version").output().is_ok(),
+            "missing {tool} on PATH: {hint}"
+        );
+    }
+    Libs {
+        python,
+        node_path,
+        jdbc_jar,
+    }
+}
+
+/// Whether the node-pg found bundles a pg-connection-string older than 2.6.0.
+fn node_pg_connection_string_before_2_6(node_path: &Path) -> bool {
+    let text = std::fs::read_to_string(node_path.join("pg-connection-string/package.json"))
+        .expect("pg-connection-string/package.json next to node-pg");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let version = v["version"].as_str().unwrap();
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) < (2, 6)
+}
+
+fn sql_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A leaf for `san` signed by the CA in `dir` (`ca.crt`, `ca.key`), made with openssl.
+fn openssl_leaf(dir: &Path, name: &str, san: &str) -> (Vec<u8>, Vec<u8>) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
+    };
+    std::fs::write(
+        dir.join(format!("{name}.ext")),
+        format!("subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
+    let (key, csr, crt, ext) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+        format!("{name}.ext"),
+    );
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+        "-subj",
+        &format!("/CN={name}"),
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        &crt,
+        "-days",
+        "30",
+        "-extfile",
+        &ext,
+    ]);
+    (
+        std::fs::read(dir.join(&crt)).unwrap(),
+        std::fs::read(dir.join(&key)).unwrap(),
+    )
+}
+
+fn pg(tls: Option<&(Vec<u8>, Vec<u8>)>) -> Pg {
+    let b = Pg::builder();
+    let b = match tls {
+        Some((cert, key)) => b.tls(cert, key),
+        None => b,
+    };
+    b.start().expect("starting PostgreSQL")
+}
+
+/// PgBouncer in transaction mode in front of `pg`, knowing the pooled role and password.
+fn bouncer(pg: &Pg, tls: Option<&(Vec<u8>, Vec<u8>)>) -> PgBouncer {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let users = format!(
+        "{} {}\n{} {}\n{} {}\n",
+        quote(pgtest::SUPERUSER),
+        quote(pgtest::SUPERUSER_PASSWORD),
+        quote(&format!("{USER}.{TENANT}")),
+        quote(PASSWORD),
+        quote(&format!("{USER}.{TENANT_NO_COLON}")),
+        quote(PASSWORD)
+    );
+    let b = PgBouncer::builder(pg).file("users.txt", users, 0o600);
+    let dir = b.dir().to_path_buf();
+    let b = b
+        .setting("auth_file", dir.join("users.txt").display().to_string())
+        .setting("pool_mode", "transaction")
+        .setting("ignore_startup_parameters", "extra_float_digits");
+    let b = match tls {
+        Some((cert, key)) => b
+            .file("tls.crt", cert, 0o644)
+            .file("tls.key", key, 0o600)
+            .setting("client_tls_sslmode", "require")
+            .setting(
+                "client_tls_cert_file",
+                dir.join("tls.crt").display().to_string(),
+            )
+            .setting(
+                "client_tls_key_file",
+                dir.join("tls.key").display().to_string(),
+            ),
+        None => b.setting("client_tls_sslmode", "disable"),
+    };
+    b.start().expect("starting PgBouncer")
+}
+
+/// What one connection attempt gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Ok {
+        user: String,
+        server_ssl: bool,
+        client_tls: bool,
+    },
+    Refused(String),
+}
+
+fn parse_results(text: &str) -> BTreeMap<String, Outcome> {
+    let mut m = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let outcome = match f.get(1) {
+            Some(&"ok") if f.len() == 5 => Outcome::Ok {
+                user: f[2].to_owned(),
+                server_ssl: f[3] == "true" || f[3] == "t",
+                client_tls: f[4] == "true",
+            },
+            Some(&"refused") => Outcome::Refused(f[2..].join(" ")),
+            _ => panic!("unexpected client output line {line:?}"),
+        };
+        m.insert(f[0].to_owned(), outcome);
+    }
+    m
+}
+
+struct Case {
+    id: String,
+    lib: &'static str,
+    pooled: bool,
+    url: String,
+    /// `Some(user)`: must connect with TLS as this user; `None`: must be refused.
+    connects_as: Option<String>,
+}
+
+fn run_psql_case(url: &str) -> Outcome {
+    let sql = "select current_user, coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)";
+    let o = Command::new("psql")
+        .arg(url)
+        .args(["-X", "-A", "-t", "-F", "\t", "-c", sql, "-c", "\\conninfo"])
+        .env("PGCONNECT_TIMEOUT", "5")
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT")
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        return Outcome::Refused(stderr(&o).lines().next().unwrap_or("").to_owned());
+    }
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap_or("");
+    let (user, ssl) = first.split_once('\t').unwrap_or((first, ""));
+    Outcome::Ok {
+        user: user.to_owned(),
+        server_ssl: ssl == "t",
+        client_tls: out.contains("SSL connection"),
+    }
+}
+
+fn run_batch(libs: &Libs, dir: &Path, lib: &str, cases: &[&Case]) -> BTreeMap<String, Outcome> {
+    if cases.is_empty() {
+        return BTreeMap::new();
+    }
+    let list = dir.join(format!("{lib}.tsv"));
+    let mut tsv = String::new();
+    for c in cases {
+        let _ = writeln!(
+            tsv,
+            "{}\t{}\t{}\t{}",
+            c.id,
+            c.lib,
+            u8::from(c.pooled),
+            c.url
+        );
+    }
+    std::fs::write(&list, tsv).unwrap();
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+    let o = match lib {
+        "python" => Command::new(&libs.python)
+            .arg(scripts.join("connect.py"))
+            .arg(&list)
+            .output(),
+        "node" => Command::new("node")
+            .arg(scripts.join("connect.js"))
+            .arg(&list)
+            .env("NODE_PATH", &libs.node_path)
+            .output(),
+        "java" => Command::new("java")
+            .arg("-cp")
+            .arg(&libs.jdbc_jar)
+            .arg(scripts.join("Connect.java"))
+            .arg(&list)
+            .output(),
+        other => panic!("unknown batch {other}"),
+    }
+    .unwrap();
+    assert!(
+        o.status.success(),
+        "{lib} runner failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    parse_results(&stdout(&o))
+}
+
+fn connstr_json(
+    host: &str,
+    tenant: &str,
+    ca: &Path,
+    port: u16,
+    pooler_port: u16,
+) -> BTreeMap<String, (String, String)> {
+    let o = pgtls([
+        "connstr",
+        "--json",
+        "--host",
+        host,
+        "--port",
+        &port.to_string(),
+        "--pooler-port",
+        &pooler_port.to_string(),
+        "--user",
+        USER,
+        "--tenant",
+        tenant,
+        "--password",
+        PASSWORD,
+        "--ca",
+        &ca.display().to_string(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut m = BTreeMap::new();
+    for c in v["clients"].as_array().unwrap() {
+        m.insert(
+            c["client"].as_str().unwrap().to_owned(),
+            (
+                c["direct"].as_str().unwrap().to_owned(),
+                c["pooled"].as_str().unwrap().to_owned(),
+            ),
+        );
+    }
+    m
+}
+
+#[test]
+fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
+    let libs = libs();
+    let work = tempfile::tempdir().unwrap();
+    let certs = work.path().join("certs");
+    let o = pgtls([
+        "certs",
+        "init",
+        "--out",
+        &certs.display().to_string(),
+        "--san",
+        "localhost",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let read_pem = |n: &str| std::fs::read(certs.join(n)).unwrap();
+    let good = (read_pem("server.crt"), read_pem("server.key"));
+    let other_host = openssl_leaf(&certs, "other-host", "DNS:other.example");
+    let other_pki = Pki::new();
+    let other = other_pki.leaf("impostor", "DNS:localhost,IP:127.0.0.1", 30);
+    let other_ca = (other.cert, other.key);
+    let ca = certs.join("ca.crt");
+
+    let real = pg(Some(&good));
+    let pooled_user = format!("{USER}.{TENANT}");
+    let pooled_user_no_colon = format!("{USER}.{TENANT_NO_COLON}");
+    for role in [USER, &pooled_user, &pooled_user_no_colon] {
+        real.query(&format!(
+            "create role {} login password {}",
+            sql_ident(role),
+            sql_literal(PASSWORD)
+        ));
+    }
+    let servers = [
+        ("real", real, Some(&good), true),
+        ("other-ca", pg(Some(&other_ca)), Some(&other_ca), false),
+        (
+            "other-host",
+            pg(Some(&other_host)),
+            Some(&other_host),
+            false,
+        ),
+        ("ssl-off", pg(None), None, false),
+    ];
+    let bouncers: Vec<PgBouncer> = servers
+        .iter()
+        .map(|(_, _, tls, _)| bouncer(&servers[0].1, *tls))
+        .collect();
+    // Precondition for "pooled connects => TLS": the pooler in front of the real server refuses
+    // plaintext.
+    let plain = bouncers[0].psql("sslmode=disable", "select 1");
+    assert!(
+        !plain.success && plain.stderr.contains("SSL required"),
+        "the TLS pooler must refuse plaintext: {}",
+        plain.stderr
+    );
+
+    // Which printed string each library runs: psycopg takes the libpq string, Prisma 7 the
+    // node-postgres string through @prisma/adapter-pg (both run by the same library here).
+    let runs: [(&str, &str, &str); 6] = [
+        ("psql", "libpq", "psql"),
+        ("psycopg", "libpq", "python"),
+        ("asyncpg", "asyncpg", "python"),
+        ("node-postgres", "node-postgres", "node"),
+        ("prisma-adapter-pg", "prisma", "node"),
+        ("pgjdbc", "jdbc", "java"),
+    ];
+    // pg-connection-string before 2.6.0 (Debian 12's node-pg) splits the decoded user info at its
+    // first ':', so a tenant with ':' cannot be written for it (pgtls warns); those cases must
+    // then fail, and the same strings with a tenant without ':' must work.
+    let old_node_url_parser = node_pg_connection_string_before_2_6(&libs.node_path);
+    let mut cases = Vec::new();
+    for ((name, server, _, connects), bouncer) in servers.iter().zip(&bouncers) {
+        let strings = connstr_json("localhost", TENANT, &ca, server.port(), bouncer.port());
+        let no_colon = connstr_json(
+            "localhost",
+            TENANT_NO_COLON,
+            &ca,
+            server.port(),
+            bouncer.port(),
+        );
+        for (lib_case, client, runner) in runs {
+            let (direct, pooled) = &strings[client];
+            let lib = if lib_case == "psycopg" || lib_case == "asyncpg" {
+                lib_case
+            } else {
+                runner
+            };
+            let node_limit = runner == "node" && old_node_url_parser;
+            let mut variants = vec![
+                ("direct", false, direct.clone(), USER.to_owned(), false),
+                (
+                    "pooled",
+                    true,
+                    pooled.clone(),
+                    pooled_user.clone(),
+                    node_limit,
+                ),
+            ];
+            if node_limit {
+                let url = no_colon[client].1.clone();
+                variants.push((
+                    "pooled-no-colon",
+                    true,
+                    url,
+                    pooled_user_no_colon.clone(),
+                    false,
+                ));
+            }
+            for (kind, pooled_flag, url, user, limited) in variants {
+                cases.push(Case {
+                    id: format!("{lib_case}/{name}/{kind}"),
+                    lib,
+                    pooled: pooled_flag,
+                    url,
+                    connects_as: (*connects && !limited).then_some(user),
+                });
+            }
+        }
+    }
+    // The claims behind the warnings, run in the real library against the real server:
+    // node-postgres's `require` refuses a private CA, and Prisma 6's engine string cannot reach it
+    // through node-postgres (Prisma 7's adapter).
+    // And with an IP-address host, node-postgres checks the certificate (which names only
+    // localhost) against "localhost" and connects, where libpq refuses it.
+    let strings = connstr_json(
+        "localhost",
+        TENANT,
+        &ca,
+        servers[0].1.port(),
+        bouncers[0].port(),
+    );
+    let direct = &strings["libpq"].0;
+    let require_only = direct.split('?').next().unwrap().to_owned() + "?sslmode=require";
+    let by_ip = connstr_json(
+        "127.0.0.1",
+        TENANT,
+        &ca,
+        servers[0].1.port(),
+        bouncers[0].port(),
+    );
+    let claims = [
+        (
+            "claim/node-postgres-require-refuses-private-ca",
+            "node",
+            require_only,
+            false,
+        ),
+        (
+            "claim/prisma6-string-fails-in-adapter-pg",
+            "node",
+            strings["prisma6"].0.clone(),
+            false,
+        ),
+        (
+            "claim/node-postgres-ip-host-checks-localhost",
+            "node",
+            by_ip["node-postgres"].0.clone(),
+            true,
+        ),
+        (
+            "claim/libpq-ip-host-refuses-localhost-cert",
+            "psql",
+            by_ip["libpq"].0.clone(),
+            false,
+        ),
+    ];
+    for (id, lib, url, connects) in claims {
+        cases.push(Case {
+            id: id.to_owned(),
+            lib,
+            pooled: false,
+            url,
+            connects_as: connects.then(|| USER.to_owned()),
+        });
+    }
+
+    // pgtls names both node-postgres limits the cases below run into.
+    let o = pgtls([
+        "connstr",
+        "--json",
+        "--client",
+        "node-postgres",
+        "--host",
+        "127.0.0.1",
+        "--tenant",
+        TENANT,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let warnings = v["clients"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("before 2.6.0")
+            && warnings.contains("against the name \\\"localhost\\\""),
+        "{warnings}"
+    );
+
+    let mut results = BTreeMap::new();
+    for c in cases.iter().filter(|c| c.lib == "psql") {
+        results.insert(c.id.clone(), run_psql_case(&c.url));
+    }
+    for (runner, libs_in) in [
+        ("python", &["psycopg", "asyncpg"][..]),
+        ("node", &["node"][..]),
+        ("java", &["java"][..]),
+    ] {
+        let batch: Vec<&Case> = cases.iter().filter(|c| libs_in.contains(&c.lib)).collect();
+        results.extend(run_batch(&libs, work.path(), runner, &batch));
+    }
+
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for c in &cases {
+        let got = results.get(&c.id);
+        let fine = match got {
+            Some(Outcome::Ok {
+                user,
+                server_ssl,
+                client_tls,
+            }) => {
+                c.connects_as.as_ref() == Some(user)
+                    && (c.pooled || *server_ssl)
+                    && (*client_tls || c.lib == "java")
+            }
+            Some(Outcome::Refused(_)) => c.connects_as.is_none(),
+            None => false,
+        };
+        let mark = if fine { "ok  " } else { "FAIL" };
+        let _ = writeln!(table, "{mark} {:<45} {got:?}", c.id);
+        if !fine {
+            failures.push(format!("{}: {:?}\n    {}", c.id, got, c.url));
+        }
+    }
+    eprintln!("{table}");
+    // node-postgres refuses the private CA for the reason named in the warning.
+    if let Some(Outcome::Refused(e)) = results.get("claim/node-postgres-require-refuses-private-ca")
+    {
+        assert!(
+            e.contains("certificate") || e.contains("CERT"),
+            "node-postgres require refused for another reason: {e}"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n{}\n\n{table}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
