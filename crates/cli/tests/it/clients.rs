@@ -504,6 +504,13 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
             by_ip["libpq"].0.clone(),
             false,
         ),
+        // asyncpg sends URL parameters it does not know to the server as settings.
+        (
+            "claim/asyncpg-statement-cache-size-cannot-go-in-the-url",
+            "asyncpg",
+            strings["asyncpg"].0.clone() + "&statement_cache_size=0",
+            false,
+        ),
     ];
     for (id, lib, url, connects) in claims {
         cases.push(Case {
@@ -571,6 +578,14 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
         }
     }
     eprintln!("{table}");
+    if let Some(Outcome::Refused(e)) =
+        results.get("claim/asyncpg-statement-cache-size-cannot-go-in-the-url")
+    {
+        assert!(
+            e.contains("statement_cache_size"),
+            "asyncpg refused for another reason: {e}"
+        );
+    }
     // node-postgres refuses the private CA for the reason named in the warning.
     if let Some(Outcome::Refused(e)) = results.get("claim/node-postgres-require-refuses-private-ca")
     {
