@@ -81,7 +81,12 @@
 //!   (`danger_accept_invalid_certs(true)`: nothing verified); `strict` verifies chain and host name
 //!   (native-tls defaults). `sslcert` is the CA file, which Prisma resolves relative to the folder
 //!   of the schema file (Prisma's data-sources documentation); pgtls recommends an absolute path.
-//!   `pgbouncer=true` turns off the statement cache for transaction pooling.
+//!   `pgbouncer=true` turns off the statement cache for transaction pooling. The user and password
+//!   are percent-decoded, the database path segment is not (`dbname()`). Prisma's engines cannot
+//!   be installed here (no npm): the tests run these strings through a stand-in built from those
+//!   two files (quaint's URL rules over the same tokio-postgres + native-tls), which connects to
+//!   the real server, refuses the impostors, and shows that `verify-full`, or `require` without
+//!   `sslaccept=strict`, reaches a server with another CA's certificate.
 //! - **asyncpg** (`MagicStack/asyncpg` `asyncpg/connect_utils.py`): `verify-full` loads
 //!   `sslrootcert` and checks the host name; `require` without a root file checks nothing. Query
 //!   keys it does not know are sent to the server as settings (`server_settings`), so
@@ -473,6 +478,12 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
                 warnings.push(format!(
                     "sslcert \"{}\" is relative: Prisma resolves it from the folder of schema.prisma; an absolute path avoids surprises",
                     t.ca
+                ));
+            }
+            if encode(t.database, false) != t.database {
+                warnings.push(format!(
+                    "the database name \"{}\" needs percent-encoding, and Prisma's engine takes the database path as written (quaint's dbname() does not decode it): use a database name of letters, digits, '-', '.', '_', '~'",
+                    t.database
                 ));
             }
             notes.push("Prisma 6 and earlier: DATABASE_URL (datasource url) takes the pooled string with pgbouncer=true and directUrl the direct one; Prisma 7: datasource.url in prisma.config.ts takes the direct string (for migrate)".to_owned());

@@ -81,6 +81,107 @@ fn node_pg_connection_string_before_2_6(node_path: &Path) -> bool {
     (major, minor) < (2, 6)
 }
 
+/// A stand-in for Prisma's Rust engines (the query engine of Prisma 6, the schema engine that
+/// `prisma migrate` runs in every version), which cannot be installed here (no npm): the URL read
+/// with quaint's rules (prisma/prisma-engines `quaint/src/connector/postgres/url.rs`
+/// `parse_query_params`, `username`, `password`, `host`, `dbname`) and the TLS set-up of
+/// `quaint/src/connector/postgres/native/mod.rs` (`SslParams::into_auth`, `PostgreSql::new`:
+/// native-tls with the `sslcert` file as root certificate and
+/// `danger_accept_invalid_certs(sslaccept != strict)`), over the tokio-postgres + native-tls quaint
+/// uses. Only the simple query protocol is used, so no `pgbouncer=true` handling is needed.
+async fn quaint_connect(url_text: &str) -> Outcome {
+    use percent_encoding::percent_decode_str;
+    use tokio_postgres::config::SslMode;
+    let refused = |e: String| Outcome::Refused(e.lines().next().unwrap_or("").to_owned());
+    let url = match url::Url::parse(url_text) {
+        Ok(u) => u,
+        Err(e) => return refused(format!("url: {e}")),
+    };
+    let mut ssl_mode = SslMode::Prefer;
+    let mut certificate_file = None;
+    let mut accept_invalid = true;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "sslmode" => match v.as_ref() {
+                "disable" => ssl_mode = SslMode::Disable,
+                "prefer" => ssl_mode = SslMode::Prefer,
+                "require" => ssl_mode = SslMode::Require,
+                _ => {} // quaint: "Unsupported SSL mode, defaulting to `prefer`"
+            },
+            "sslcert" => certificate_file = Some(v.to_string()),
+            "sslaccept" => accept_invalid = v == "accept_invalid_certs",
+            _ => {}
+        }
+    }
+    let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let host = url.host_str().unwrap_or("localhost");
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let dbname = url
+        .path_segments()
+        .and_then(|mut s| s.next())
+        .unwrap_or("postgres")
+        .to_owned();
+    let mut config = tokio_postgres::Config::new();
+    config
+        .user(decode(url.username()))
+        .password(decode(url.password().unwrap_or("")))
+        .host(host)
+        .port(url.port().unwrap_or(5432))
+        .dbname(&dbname)
+        .ssl_mode(ssl_mode)
+        .connect_timeout(std::time::Duration::from_secs(5));
+    let mut tls = native_tls::TlsConnector::builder();
+    if let Some(file) = certificate_file {
+        let pem = match std::fs::read(&file) {
+            Ok(p) => p,
+            Err(e) => return refused(format!("cert file not found ({e})")),
+        };
+        match native_tls::Certificate::from_pem(&pem) {
+            Ok(c) => {
+                tls.add_root_certificate(c);
+            }
+            Err(e) => return refused(format!("{e}")),
+        }
+    }
+    tls.danger_accept_invalid_certs(accept_invalid);
+    let connector = match tls.build() {
+        Ok(c) => postgres_native_tls::MakeTlsConnector::new(c),
+        Err(e) => return refused(format!("{e}")),
+    };
+    let (client, conn) = match config.connect(connector).await {
+        Ok(x) => x,
+        Err(e) => return refused(format!("{e}: {:?}", std::error::Error::source(&e))),
+    };
+    let task = tokio::spawn(conn);
+    let sql = "select current_user::text, coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false)::text";
+    let rows = match client.simple_query(sql).await {
+        Ok(r) => r,
+        Err(e) => return refused(format!("{e}")),
+    };
+    drop(client);
+    let _ = task.await;
+    let row = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    match row {
+        Some(r) => {
+            let server_ssl = r.get(1) == Some("true");
+            Outcome::Ok {
+                user: r.get(0).unwrap_or("").to_owned(),
+                server_ssl,
+                // tokio-postgres gives no TLS flag: sslmode=require fails without TLS, and on a
+                // direct connection the server's pg_stat_ssl tells.
+                client_tls: server_ssl || ssl_mode == SslMode::Require,
+            }
+        }
+        None => refused("no row".to_owned()),
+    }
+}
+
 fn sql_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -382,6 +483,12 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
         ),
         ("ssl-off", pg(None), None, false),
     ];
+    // The impostor knows the role too (a man in the middle relays the password): a client that
+    // skips the certificate check gets all the way in.
+    servers[1].1.query(&format!(
+        "create role {USER} login password {}",
+        sql_literal(PASSWORD)
+    ));
     let bouncers: Vec<PgBouncer> = servers
         .iter()
         .map(|(_, _, tls, _)| bouncer(&servers[0].1, *tls))
@@ -397,8 +504,9 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
 
     // Which printed string each library runs: psycopg takes the libpq string, Prisma 7 the
     // node-postgres string through @prisma/adapter-pg (both run by the same library here).
-    let runs: [(&str, &str, &str); 6] = [
+    let runs: [(&str, &str, &str); 7] = [
         ("psql", "libpq", "psql"),
+        ("prisma-engine-standin", "prisma6", "engine"),
         ("psycopg", "libpq", "python"),
         ("asyncpg", "asyncpg", "python"),
         ("node-postgres", "node-postgres", "node"),
@@ -472,6 +580,13 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
     );
     let direct = &strings["libpq"].0;
     let require_only = direct.split('?').next().unwrap().to_owned() + "?sslmode=require";
+    let other_ca_strings = connstr_json(
+        "localhost",
+        TENANT,
+        &ca,
+        servers[1].1.port(),
+        bouncers[1].port(),
+    );
     let by_ip = connstr_json(
         "127.0.0.1",
         TENANT,
@@ -503,6 +618,22 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
             "psql",
             by_ip["libpq"].0.clone(),
             false,
+        ),
+        // Prisma's engine: verify-full silently becomes prefer and without sslaccept=strict
+        // nothing is checked, so both of these reach the impostor with another CA.
+        (
+            "claim/prisma-engine-verify-full-reaches-impostor",
+            "engine",
+            other_ca_strings["libpq"].0.clone(),
+            true,
+        ),
+        (
+            "claim/prisma-engine-without-sslaccept-reaches-impostor",
+            "engine",
+            other_ca_strings["prisma6"]
+                .0
+                .replace("&sslaccept=strict", ""),
+            true,
         ),
         // asyncpg sends URL parameters it does not know to the server as settings.
         (
@@ -544,6 +675,13 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
     let mut results = BTreeMap::new();
     for c in cases.iter().filter(|c| c.lib == "psql") {
         results.insert(c.id.clone(), run_psql_case(&c.url));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for c in cases.iter().filter(|c| c.lib == "engine") {
+        results.insert(c.id.clone(), runtime.block_on(quaint_connect(&c.url)));
     }
     for (runner, libs_in) in [
         ("python", &["psycopg", "asyncpg"][..]),
