@@ -48,3 +48,82 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let o = pgtls(["no-such-command"]);
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn bad_values_exit_2_with_the_flag_named() {
+    for (args, flag) in [
+        (&["--tenant", ""][..], "--tenant"),
+        (&["--host", "db/evil?x="][..], "--host"),
+        (&["--port", "0"][..], "--port"),
+        (&["--pooler-port", "0"][..], "--pooler-port"),
+        (&["--password", "a\u{1b}b"][..], "--password"),
+        (&["--user", "x\ny"][..], "--user"),
+    ] {
+        let mut all = vec!["connstr"];
+        if flag != "--host" {
+            all.extend(["--host", "db.example.com"]);
+        }
+        all.extend_from_slice(args);
+        let o = pgtls(&all);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains(&format!("for {flag}:")),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty(), "nothing printed for {args:?}");
+    }
+}
+
+#[test]
+fn json_names_versions_notes_and_both_prisma_forms() {
+    let o = pgtls([
+        "connstr",
+        "--host",
+        "db.example.com",
+        "--tenant",
+        "acme",
+        "--password",
+        "[abc]",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let by_id = |id: &str| {
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client"] == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .clone()
+    };
+    let prisma = by_id("prisma");
+    assert!(
+        prisma["direct"]
+            .as_str()
+            .unwrap()
+            .contains("sslmode=verify-full&sslrootcert=")
+    );
+    assert!(prisma["applies_to"].as_str().unwrap().contains("Prisma 7"));
+    let prisma6 = by_id("prisma6");
+    assert!(
+        prisma6["pooled"]
+            .as_str()
+            .unwrap()
+            .ends_with("&sslaccept=strict&pgbouncer=true")
+    );
+    let asyncpg = by_id("asyncpg");
+    assert!(
+        asyncpg["notes"]
+            .to_string()
+            .contains("statement_cache_size=0")
+    );
+    // a password that looks like the placeholder is encoded like any other
+    assert!(
+        by_id("libpq")["direct"]
+            .as_str()
+            .unwrap()
+            .contains(":%5Babc%5D@")
+    );
+}
