@@ -1,5 +1,5 @@
 // Connects with pgjdbc to every case in a TSV file (id, client, pooled, url) and prints one TSV
-// line per case: id, "ok", current_user, server-side ssl, "true" (pgjdbc gives no public TLS flag;
+// line per case: id, "ok", current_user, server-side ssl, "unknown" (pgjdbc has no public TLS flag:
 // the server-side column and a TLS-only pooler stand for it); or id, "refused", the error.
 // Run as a single-file program by crates/cli/tests/it/clients.rs: one JVM for every case.
 import java.nio.charset.StandardCharsets;
@@ -22,7 +22,7 @@ public class Connect {
                  Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery(SQL)) {
                 rs.next();
-                System.out.println(f[0] + "\tok\t" + rs.getString(1) + "\t" + rs.getBoolean(2) + "\ttrue");
+                System.out.println(f[0] + "\tok\t" + rs.getString(1) + "\t" + rs.getBoolean(2) + "\tunknown");
             } catch (Exception e) {
                 String m = (e.getClass().getSimpleName() + ": " + e.getMessage()).replace('\t', ' ');
                 System.out.println(f[0] + "\trefused\t" + m.split("\n")[0]);
