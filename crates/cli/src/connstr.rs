@@ -67,6 +67,8 @@
 //!   host `pg/lib/connection.js` passes no `servername` (nor `host`) to `tls.connect`, so Node
 //!   checks the certificate against `localhost`: with an IP host any certificate of the CA that
 //!   names localhost passes (seen in the tests with Debian's pg 8.8.0; unchanged in pg 8.23.0).
+//!   From 2.6.0 the host is `URL.hostname`, which keeps an IPv6 address's brackets, and Node 20's
+//!   `net.connect` cannot resolve `[::1]` (tried by hand: ENOTFOUND).
 //! - **Prisma ≥ 7** (`prisma/prisma` `packages/adapter-pg/src/pg.ts`): the client runs through
 //!   `@prisma/adapter-pg`, which passes its config to `new pg.Pool(config)`: node-postgres rules
 //!   (there `sslcert` is a *client* certificate and `sslaccept` is ignored, so the old Prisma form
@@ -558,6 +560,9 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
 }
 
 fn node_postgres_warnings(t: &Target<'_>, host: &str, warnings: &mut Vec<String>) {
+    if host.contains(':') {
+        warnings.push("node-postgres cannot reach an IPv6 address in a URL: pg-connection-string 2.6 and later take URL.hostname, which keeps the brackets, and Node cannot resolve \"[...]\" (ENOTFOUND); use a DNS name, or host: '...' in the config object".to_owned());
+    }
     if host.parse::<std::net::IpAddr>().is_ok() {
         warnings.push(format!(
             "node-postgres checks the certificate against the name \"localhost\" when the host is an IP address ({host}): it passes no server name to Node's TLS for IP hosts, so any certificate from your CA that names localhost is accepted; connect by a DNS name that is in the certificate"
@@ -728,6 +733,24 @@ mod tests {
         let mut t = target();
         t.user = "x\u{7f}";
         assert_eq!(t.check().unwrap_err().flag, "--user");
+    }
+
+    #[test]
+    fn node_postgres_warns_about_ip_hosts() {
+        let mut t = target();
+        t.host = "10.0.0.5";
+        let s = build(Client::NodePostgres, &t).unwrap();
+        assert!(s.warnings.iter().any(|w| w.contains("\"localhost\"")));
+        assert!(!s.warnings.iter().any(|w| w.contains("IPv6")));
+        t.host = "[2001:db8::5]";
+        let s = build(Client::Prisma, &t).unwrap();
+        assert!(s.warnings.iter().any(|w| w.contains("IPv6")));
+        let s = build(Client::Libpq, &t).unwrap();
+        assert!(
+            !s.warnings
+                .iter()
+                .any(|w| w.contains("IPv6") || w.contains("\"localhost\""))
+        );
     }
 
     #[test]
