@@ -119,6 +119,7 @@ const CONNSTR_HELP: &str = "Examples:
   pgtls connstr --host db.example.com --tenant my-tenant --client prisma
   pgtls connstr --host db.example.com --tenant my-tenant --client prisma6   (Prisma <= 6, prisma migrate)
   pgtls connstr --host db.example.com --client all --json
+  DB_PASSWORD='p@ss#1' pgtls connstr --host db.example.com --password-env DB_PASSWORD
 
 Clients: libpq (psql, psycopg), jdbc (pgjdbc), prisma (Prisma >= 7, @prisma/adapter-pg),
 prisma6 (Prisma <= 6 engine; prisma.config.ts datasource.url for migrate in Prisma 7),
@@ -674,9 +675,14 @@ pub struct ConnstrArgs {
     #[arg(long, default_value = "postgres")]
     pub database: String,
     /// Password to write into the strings (percent-encoded or quoted); without it pgtls prints
-    /// the placeholder `[YOUR-PASSWORD]`.
-    #[arg(long)]
+    /// the placeholder `[YOUR-PASSWORD]`. Visible to other users in the process list while pgtls
+    /// runs: prefer --password-env.
+    #[arg(long, conflicts_with = "password_env")]
     pub password: Option<String>,
+    /// Environment variable holding the password (kept out of the process list and the shell's
+    /// quoting rules).
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
     /// Direct (session) port (1-65535).
     #[arg(long, default_value_t = 5432)]
     pub port: u16,

@@ -127,3 +127,40 @@ fn json_names_versions_notes_and_both_prisma_forms() {
             .contains(":%5Babc%5D@")
     );
 }
+
+#[test]
+fn password_env_keeps_the_password_out_of_argv() {
+    let o = std::process::Command::new(bin())
+        .args([
+            "connstr",
+            "--host",
+            "h",
+            "--client",
+            "libpq",
+            "--password-env",
+            "PGTLS_TEST_PW",
+        ])
+        .env("PGTLS_TEST_PW", "p@ss #1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(":p%40ss%20%231@h:5432/"),
+        "{}",
+        stdout(&o)
+    );
+    let o = std::process::Command::new(bin())
+        .args([
+            "connstr",
+            "--host",
+            "h",
+            "--password-env",
+            "PGTLS_UNSET_VAR_X",
+        ])
+        .env_remove("PGTLS_UNSET_VAR_X")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--password-env"), "{}", stderr(&o));
+}
