@@ -131,13 +131,34 @@ Exit codes:
      address, port 0";
 
 /// Deployment layouts `harden` and `check` understand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayoutKind {
     /// The upstream `supabase/docker` folder (docker-compose.yml + volumes/).
     Upstream,
     /// A Coolify service folder (`supabase-db`, `supabase-supavisor`, inline pooler.exs).
     Coolify,
+}
+
+impl From<LayoutKind> for pgtls_harden::LayoutKind {
+    fn from(kind: LayoutKind) -> Self {
+        match kind {
+            LayoutKind::Upstream => Self::Upstream,
+            LayoutKind::Coolify => Self::Coolify,
+        }
+    }
+}
+
+/// Maps the command-line key type to pgtls-certs'.
+pub fn key_type(arg: KeyTypeArg) -> pgtls_certs::KeyType {
+    use pgtls_certs::KeyType;
+    match arg {
+        KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
+        KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
+        KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
+        KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
+        KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
+        KeyTypeArg::Ed25519 => KeyType::Ed25519,
+    }
 }
 
 /// Key algorithms for new keys.
@@ -651,6 +672,23 @@ pub enum ClientArg {
     Npgsql,
     /// All of the above.
     All,
+}
+
+impl ClientArg {
+    /// The client asked for, `None` for `all`.
+    pub fn client(self) -> Option<pgtls_harden::Client> {
+        use pgtls_harden::Client;
+        match self {
+            ClientArg::Libpq => Some(Client::Libpq),
+            ClientArg::Jdbc => Some(Client::Jdbc),
+            ClientArg::Prisma => Some(Client::Prisma),
+            ClientArg::Prisma6 => Some(Client::Prisma6),
+            ClientArg::NodePostgres => Some(Client::NodePostgres),
+            ClientArg::Asyncpg => Some(Client::Asyncpg),
+            ClientArg::Npgsql => Some(Client::Npgsql),
+            ClientArg::All => None,
+        }
+    }
 }
 
 /// `pgtls connstr`.

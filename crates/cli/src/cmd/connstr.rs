@@ -1,22 +1,9 @@
 //! `pgtls connstr`.
 
-use crate::cli::{ClientArg, ConnstrArgs};
-use crate::connstr::{Client, Target, build, clients};
+use crate::cli::ConnstrArgs;
+use crate::connstr::{Target, build, clients};
 use crate::error::Outcome;
 use crate::output::{Out, Style};
-
-fn client(arg: ClientArg) -> Option<Client> {
-    match arg {
-        ClientArg::Libpq => Some(Client::Libpq),
-        ClientArg::Jdbc => Some(Client::Jdbc),
-        ClientArg::Prisma => Some(Client::Prisma),
-        ClientArg::Prisma6 => Some(Client::Prisma6),
-        ClientArg::NodePostgres => Some(Client::NodePostgres),
-        ClientArg::Asyncpg => Some(Client::Asyncpg),
-        ClientArg::Npgsql => Some(Client::Npgsql),
-        ClientArg::All => None,
-    }
-}
 
 pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let from_env = match &args.password_env {
@@ -43,7 +30,7 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         pooler_port: args.pooler_port,
     };
     target.check()?;
-    let all = clients(client(args.client))
+    let all = clients(args.client.client())
         .into_iter()
         .map(|c| build(c, &target))
         .collect::<Result<Vec<_>, _>>()?;

@@ -9,7 +9,7 @@
 //! certificate names another host, and one with `ssl=off`.
 //!
 //! ```
-//! use pgtls::connstr::{Client, Target, build};
+//! use pgtls_harden::connstr::{Client, Target, build};
 //! let t = Target {
 //!     host: "db.example.com",
 //!     tenant: Some("acme"),
@@ -360,7 +360,7 @@ pub fn encode(text: &str, keep_slash: bool) -> String {
 /// `DbConnectionOptions.AppendKeyValuePairBuilder` does without ODBC rules.
 ///
 /// ```
-/// use pgtls::connstr::npgsql_quote;
+/// use pgtls_harden::connstr::npgsql_quote;
 /// assert_eq!(npgsql_quote("plain"), "plain");
 /// assert_eq!(npgsql_quote("a;b"), "\"a;b\"");
 /// assert_eq!(npgsql_quote("say \"hi\""), "'say \"hi\"'");
