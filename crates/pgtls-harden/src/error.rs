@@ -54,6 +54,9 @@ pub enum Error {
     /// From pooler-exs.
     #[error(transparent)]
     Pooler(#[from] pooler_exs::Error),
+    /// Applying a plan failed part-way (what was written and where the backups are is in it).
+    #[error(transparent)]
+    Apply(Box<crate::apply::ApplyError>),
     /// An error with what was being done when it happened.
     #[error("{context}")]
     Context {
@@ -63,6 +66,12 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+impl From<crate::apply::ApplyError> for Error {
+    fn from(e: crate::apply::ApplyError) -> Self {
+        Self::Apply(Box::new(e))
+    }
 }
 
 /// `Result` with this crate's [`Error`].
