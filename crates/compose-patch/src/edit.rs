@@ -777,12 +777,16 @@ pub(crate) fn read_volume(v: &Value) -> Option<Volume> {
         Value::String(s) => {
             let (source, target, opts) = short_parts(s)?;
             Some(Volume {
+                bind: source
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with(['.', '/', '~'])),
                 source,
                 target,
                 read_only: opts.iter().any(|o| o == "ro"),
                 selinux: opts.iter().find_map(|o| Selinux::from_letter(o)),
                 long_syntax: false,
                 has_content: false,
+                content: None,
             })
         }
         Value::Mapping(m) => Some(Volume {
@@ -796,6 +800,8 @@ pub(crate) fn read_volume(v: &Value) -> Option<Volume> {
                 .and_then(Selinux::from_letter),
             long_syntax: true,
             has_content: m.contains_key("content"),
+            content: m.get("content").and_then(Value::as_str).map(str::to_owned),
+            bind: m.get("type").and_then(Value::as_str) == Some("bind"),
         }),
         _ => None,
     }
@@ -1280,30 +1286,7 @@ fn plan_env(svc: &Svc<'_>, key: &str, value: &str) -> Result<Option<Plan>> {
 
 // ---------------------------------------------------------------- ports
 
-/// A port mapping, normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Port {
-    pub host_ip: Option<String>,
-    pub published: Option<String>,
-    pub target: String,
-    pub protocol: String,
-}
-
-impl std::fmt::Display for Port {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(ip) = &self.host_ip {
-            write!(f, "{ip}:")?;
-        }
-        if let Some(p) = &self.published {
-            write!(f, "{p}:")?;
-        }
-        write!(f, "{}", self.target)?;
-        if self.protocol != "tcp" {
-            write!(f, "/{}", self.protocol)?;
-        }
-        Ok(())
-    }
-}
+pub(crate) use crate::model::Port;
 
 pub(crate) fn parse_port(s: &str) -> Option<Port> {
     let (rest, protocol) = match s.rsplit_once('/') {

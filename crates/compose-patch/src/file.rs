@@ -5,7 +5,7 @@ use yaml_serde::{Mapping, Value};
 use crate::cst::{self, Entry, Node};
 use crate::edit::{self, Plan};
 use crate::error::{Error, Result};
-use crate::model::{Changed, Edit, Service, Volume};
+use crate::model::{Changed, Edit, Port, Service, ServiceView, Volume};
 use crate::text::line_of;
 
 /// A docker-compose document held as its exact text plus a typed view.
@@ -233,6 +233,61 @@ impl ComposeFile {
                 })
             })
             .collect()
+    }
+
+    /// The typed view of every service, in file order.
+    pub fn service_views(&self) -> Vec<ServiceView> {
+        self.services()
+            .into_iter()
+            .filter_map(|s| self.service_view(&s.key).ok())
+            .collect()
+    }
+
+    /// The typed view of the service named `name` (a key, else a `container_name`).
+    pub fn service_view(&self, name: &str) -> Result<ServiceView> {
+        let (key, m) = self.service_value(name)?;
+        let line = self
+            .services()
+            .into_iter()
+            .find(|s| s.key == key)
+            .map_or(0, |s| s.line);
+        let command = self.command(&key)?;
+        let environment = match m.get("environment") {
+            Some(Value::Mapping(env)) => env
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), str_of(Some(v)))))
+                .collect(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| match s.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                    None => (s.to_owned(), None),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let ports: Vec<Port> = match m.get("ports") {
+            Some(Value::Sequence(items)) => items.iter().filter_map(edit::read_port).collect(),
+            _ => Vec::new(),
+        };
+        let networks = match m.get("networks") {
+            Some(Value::Sequence(items)) => items.iter().filter_map(|v| str_of(Some(v))).collect(),
+            Some(Value::Mapping(map)) => map.keys().filter_map(|k| str_of(Some(k))).collect(),
+            _ => Vec::new(),
+        };
+        Ok(ServiceView {
+            settings: edit::settings_in(command.as_deref().unwrap_or_default()),
+            command,
+            container_name: str_of(m.get("container_name")),
+            image: str_of(m.get("image")),
+            environment,
+            volumes: self.volumes(&key)?,
+            ports,
+            networks,
+            key,
+            line,
+        })
     }
 
     /// The key of the service named `name`: a service key, else a

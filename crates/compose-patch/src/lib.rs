@@ -114,7 +114,7 @@ mod verify;
 
 pub use crate::error::{Error, Result};
 pub use crate::file::ComposeFile;
-pub use crate::model::{Changed, Edit, Selinux, Service, Volume, VolumeMount};
+pub use crate::model::{Changed, Edit, Port, Selinux, Service, ServiceView, Volume, VolumeMount};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
