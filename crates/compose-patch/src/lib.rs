@@ -109,6 +109,7 @@ mod error;
 mod file;
 mod model;
 mod overrides;
+mod svc;
 mod text;
 mod verify;
 

@@ -42,7 +42,13 @@ fn a_service_reads_as_one_typed_view() {
     assert_eq!(db.line, 2);
     assert_eq!(
         db.command.as_deref().unwrap(),
-        ["postgres", "-c", "log_line_prefix=%m [%p]", "-cssl=on", "--port=5433"]
+        [
+            "postgres",
+            "-c",
+            "log_line_prefix=%m [%p]",
+            "-cssl=on",
+            "--port=5433"
+        ]
     );
     assert_eq!(
         db.settings,
@@ -71,7 +77,10 @@ fn a_service_reads_as_one_typed_view() {
     let pooler = &views[1];
     assert_eq!(
         pooler.environment,
-        [("A".to_owned(), Some("1".to_owned())), ("B".to_owned(), None)]
+        [
+            ("A".to_owned(), Some("1".to_owned())),
+            ("B".to_owned(), None)
+        ]
     );
     assert_eq!(pooler.networks, ["internal"]);
     assert_eq!(pooler.command, None);
