@@ -5,6 +5,10 @@
 # Supavisor reads them); plaintext clients refused (Supavisor with the tenant's enforce_ssl);
 # upstream to db:5432 without TLS (Supavisor's default). A missing certificate or key file
 # stops the container, as it makes Supavisor crash-loop.
+# Unlike Supavisor, PgBouncer refuses to keep running as root: it reads the configuration, the
+# auth file and the TLS certificate and key as root at start, then drops to the image's
+# `postgres` user (`user =`). A SIGHUP would re-read the key as that user; the test's action
+# after a renewal is a restart, which re-reads it as root, as Supavisor does at boot.
 set -euo pipefail
 : "${GLOBAL_DOWNSTREAM_CERT_PATH:?GLOBAL_DOWNSTREAM_CERT_PATH must be set}"
 : "${GLOBAL_DOWNSTREAM_KEY_PATH:?GLOBAL_DOWNSTREAM_KEY_PATH must be set}"
@@ -36,6 +40,7 @@ client_tls_cert_file = $GLOBAL_DOWNSTREAM_CERT_PATH
 client_tls_key_file = $GLOBAL_DOWNSTREAM_KEY_PATH
 server_tls_sslmode = disable
 ignore_startup_parameters = extra_float_digits,options
+user = postgres
 INI
   pgbouncer "$run/pgbouncer-$port.ini" &
   pids+=($!)
