@@ -54,6 +54,9 @@ pub enum Error {
     /// From pooler-exs.
     #[error(transparent)]
     Pooler(#[from] pooler_exs::Error),
+    /// The PGDATA bind source is not a folder (a file, a symlink) or cannot be read.
+    #[error(transparent)]
+    PgData(#[from] crate::owner::PgDataError),
     /// An error with what was being done when it happened.
     #[error("{context}")]
     Context {

@@ -5,18 +5,11 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::DeploymentArgs;
-use crate::error::{Error, parse_owner};
+use crate::cmd::engine::DockerCli;
+use crate::error::{Error, parse_db_owner};
 use crate::layout::{self, Layout};
+use crate::owner::{self, DbFacts};
 use crate::tree::Tree;
-
-/// Where the `--pg-owner` answer came from.
-#[derive(Debug, Clone)]
-pub struct Owner {
-    /// `(uid, gid)`.
-    pub ids: (u32, u32),
-    /// Human explanation.
-    pub source: String,
-}
 
 pub fn open(args: &DeploymentArgs, out: Option<&Path>) -> anyhow::Result<(Tree, Layout)> {
     if !args.dir.is_dir() {
@@ -31,43 +24,18 @@ pub fn open(args: &DeploymentArgs, out: Option<&Path>) -> anyhow::Result<(Tree, 
     Ok((tree, layout))
 }
 
-/// `--pg-owner`, else the owner of the host PGDATA folder, else `None`.
-pub fn pg_owner(
-    args: &DeploymentArgs,
-    tree: &Tree,
-    layout: &Layout,
-) -> anyhow::Result<Option<Owner>> {
-    if let Some(value) = &args.pg_owner {
-        let ids = parse_owner("--pg-owner", value)?;
-        return Ok(Some(Owner {
-            ids,
-            source: "--pg-owner".into(),
-        }));
-    }
-    if let Some(pgdata) = &layout.pgdata_host {
-        // the source's folder: a copy made by --out is owned by whoever ran pgtls
-        if let Some(meta) = tree.meta_src(pgdata) {
-            return Ok(Some(Owner {
-                ids: (meta.uid, meta.gid),
-                source: format!("owner of the host PGDATA folder {}", pgdata.display()),
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// The refusal when the owner cannot be found.
-pub fn owner_refusal(layout: &Layout) -> Error {
-    let where_ = match layout.db.mount_for(layout::PGDATA_TARGET) {
-        Some(m) if !m.bind => format!("a named volume (`{}`)", m.source),
-        Some(m) => format!("`{}`, which does not exist on this host", m.source),
-        None => "no mount at all".to_owned(),
-    };
-    let image = layout.db.image.as_deref().unwrap_or("supabase/postgres");
-    Error::Refused(format!(
-        "cannot tell which uid the db container's postgres user has: PGDATA is {where_}, and the supabase/postgres image has no fixed uid (105:106 in some builds, 100:101 in others). Pass --pg-owner UID:GID; find it with `docker compose exec {} id postgres` or `docker run --rm --entrypoint id {image} postgres`",
-        layout.db.key
-    ))
+/// The db facts (PGDATA state, the db user and where that answer came from) for `harden` and
+/// `check`, asking the Docker engine on this host when the files do not tell.
+///
+/// # Errors
+/// A malformed `--pg-owner`, or a PGDATA bind source that is a file or a symlink.
+pub fn db_facts(args: &DeploymentArgs, tree: &Tree, layout: &Layout) -> anyhow::Result<DbFacts> {
+    let flag = args
+        .pg_owner
+        .as_deref()
+        .map(|v| parse_db_owner("--pg-owner", v))
+        .transpose()?;
+    Ok(owner::db_facts(tree, layout, flag, &DockerCli::from_env())?)
 }
 
 pub fn context_dir(dir: &Path) -> String {

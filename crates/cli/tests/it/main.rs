@@ -4,4 +4,5 @@ mod connstr;
 mod e2e;
 mod harden;
 mod output;
+mod owner;
 mod support;
