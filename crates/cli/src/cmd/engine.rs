@@ -91,7 +91,7 @@ impl Engine for DockerCli {
         &self,
         dir: &Path,
         service: &str,
-        container_name: Option<&str>,
+        _container_name: Option<&str>,
     ) -> Option<String> {
         let dir = std::fs::canonicalize(dir).ok()?;
         let filter_service = format!("label=com.docker.compose.service={service}");
@@ -112,10 +112,12 @@ impl Engine for DockerCli {
                 QUICK,
             )
             .ok()?;
-        if let Some(id) = ids.lines().map(str::trim).find(|l| !l.is_empty()) {
-            return Some(container_name.map_or_else(|| id.to_owned(), str::to_owned));
-        }
-        None
+        // by id, found by the compose labels: a `container_name` alone could be another
+        // deployment's container
+        ids.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(str::to_owned)
     }
 
     fn id_in_container(&self, container: &str) -> Result<String, String> {

@@ -383,3 +383,164 @@ fn readme_quick_start_prints_no_unbacked_tick() {
     }
     assert!(!out.exists(), "a dry run writes nothing");
 }
+
+/// A real Docker engine: a db image present locally, and the deployment's running db container.
+///
+/// The image is built here from scratch out of this host's `id` and `sleep` binaries and an
+/// `/etc/passwd` whose postgres user is 105:106 with the supplementary group 107, as
+/// supabase/postgres 15.8.x has it (nothing is pulled). Needs a Docker engine: `scripts/test`
+/// runs it (`--ignored`) when `docker version` answers.
+#[test]
+#[ignore = "needs a Docker engine; scripts/test runs it when one answers"]
+fn docker_engine_tells_the_owner_from_the_container_or_the_local_image() {
+    as_root();
+    let image = DockerImage::build();
+    let (_tmp, dir) = deployment(Data::FreshClone);
+    let compose = dir.join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(&compose, text.replace(ABSENT_IMAGE, &image.tag)).unwrap();
+
+    // 1. no container: the local image answers
+    let o = run(&[&"harden", &dir, &"--dry-run", &"--json"]);
+    assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
+    let report = json(&o);
+    let user = &report["db_user"];
+    assert_eq!(
+        (user["uid"].as_u64(), user["gid"].as_u64()),
+        (Some(105), Some(106)),
+        "{user:#}"
+    );
+    assert_eq!(user["groups"], serde_json::json!([107]), "{user:#}");
+    assert_eq!(user["source"]["kind"], "image", "{user:#}");
+    assert_eq!(user["source"]["image"], image.tag.as_str());
+
+    // 2. the deployment's running db container (found by its compose labels) answers first
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    let container = docker(&[
+        "run",
+        "-d",
+        "--rm",
+        "--pull",
+        "never",
+        "--network",
+        "none",
+        "--label",
+        "com.docker.compose.service=db",
+        "--label",
+        &format!(
+            "com.docker.compose.project.working_dir={}",
+            canonical.display()
+        ),
+        "--entrypoint",
+        "/bin/sleep",
+        &image.tag,
+        "300",
+    ]);
+    let container = Container(container.trim().to_owned());
+    let o = run(&[&"harden", &dir, &"--json"]);
+    assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
+    let report = json(&o);
+    assert_eq!(
+        report["db_user"]["source"]["kind"], "container",
+        "{:#}",
+        report["db_user"]
+    );
+    assert_eq!(report["db_user"]["uid"], 105);
+    assert_eq!(
+        owner_of(&dir.join("volumes/tls/server.key")),
+        (105, 106, 0o600)
+    );
+    drop(container);
+
+    // 3. the engine switched off: nothing tells, except the note the run above wrote
+    let o = Command::new(bin())
+        .args(["check".as_ref(), dir.as_os_str(), "--json".as_ref()])
+        .env("PGTLS_DOCKER", "0")
+        .output()
+        .unwrap();
+    let report = json(&o);
+    assert_eq!(
+        report["db_user"]["source"]["kind"], "state-note",
+        "{report:#}"
+    );
+    assert_eq!(item(&report, "key-permissions")["verdict"], "pass");
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A running container, removed by id on drop.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}
+
+/// A locally built image, removed by id on drop.
+struct DockerImage {
+    tag: String,
+    id: String,
+}
+
+impl DockerImage {
+    fn build() -> Self {
+        let ctx = tempfile::tempdir().unwrap();
+        let root = ctx.path().join("rootfs");
+        for bin in ["/usr/bin/id", "/bin/sleep"] {
+            let ldd = Command::new("ldd").arg(bin).output().unwrap();
+            let libs = String::from_utf8_lossy(&ldd.stdout).into_owned();
+            let mut files: Vec<String> = vec![bin.to_owned()];
+            files.extend(
+                libs.split_whitespace()
+                    .filter(|w| w.starts_with('/'))
+                    .map(str::to_owned),
+            );
+            for f in files {
+                let real = std::fs::canonicalize(&f).unwrap();
+                let dest = root.join(f.trim_start_matches('/'));
+                std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+                std::fs::copy(&real, &dest).unwrap();
+            }
+        }
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\npostgres:x:105:106:PostgreSQL administrator:/var/lib/postgresql:/bin/bash\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("etc/group"),
+            "root:x:0:\npostgres:x:106:\nssl-cert:x:107:postgres\n",
+        )
+        .unwrap();
+        std::fs::write(
+            ctx.path().join("Dockerfile"),
+            "FROM scratch\nCOPY rootfs/ /\n",
+        )
+        .unwrap();
+        let tag = format!("pgtls-test/owner-id:{}", std::process::id());
+        docker(&["build", "-q", "-t", &tag, &ctx.path().display().to_string()]);
+        let id = docker(&["image", "inspect", "--format", "{{.Id}}", &tag])
+            .trim()
+            .to_owned();
+        Self { tag, id }
+    }
+}
+
+impl Drop for DockerImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &self.id])
+            .output();
+    }
+}
