@@ -50,8 +50,10 @@
 //!   Its suggested [`KeyFileFix`] passes the same rule (tested over every mode).
 //! - **Keys never exist with loose modes.** [`write_atomic`] creates the temporary file with its
 //!   final mode at `open(2)` time (0600 for keys), sets the owner on the descriptor, fsyncs,
-//!   renames over the target and fsyncs the directory. A replaced file is kept as
-//!   `<name>.bak-<UTC timestamp>`. An existing, different CA key is never replaced unless forced.
+//!   renames over the target and fsyncs the directory. A replaced file is kept in one backup
+//!   folder per run, `.pgtls-backups/<UTC timestamp>/` ([`Backups`]). An existing, different CA
+//!   key is never replaced unless forced. This writer is the workspace's only one: `pgtls
+//!   harden` applies its plans through [`write_atomic_with`].
 //! - **Random serials.** rcgen's default serial is a hash of the public key, which would repeat
 //!   when a key is reused on renewal; every certificate here gets 16 random bytes instead.
 //! - **The verifier's semantics, not ours.** [`covers_host`] follows libpq's verify-full host
@@ -112,8 +114,9 @@ pub use keyfile::{
 pub use names::{NameConstraint, San};
 pub use renew::{RenewOptions, RenewalPolicy, needs_renewal, renewal_reason};
 pub use writer::{
-    FileMeta, Owner, RenewOutcome, WriteFilesOptions, WriteOptions, WriteOutcome, WriteStatus,
-    file_meta, load_ca_dir, renew_files, write_atomic, write_files,
+    BACKUP_DIR, Backups, FileMeta, Owner, RenewOutcome, WriteFilesOptions, WriteOptions,
+    WriteOutcome, WriteStatus, file_meta, load_ca_dir, renew_files, write_atomic,
+    write_atomic_with, write_files,
 };
 
 #[cfg(doctest)]

@@ -57,6 +57,9 @@ pub enum Error {
     /// The PGDATA bind source is not a folder (a file, a symlink) or cannot be read.
     #[error(transparent)]
     PgData(#[from] crate::owner::PgDataError),
+    /// Applying a plan failed part-way (what was written and where the backups are is in it).
+    #[error(transparent)]
+    Apply(Box<crate::apply::ApplyError>),
     /// An error with what was being done when it happened.
     #[error("{context}")]
     Context {
@@ -66,6 +69,12 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+impl From<crate::apply::ApplyError> for Error {
+    fn from(e: crate::apply::ApplyError) -> Self {
+        Self::Apply(Box::new(e))
+    }
 }
 
 /// `Result` with this crate's [`Error`].

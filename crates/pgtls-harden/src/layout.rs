@@ -24,6 +24,24 @@ pub enum LayoutKind {
     Coolify,
 }
 
+impl LayoutKind {
+    /// `upstream` or `coolify` (as in JSON and on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Upstream => "upstream",
+            Self::Coolify => "coolify",
+        }
+    }
+
+    /// A human description: "upstream supabase/docker layout", "Coolify layout".
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Upstream => "upstream supabase/docker layout",
+            Self::Coolify => "Coolify layout",
+        }
+    }
+}
+
 /// Compose file names looked for, in order.
 pub const COMPOSE_NAMES: [&str; 4] = [
     "docker-compose.yml",

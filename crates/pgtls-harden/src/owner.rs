@@ -593,6 +593,21 @@ pub fn refusal(facts: &OwnerFacts<'_>, report: &EngineReport) -> String {
     )
 }
 
+/// When the writer runs as `me` (not root), files planned for another owner cannot be written:
+/// the reason, to refuse before writing anything rather than half-way.
+pub fn owner_problem(changes: &[crate::plan::FileChange], me: u32) -> Option<String> {
+    if me == 0 {
+        return None;
+    }
+    let (uid, gid) = changes
+        .iter()
+        .filter_map(|c| c.owner)
+        .find(|(uid, _)| *uid != me)?;
+    Some(format!(
+        "the server key must be owned by {uid}:{gid}, but pgtls runs as uid {me} and only root can give files away: run it with sudo, or pass --pg-owner with your own uid:gid for a test copy"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,11 +761,11 @@ mod tests {
         assert!(
             matches!(state(&readme).unwrap(), PgData::Uninitialized { why, .. } if why == "no PG_VERSION")
         );
-        let real = MemSource::new("/d")
+        let initialized = MemSource::new("/d")
             .dir(rel, 0o700, 105, 106)
             .file(rel.join("PG_VERSION"), "15\n");
         assert_eq!(
-            state(&real).unwrap(),
+            state(&initialized).unwrap(),
             PgData::Initialized {
                 path: rel.into(),
                 uid: 105,
