@@ -456,6 +456,9 @@ pub struct DbFacts {
     pub engine: EngineReport,
     /// The explanation when `user` is `None` (see [`refusal`]).
     pub refusal: String,
+    /// A fact that contradicts `user` (an initialized PGDATA owned by another uid than
+    /// `--pg-owner`): the key would not load.
+    pub conflict: Option<String>,
 }
 
 impl DbFacts {
@@ -516,11 +519,23 @@ pub fn db_facts(
     };
     let (user, engine) = resolve(&facts, engine);
     let refusal = refusal(&facts, &engine);
+    let conflict = match (&user, &pgdata) {
+        (Some(u), PgData::Initialized { uid, gid, .. }) if *uid != 0 && *uid != u.uid => {
+            Some(format!(
+                "{}, but the key would be given to {} ({}): PostgreSQL runs as its data directory's owner, so it could not load that key. Pass --pg-owner {uid}:{gid}, or leave it out",
+                pgdata.describe(),
+                u.ids(),
+                u.source.describe()
+            ))
+        }
+        _ => None,
+    };
     Ok(DbFacts {
         pgdata,
         user,
         engine,
         refusal,
+        conflict,
     })
 }
 

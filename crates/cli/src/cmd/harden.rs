@@ -18,6 +18,9 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let Some(user) = facts.user.clone() else {
         return Err(crate::error::Error::Refused(facts.refusal.clone()).into());
     };
+    if let Some(conflict) = &facts.conflict {
+        return Err(crate::error::Error::Refused(conflict.clone()).into());
+    }
     let mut extra = dep.domain.clone();
     extra.extend(dep.san.iter().cloned());
     let trusted = if args.trusted_cidr.is_empty() {

@@ -231,6 +231,28 @@ fn an_initialized_pgdata_owned_by_postgres_gives_the_owner_and_the_server_loads_
     assert!(out.success, "verify-full: {}", out.stderr);
     assert_eq!(out.stdout, "t");
 
+    // a --pg-owner that contradicts the data directory's owner is refused, nothing written
+    let before = std::fs::read(dir.join("docker-compose.yml")).unwrap();
+    let o = run(&[
+        &"harden",
+        &dir,
+        &"--pg-owner",
+        &"105:106",
+        &"--key-type",
+        &"rsa2048",
+    ]);
+    assert_eq!(code(&o), 1, "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("PostgreSQL runs as its data directory's owner"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(owner_of(&key), (su.uid, su.gid, 0o600));
+    assert_eq!(
+        std::fs::read(dir.join("docker-compose.yml")).unwrap(),
+        before
+    );
+
     // check agrees, without being told the owner
     let o = run(&[&"check", &dir, &"--json"]);
     let report = json(&o);
@@ -357,7 +379,18 @@ fn readme_quick_start_prints_no_unbacked_tick() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let src = examples_dir().join("supabase");
-    let o = run(&[&"harden", &src, &"--out", &out]);
+    // no Docker engine asked: a machine holding the example's image would answer from it
+    let o = Command::new(bin())
+        .args([
+            "harden".as_ref(),
+            src.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ])
+        .env("NO_COLOR", "1")
+        .env("PGTLS_DOCKER", "0")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(!stdout(&o).contains('✓'), "{}", stdout(&o));
     assert!(stderr(&o).contains("--pg-owner UID:GID"), "{}", stderr(&o));
