@@ -36,9 +36,6 @@ pub enum Error {
         #[source]
         source: std::string::FromUtf8Error,
     },
-    /// The compose file is not YAML.
-    #[error("invalid YAML")]
-    Yaml(#[source] yaml_serde::Error),
     /// A condition described in words (a missing file, a missing mapping).
     #[error("{0}")]
     Message(String),
