@@ -36,6 +36,16 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         let kind = layout.kind.name();
         let title = format!("pgtls check {} ({kind} layout)", tree.src().display());
         out.line(&out.paint(Style::Bold, &title))?;
+        match &facts.user {
+            Some(u) => out.line(&format!(
+                "  db user {} ({})",
+                u.ids(),
+                u.source.describe()
+            ))?,
+            None => out.line(
+                "  db user unknown: pass --pg-owner UID:GID (`docker compose exec db id postgres` tells it)",
+            )?,
+        }
         render_items(out, &checks)?;
         let failed = checks
             .items
