@@ -995,11 +995,17 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
                 items.push(item);
             }
         }
-        let live = tree.src().display().to_string();
-        let out = tree.dest().display().to_string();
+        // absolute, as the command changes into the copy first
+        let abs = |p: &Path| {
+            std::fs::canonicalize(p)
+                .or_else(|_| std::path::absolute(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        };
+        let live = abs(tree.src()).display().to_string();
+        let out = abs(tree.dest()).display().to_string();
         let list = items.join(" ");
         steps.push(format!(
-            "put the result in place: from {out}, copy {list} over the live deployment {live}, keeping modes and owners (as root: cd {out} && cp -a --parents {list} {live}/); or run `pgtls harden {live}` on the live folder itself. Never start the stack from {out}: it has no database"
+            "put the result in place: from {out}, copy {list} over the live deployment {live}, keeping modes and owners and a numbered backup of each file it replaces (as root: cd {out} && cp -a --backup=numbered --parents {list} {live}/); or run `pgtls harden {live}` on the live folder itself. Never start the stack from {out}: it has no database"
         ));
     }
     let redeploy = match (layout.kind, tree.in_place()) {

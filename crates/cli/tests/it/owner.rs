@@ -293,6 +293,38 @@ fn check_passes_right_after_harden_out_with_pg_owner() {
             .contains("recorded by pgtls harden"),
         "{kp:#}"
     );
+
+    // the command the next steps give puts the result over the live deployment: harden in place
+    // then has nothing to do, check passes, and every replaced file has a backup
+    let o = run(&[
+        &"harden",
+        &dir,
+        &"--out",
+        &out,
+        &"--pg-owner",
+        &owner,
+        &"--json",
+    ]);
+    let report = json(&o);
+    let first = report["next_steps"][0].as_str().unwrap().to_owned();
+    let cmd = first
+        .split_once("(as root: ")
+        .and_then(|(_, rest)| rest.split_once("); or run"))
+        .map(|(cmd, _)| cmd.to_owned())
+        .unwrap_or_else(|| panic!("no command in {first}"));
+    assert!(cmd.contains("--backup=numbered"), "{cmd}");
+    let ran = Command::new("bash").args(["-c", &cmd]).output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(dir.join("docker-compose.yml.~1~").is_file());
+    let o = run(&[&"harden", &dir, &"--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["changed"], false, "{}", stdout(&o));
+    let o = run(&[&"check", &dir]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
 #[test]
