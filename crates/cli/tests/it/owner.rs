@@ -310,8 +310,10 @@ fn check_passes_right_after_harden_out_with_pg_owner() {
     let cmd = first
         .split_once("(as root: ")
         .and_then(|(_, rest)| rest.split_once("); or run"))
-        .map(|(cmd, _)| cmd.to_owned())
-        .unwrap_or_else(|| panic!("no command in {first}"));
+        .map_or_else(
+            || panic!("no command in {first}"),
+            |(cmd, _)| cmd.to_owned(),
+        );
     assert!(cmd.contains("--backup=numbered"), "{cmd}");
     let ran = Command::new("bash").args(["-c", &cmd]).output().unwrap();
     assert!(
