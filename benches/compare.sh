@@ -124,7 +124,7 @@ hf certs_rsa --prepare "rm -rf $W/p" \
 
 echo "== 5. whole job"
 hf harden --prepare "rm -rf $W/h" -n "pgtls harden examples/supabase (ECDSA)" \
-  "$PGTLS harden $ROOT/examples/supabase --out $W/h --key-type ecdsa-p256"
+  "$PGTLS harden $ROOT/examples/supabase --out $W/h --key-type ecdsa-p256 --pg-owner 105:106"
 
 PGTLS=$PGTLS python3 benches/report.py "$J" "$RUNS" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -35,13 +35,16 @@ fn run() -> pgtls_harden::Result<()> {
     })?;
     let dest = out.path().join("supabase-hardened");
     let src = upstream_deployment();
-    // the bundled PGDATA folder is owned by whoever checked the repo out: use that as the owner
-    let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&src).map_err(|source| {
-        pgtls_harden::Error::Io {
-            context: format!("reading \"{}\"", src.display()),
+    // the key belongs to the db container's postgres user: 105:106 in the example's image
+    // (supabase/postgres 15.8.x); only root can give files away, so a non-root run gives this
+    // demo copy its own uid instead (never root: PostgreSQL cannot read a root-owned 0600 key)
+    let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").map_err(
+        |source| pgtls_harden::Error::Io {
+            context: "reading \"/proc/self\"".into(),
             source,
-        }
-    })?);
+        },
+    )?);
+    let (uid, gid) = if me == 0 { (105, 106) } else { (me, me) };
 
     heading("detect");
     let tree = Tree::new(&src, Some(&dest));
@@ -54,7 +57,7 @@ fn run() -> pgtls_harden::Result<()> {
     );
 
     heading("plan");
-    let mut opts = HardenOptions::new((me, me));
+    let mut opts = HardenOptions::new((uid, gid));
     opts.extra_sans.push("db.example.com".into());
     let (plan, _) = pgtls_harden::plan(&tree, &layout, &opts)?;
     for step in &plan.steps {
@@ -84,7 +87,12 @@ fn run() -> pgtls_harden::Result<()> {
         &Staging::new(&copy),
         &layout,
         &CheckOptions {
-            pg_uid: Some(me),
+            db_user: Some(pgtls_harden::DbUser {
+                uid,
+                gid,
+                groups: Vec::new(),
+                source: pgtls_harden::OwnerSource::Flag,
+            }),
             sans: pgtls_harden::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
         },

@@ -11,6 +11,16 @@ fn main() -> ExitCode {
     let out = tempfile::tempdir().expect("a temp folder");
     let dest = out.path().join("supabase-hardened");
     let src = upstream_deployment();
+    // the uid:gid of the db container's postgres user: 105:106 in the example's image
+    // (supabase/postgres 15.8.x); only root can give files away, so a non-root run gives the
+    // demo copy its own ids
+    let me = std::fs::metadata("/proc/self").expect("Linux /proc");
+    let owner = if std::os::unix::fs::MetadataExt::uid(&me) == 0 {
+        "105:106".to_owned()
+    } else {
+        use std::os::unix::fs::MetadataExt as _;
+        format!("{}:{}", me.uid(), me.gid())
+    };
 
     heading("plan (dry run: nothing is written)");
     let code = pgtls::run([
@@ -21,6 +31,8 @@ fn main() -> ExitCode {
         dest.as_os_str(),
         "--domain".as_ref(),
         "db.example.com".as_ref(),
+        "--pg-owner".as_ref(),
+        owner.as_ref(),
         "--dry-run".as_ref(),
     ]);
     if code != ExitCode::SUCCESS {
@@ -37,6 +49,8 @@ fn main() -> ExitCode {
         dest.as_os_str(),
         "--domain".as_ref(),
         "db.example.com".as_ref(),
+        "--pg-owner".as_ref(),
+        owner.as_ref(),
     ]);
     if code != ExitCode::SUCCESS {
         return code;

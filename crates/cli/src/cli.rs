@@ -80,7 +80,7 @@ pub enum Command {
 }
 
 const HARDEN_HELP: &str = "Examples:
-  pgtls harden examples/supabase --out target/demo
+  pgtls harden examples/supabase --out target/demo --pg-owner 105:106 --dry-run
   pgtls harden /srv/supabase/docker --dry-run --domain db.example.com
   pgtls harden /data/coolify/services/abc123 --pg-owner 105:106 --json
   pgtls harden . --trusted-cidr 172.16.0.0/12 --pooler-upsert
@@ -91,7 +91,8 @@ Steps: certificates (CA reused when present), pg_hba.conf (hardened policy), db 
 
 Exit codes:
   0  planned/applied (or nothing to do)
-  1  refused to proceed for a reason you can fix (for example no --pg-owner on a named PGDATA volume)
+  1  refused to proceed for a reason you can fix (for example no fact tells the db user's uid:
+     pass --pg-owner; `docker compose exec db id postgres` tells it)
   2  usage error or unexpected runtime error (nothing is half-written: see the report)";
 
 const CHECK_HELP: &str = "Examples:
@@ -199,7 +200,9 @@ pub struct DeploymentArgs {
     /// Extra SAN: a DNS name or an IP address.
     #[arg(long, value_name = "NAME_OR_IP")]
     pub san: Vec<String>,
-    /// Owner of the server key inside the db container, as UID:GID (default: owner of the host PGDATA dir).
+    /// The db container's postgres user as UID:GID, owner of the server key (default: the owner
+    /// of an initialized host PGDATA, else `id postgres` through Docker, else the note of a
+    /// previous run; never root).
     #[arg(long, value_name = "UID:GID")]
     pub pg_owner: Option<String>,
     /// Output as JSON (stable keys, see ARCHITECTURE.md).

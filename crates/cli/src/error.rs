@@ -97,6 +97,33 @@ pub fn parse_owner(flag: &'static str, value: &str) -> Result<(u32, u32), Error>
     Ok((uid, gid))
 }
 
+/// Parses the uid:gid of the user PostgreSQL runs as (`--pg-owner`, `certs init --owner`):
+/// `UID:GID`, refusing uid 0 (PostgreSQL never runs as root, and a root-owned 0600 key passes
+/// its permission check, then cannot be read) and the reserved id 4294967295 (`(uid_t) -1`,
+/// which `chown` takes as "leave unchanged").
+///
+/// A uid that has no entry in this host's `/etc/passwd` is accepted: the owner is the db
+/// *container's* postgres user (105 in supabase/postgres 15.8.x), which the host need not know.
+pub fn parse_db_owner(flag: &'static str, value: &str) -> Result<(u32, u32), Error> {
+    let (uid, gid) = parse_owner(flag, value)?;
+    let bad = |reason: &str| Error::BadValue {
+        flag,
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if uid == u32::MAX || gid == u32::MAX {
+        return Err(bad(
+            "4294967295 is reserved ((uid_t) -1 means \"unchanged\" to chown)",
+        ));
+    }
+    if uid == 0 {
+        return Err(bad(
+            "PostgreSQL never runs as root: give the uid:gid of the db container's postgres user (`docker compose exec db id postgres`)",
+        ));
+    }
+    Ok((uid, gid))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +138,19 @@ mod tests {
             msg,
             "invalid value \"x:1\" for --pg-owner: the UID is not a number"
         );
+    }
+
+    #[test]
+    fn db_owner_refuses_root_and_the_reserved_id() {
+        assert_eq!(
+            parse_db_owner("--pg-owner", "105:106").ok(),
+            Some((105, 106))
+        );
+        assert_eq!(parse_db_owner("--pg-owner", "105:0").ok(), Some((105, 0)));
+        let root = parse_db_owner("--pg-owner", "0:0").unwrap_err().to_string();
+        assert!(root.contains("PostgreSQL never runs as root"), "{root}");
+        assert!(parse_db_owner("--pg-owner", "4294967295:1").is_err());
+        assert!(parse_db_owner("--pg-owner", "1:4294967295").is_err());
     }
 
     #[test]

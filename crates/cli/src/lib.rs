@@ -37,7 +37,7 @@ pub mod render;
 
 /// The harden domain lives in the pgtls-harden library; re-exported under the paths the
 /// binary has always used.
-pub use pgtls_harden::{apply, checklist, connstr, harden, layout, plan, tree};
+pub use pgtls_harden::{apply, checklist, connstr, harden, layout, owner, plan, tree};
 
 use std::ffi::OsString;
 use std::io::Write as _;

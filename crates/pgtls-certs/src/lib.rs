@@ -42,7 +42,12 @@
 //!
 //! - **Pure by default.** Creating and issuing return PEM text in memory ([`CertAndKey`],
 //!   [`CertKit::files`] as [`PlannedFile`]s), so a planner can show what would change and write
-//!   later. Only the writer functions and [`postgres_key_file_check`] touch the disk.
+//!   later. Only the writer functions and the `*_at`/`postgres_key_file_check*` wrappers touch
+//!   the disk.
+//! - **One key-file rule, from the reader's side.** [`key_file_verdict`] is the only place that
+//!   decides whether a server can load a key: PostgreSQL's own permission check, then whether the
+//!   server user can open the file (a root-owned 0600 key passes the check and is unreadable).
+//!   Its suggested [`KeyFileFix`] passes the same rule (tested over every mode).
 //! - **Keys never exist with loose modes.** [`write_atomic`] creates the temporary file with its
 //!   final mode at `open(2)` time (0600 for keys), sets the owner on the descriptor, fsyncs,
 //!   renames over the target and fsyncs the directory. A replaced file is kept in one backup
@@ -53,7 +58,7 @@
 //!   when a key is reused on renewal; every certificate here gets 16 random bytes instead.
 //! - **The verifier's semantics, not ours.** [`covers_host`] follows libpq's verify-full host
 //!   check (PostgreSQL 14+, including its wildcard and common-name fallback rules) and
-//!   [`postgres_key_file_check`] returns PostgreSQL's own messages; both are tested against the
+//!   [`key_file_verdict`] returns PostgreSQL's own messages; both are tested against the
 //!   real programs.
 //! - **Own types only.** rcgen, x509-parser and rustls-pki-types stay inside; errors are
 //!   [`Error`] with plain-string payloads.
@@ -67,9 +72,10 @@
 //! - Renewal keeps the subject, DNS and IP SANs and the serverAuth/clientAuth EKUs; other
 //!   extensions of a foreign certificate (policies, e-mail SANs, CRL distribution points) are
 //!   not carried over, and a subject with two attributes of the same type keeps only the last.
-//! - [`postgres_key_file_check`] models ownership, mode and readability for the server user
-//!   (groups from this host's `/etc/passwd` and `/etc/group`); directory search permissions and
-//!   whether the key parses are not checked.
+//! - [`key_file_verdict`] models ownership, mode and readability for the server user (its uid,
+//!   primary and supplementary gids); ACLs, directory search permissions, security labels and
+//!   whether the key parses are not checked. [`postgres_key_file_check`] takes the groups from
+//!   this host's `/etc/passwd` and `/etc/group`.
 //! - Ed25519: with libpq 15 (tested: 15.18), SCRAM authentication over TLS fails with
 //!   `could not find digest for NID UNDEF` (channel binding cannot hash an Ed25519 certificate)
 //!   unless the client sets `channel_binding=disable`; `cert` authentication and PgBouncer
@@ -101,7 +107,8 @@ pub use inspect::{
 };
 pub use key::KeyType;
 pub use keyfile::{
-    GROUP_WORLD_DETAIL, KeyFileFacts, KeyFileProblem, key_file_rule, postgres_key_file_check,
+    GROUP_WORLD_DETAIL, KeyFileFacts, KeyFileFix, KeyFileProblem, KeyFileVerdict, KeyReader,
+    key_file_verdict, key_file_verdict_at, postgres_key_file_check,
     postgres_key_file_check_with_groups,
 };
 pub use names::{NameConstraint, San};

@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pgtls_certs::RenewalPolicy;
+use pgtls_certs::{KeyFileFacts, KeyFileVerdict, KeyReader, RenewalPolicy, key_file_verdict};
 use pooler_exs::{FlagState, Script, TenantLogic};
 
 use crate::harden::{container_port, host_path_in};
 use crate::layout::{Layout, PoolerExs, Service};
+use crate::owner::{DbUser, PgData};
 use crate::plan::Staging;
 
 /// Verdict of one item.
@@ -69,8 +70,8 @@ impl Checklist {
 /// What the checks need besides the files.
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
-    /// uid the db container's postgres user has, when known.
-    pub pg_uid: Option<u32>,
+    /// The db container's postgres user (the key's reader), when a fact tells it.
+    pub db_user: Option<DbUser>,
     /// Names clients use (must be SANs).
     pub sans: Vec<String>,
     /// Warn when fewer days are left.
@@ -133,23 +134,6 @@ fn setting_file(
     Some((container, host))
 }
 
-/// PostgreSQL's key-file rule on a mode and owner: pgtls-certs' [`pgtls_certs::key_file_rule`],
-/// the one implementation `postgres_key_file_check` also uses for a path on disk.
-pub fn key_rule(shown: &str, mode: u32, owner_uid: u32, server_uid: u32) -> Result<(), String> {
-    // pgtls-certs' rule over the planned facts (the key may not be written yet); the group is
-    // not part of the ownership and mode checks
-    let facts = pgtls_certs::KeyFileFacts {
-        uid: owner_uid,
-        gid: 0,
-        mode,
-        is_regular: true,
-    };
-    pgtls_certs::key_file_rule(shown, facts, server_uid, None).map_err(|p| match p.detail {
-        Some(detail) => format!("{} ({detail})", p.message),
-        None => p.message,
-    })
-}
-
 /// Runs every check over the staged (or on-disk) state.
 pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Checklist {
     let mut cx = Ctx {
@@ -159,6 +143,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     let db = &layout.db;
     let settings = db.pg_settings();
     check_db_settings(&mut cx, &settings);
+    check_pgdata(&mut cx, layout, opts.db_user.as_ref());
     let cert = setting_file(db, &settings, "ssl_cert_file");
     let key = setting_file(db, &settings, "ssl_key_file");
     let ca = setting_file(db, &settings, "ssl_ca_file");
@@ -210,6 +195,38 @@ fn check_db_settings(cx: &mut Ctx<'_, '_>, settings: &BTreeMap<String, String>) 
             why.push(format!("missing -c {}", missing.join(", -c ")));
         }
         cx.fail("db-command", why.join("; "), HARDEN_FIX);
+    }
+}
+
+/// `pgdata`: the database's state. An initialized data directory tells the server's uid (it
+/// runs as the folder's owner), so a different db user fails; a folder with no database yet is
+/// a deployment that has never started (or a copy made by `harden --out`): a warning.
+fn check_pgdata(cx: &mut Ctx<'_, '_>, layout: &Layout, user: Option<&DbUser>) {
+    match crate::owner::pgdata(cx.staging.tree(), layout) {
+        Err(e) => cx.fail("pgdata", e.to_string(), "fix the PGDATA volume of the db service"),
+        Ok(state @ PgData::Initialized { uid, gid, .. }) => match user {
+            Some(u) if u.uid != uid => cx.fail(
+                "pgdata",
+                format!(
+                    "{}, but the db user is taken to be {} ({}): the server runs as the data directory's owner",
+                    state.describe(),
+                    u.ids(),
+                    u.source.describe()
+                ),
+                format!("use --pg-owner {uid}:{gid}"),
+            ),
+            _ => cx.pass("pgdata", state.describe()),
+        },
+        Ok(state @ PgData::Uninitialized { .. }) => cx.warn(
+            "pgdata",
+            state.describe(),
+            "if this is the live deployment, start the stack once and let its setup finish before deploying TLS; if it is a copy made by `pgtls harden --out`, copy its files over the live deployment",
+        ),
+        Ok(state) => cx.warn(
+            "pgdata",
+            state.describe(),
+            "check on the Docker host that the database has been initialized (`docker compose ps`)",
+        ),
     }
 }
 
@@ -319,32 +336,7 @@ fn check_certificates(
         ),
     }
     if let Some((container, Some(host))) = key {
-        match cx.staging.mode_owner(host) {
-            Some((mode, Some((uid, gid)))) => {
-                let server_uid = opts.pg_uid.unwrap_or(uid);
-                match key_rule(container, mode, uid, server_uid) {
-                    Ok(()) if opts.pg_uid.is_some() => cx.pass(
-                        "key-permissions",
-                        format!("server.key mode {mode:04o} owner {uid}:{gid}: PostgreSQL accepts it"),
-                    ),
-                    Ok(()) => cx.warn(
-                        "key-permissions",
-                        format!("server.key mode {mode:04o} owner {uid}:{gid}: accepted only if the db container's postgres uid is {uid}"),
-                        "pass --pg-owner UID:GID (the owner of the PGDATA folder: `docker compose exec db id postgres`)",
-                    ),
-                    Err(msg) => cx.fail(
-                        "key-permissions",
-                        msg,
-                        format!("chown {server_uid}:{gid} and chmod 0600 the key (pgtls harden --pg-owner does)"),
-                    ),
-                }
-            }
-            _ => cx.fail(
-                "key-permissions",
-                "server.key mode/owner unknown",
-                HARDEN_FIX,
-            ),
-        }
+        check_key_permissions(cx, container, host, opts.db_user.as_ref());
     }
     let missing: Vec<&String> = opts
         .sans
@@ -397,6 +389,99 @@ fn check_certificates(
             format!("cannot read the certificate: {e}"),
             HARDEN_FIX,
         ),
+    }
+}
+
+/// `key-permissions`: [`pgtls_certs::key_file_verdict`] on the key's owner and mode, for the
+/// db user when known. When it is not, the most favourable reader the file allows (its owner,
+/// or a member of its group for a root-owned key) is judged: if even that one cannot load it,
+/// no server can (a root-owned 0600 key); otherwise the verdict is `warn`, never `pass`.
+fn check_key_permissions(
+    cx: &mut Ctx<'_, '_>,
+    container: &str,
+    host: &Path,
+    user: Option<&DbUser>,
+) {
+    let Some((mode, Some((uid, gid)))) = cx.staging.mode_owner(host) else {
+        cx.fail(
+            "key-permissions",
+            "server.key mode/owner unknown",
+            HARDEN_FIX,
+        );
+        return;
+    };
+    let facts = KeyFileFacts {
+        is_regular_file: cx.staging.tree().meta(host).is_none_or(|m| m.is_file),
+        uid,
+        gid,
+        mode,
+    };
+    let shown_host = host.display().to_string();
+    let what = format!("server.key mode {mode:04o} owner {uid}:{gid}");
+    let fail = |cx: &mut Ctx<'_, '_>, verdict: &KeyFileVerdict, reader: Option<&DbUser>| {
+        let detail = match verdict {
+            KeyFileVerdict::Refused {
+                message,
+                detail: Some(d),
+                ..
+            } => format!("{what}: PostgreSQL refuses it: {message} ({d})"),
+            KeyFileVerdict::PassesCheckButUnreadable {
+                message, reason, ..
+            } => {
+                format!(
+                    "{what}: passes PostgreSQL's permission check, then the server cannot read it ({reason}): {message}"
+                )
+            }
+            other => format!(
+                "{what}: PostgreSQL refuses it: {}",
+                other.message().unwrap_or_default()
+            ),
+        };
+        let fix = match (verdict.fix(), reader) {
+            (Some(fix), Some(_)) => format!(
+                "{} (pgtls harden --pg-owner does this)",
+                fix.command(&shown_host)
+            ),
+            _ => "give the key to the db container's postgres user with mode 0600: pgtls harden --pg-owner UID:GID (find it with `docker compose exec db id postgres`)".to_owned(),
+        };
+        cx.fail("key-permissions", detail, fix);
+    };
+    if let Some(user) = user {
+        let verdict = key_file_verdict(container, facts, user.reader());
+        if verdict.loads() {
+            cx.pass(
+                "key-permissions",
+                format!(
+                    "{what}: the server, running as {} ({}), loads it",
+                    user.ids(),
+                    user.source.describe()
+                ),
+            );
+        } else {
+            fail(cx, &verdict, Some(user));
+        }
+    } else {
+        // the reader the file is most likely to admit
+        let best = if uid == 0 {
+            KeyReader::new(u32::MAX - 1, gid)
+        } else {
+            KeyReader::new(uid, gid)
+        };
+        let verdict = key_file_verdict(container, facts, best);
+        if verdict.loads() {
+            let only_if = if uid == 0 {
+                format!("only if the server user is in group {gid}")
+            } else {
+                format!("only if the db container's postgres uid is {uid}")
+            };
+            cx.warn(
+                "key-permissions",
+                format!("{what}: loads {only_if}; which uid the server runs as is unknown"),
+                "pass --pg-owner UID:GID (find it with `docker compose exec db id postgres`)",
+            );
+        } else {
+            fail(cx, &verdict, None);
+        }
     }
 }
 
@@ -576,26 +661,5 @@ fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Service) {
                 _ => cx.warn("pooler-tenant-logic", "tenant logic not recognised", "check that enforce_ssl reaches the existing tenant"),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_rule_matches_postgres() {
-        assert!(key_rule("k", 0o600, 105, 105).is_ok());
-        assert!(key_rule("k", 0o640, 0, 105).is_ok());
-        assert!(
-            key_rule("k", 0o640, 105, 105)
-                .unwrap_err()
-                .contains("has group or world access")
-        );
-        assert!(key_rule("k", 0o644, 0, 105).is_err());
-        assert_eq!(
-            key_rule("k", 0o600, 1000, 105).unwrap_err(),
-            "private key file \"k\" must be owned by the database user or root"
-        );
     }
 }

@@ -51,6 +51,9 @@ pub enum Error {
     /// From pooler-exs.
     #[error(transparent)]
     Pooler(#[from] pooler_exs::Error),
+    /// The PGDATA bind source is not a folder (a file, a symlink) or cannot be read.
+    #[error(transparent)]
+    PgData(#[from] crate::owner::PgDataError),
     /// Applying a plan failed part-way (what was written and where the backups are is in it).
     #[error(transparent)]
     Apply(Box<crate::apply::ApplyError>),

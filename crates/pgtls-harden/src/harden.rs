@@ -13,6 +13,7 @@ use pooler_exs::{Script, TenantLogic};
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Error, Result};
 use crate::layout::{Layout, LayoutKind, PoolerExs};
+use crate::owner::{OwnerSource, PgData};
 use crate::plan::{FileChange, FileKind, Staging};
 use crate::tree::Tree;
 
@@ -38,8 +39,13 @@ pub const DEFAULT_TRUSTED: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.
 pub struct HardenOptions {
     /// Extra SANs (`--domain`, `--san`).
     pub extra_sans: Vec<String>,
-    /// Owner of the server key, and where that answer came from.
+    /// Owner of the server key: the db container's postgres user.
     pub pg_owner: (u32, u32),
+    /// Where that answer came from (recorded in the plan and in the state note).
+    pub owner_source: OwnerSource,
+    /// The Docker engine's userns-remap or rootless mode, when known: the pooler's root then
+    /// cannot read a 0600 key it does not own.
+    pub docker_remap: Option<String>,
     /// Trusted CIDRs.
     pub trusted: Vec<String>,
     /// Key algorithm asked for (`None`: keep what exists, ECDSA P-256 for new keys).
@@ -58,6 +64,8 @@ impl HardenOptions {
         Self {
             extra_sans: Vec::new(),
             pg_owner,
+            owner_source: OwnerSource::Flag,
+            docker_remap: None,
             trusted: DEFAULT_TRUSTED.map(String::from).to_vec(),
             key_type: None,
             days: DEFAULT_DAYS,
@@ -133,6 +141,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// What to do after applying.
     pub next_steps: Vec<String>,
+    /// Who reads the server key and how that was found.
+    pub owner_source: OwnerSource,
+    /// The state of the deployment's database (the source folder's, with `--out`).
+    pub pgdata: PgData,
 }
 
 impl Plan {
@@ -222,6 +234,18 @@ pub fn plan<'a>(
     let mut steps = Vec::new();
     let mut dirs = Vec::new();
     let mut warnings = Vec::new();
+    let pgdata = crate::owner::pgdata(tree, layout)?;
+    warnings.extend(state_warning(&pgdata, layout));
+    if !tree.in_place() {
+        warnings.push(format!(
+            "{} is a copy with no database (its {} is empty): do not start the stack from it. Copy the hardened files over the live deployment (see Next steps), or run pgtls harden on the live folder itself",
+            tree.dest().display(),
+            layout
+                .pgdata_host
+                .as_ref()
+                .map_or_else(|| "PGDATA".to_owned(), |p| p.display().to_string())
+        ));
+    }
 
     if !tree.in_place() {
         steps.push(plan_copy(&mut staging, layout, &mut dirs)?);
@@ -299,19 +323,29 @@ pub fn plan<'a>(
     steps.push(tenant_step);
 
     warnings.push("`sslmode=require` encrypts but does not authenticate the server: it does not stop a man in the middle. Give clients the CA (volumes/tls-ca/ca.crt) and use `sslmode=verify-full` (see `pgtls connstr`)".to_owned());
-    if layout.pooler.is_some() {
-        warnings.push(format!(
-            "the pooler reads server.key (mode 0600, owner {}:{}) as root: fine under plain Docker, not under userns-remap or rootless Docker, where it crash-loops",
-            opts.pg_owner.0, opts.pg_owner.1
-        ));
+    if let Some(pooler) = &layout.pooler {
+        let (u, g) = opts.pg_owner;
+        let readers = format!(
+            "one key file, two readers: the db (`{}`) reads {TLS_DIR}/server.key at {DB_TLS_TARGET}/server.key as its postgres user {u}:{g}, the owner; the pooler (`{}`; Supavisor's image has no USER line, so it runs as root) reads the same file at {POOLER_KEY_TARGET} as root, which may read a 0600 key of any owner under plain Docker",
+            layout.db.key, pooler.key
+        );
+        match &opts.docker_remap {
+            Some(mode) => warnings.push(format!(
+                "{readers}. This Docker engine runs with {mode}: the pooler's root is an unprivileged uid on the host and cannot read a 0600 key owned by {u}: the pooler crash-loops at start. Give the pooler its own copy owned by its mapped root, or run Docker without remapping"
+            )),
+            None => warnings.push(format!(
+                "{readers}; under userns-remap or rootless Docker the pooler's root is an unprivileged host uid that cannot read it, and the pooler crash-loops"
+            )),
+        }
     }
     let changes = staging.changes()?;
-    let mut next_steps = next_steps(layout, opts);
+    let mut next_steps = next_steps(tree, layout, opts, &steps);
     let tenant_needs_api = steps
         .iter()
         .any(|s| s.id == "pooler-tenant" && !s.warnings.is_empty());
     if let (true, Some(pooler)) = (tenant_needs_api, &layout.pooler) {
-        next_steps.insert(1, api_call(pooler));
+        // right after the redeploy
+        next_steps.insert(if tree.in_place() { 1 } else { 2 }, api_call(pooler));
     }
     // a step whose files need no write is unchanged even if its edit was a no-op re-stage
     for step in &mut steps {
@@ -336,6 +370,8 @@ pub fn plan<'a>(
             dirs,
             warnings,
             next_steps,
+            owner_source: opts.owner_source.clone(),
+            pgdata,
         },
         staging,
     ))
@@ -592,10 +628,43 @@ fn plan_certificates(
         Some(key_summary(&key_kind)),
     )?;
     step.touch(&key_path, changed);
+    let (uid, gid) = opts.pg_owner;
+    // the key as written, judged by the one rule from the reader's side
+    let verdict = pgtls_certs::key_file_verdict(
+        &format!("{DB_TLS_TARGET}/server.key"),
+        pgtls_certs::KeyFileFacts {
+            is_regular_file: true,
+            uid,
+            gid,
+            mode: 0o600,
+        },
+        pgtls_certs::KeyReader::new(uid, gid),
+    );
+    if let Some(message) = verdict.message() {
+        return Err(Error::Refused(format!(
+            "a key owned by {uid}:{gid} with mode 0600 would not load: {message}"
+        )));
+    }
     step.notes.push(format!(
-        "server.key mode 0600 owned by {}:{} (the db container's postgres user)",
-        opts.pg_owner.0, opts.pg_owner.1
+        "server.key mode 0600 owned by {uid}:{gid}: the db container's postgres user ({})",
+        opts.owner_source.describe()
     ));
+    let note = Path::new(crate::owner::STATE_NOTE);
+    let user = crate::owner::DbUser {
+        uid,
+        gid,
+        groups: Vec::new(),
+        source: opts.owner_source.clone(),
+    };
+    let changed = staging.write(
+        note,
+        crate::owner::note_text(&user).into_bytes(),
+        0o644,
+        None,
+        FileKind::Text,
+        None,
+    )?;
+    step.touch(note, changed);
     Ok(step)
 }
 
@@ -885,19 +954,73 @@ pub fn api_call(pooler: &crate::layout::Service) -> String {
     )
 }
 
-fn next_steps(layout: &Layout, opts: &HardenOptions) -> Vec<String> {
+/// The deployment-state warning: a database that has never started must start before TLS.
+pub fn state_warning(pgdata: &PgData, layout: &Layout) -> Option<String> {
+    match pgdata {
+        PgData::Uninitialized { .. } => Some(format!(
+            "{}. Start the stack once (`docker compose up -d`), let its setup finish (the image's first-start scripts create Supabase's roles and schemas, and the services run their migrations over plaintext connections), then harden: hardening first breaks that setup",
+            pgdata.describe()
+        )),
+        PgData::NamedVolume { .. } | PgData::NotMounted => Some(format!(
+            "{}: if the stack has never started, start it once and let its setup finish (service `{}`), then harden",
+            pgdata.describe(),
+            layout.db.key
+        )),
+        PgData::Initialized { .. } => None,
+    }
+}
+
+fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Step]) -> Vec<String> {
     let services = match &layout.pooler {
         Some(p) => format!("{} {}", layout.db.key, p.key),
         None => layout.db.key.clone(),
     };
-    let redeploy = match layout.kind {
-        LayoutKind::Upstream => {
+    let mut steps = Vec::new();
+    if !tree.in_place() {
+        // what the copy adds or changes, as top-level files and folders, PGDATA never among them
+        let mut items: Vec<String> = Vec::new();
+        let files = planned
+            .iter()
+            .filter(|s| s.id != "copy")
+            .flat_map(|s| s.files.iter());
+        for path in files {
+            let item = if path.starts_with(TLS_DIR) {
+                format!("{TLS_DIR}/")
+            } else if path.starts_with(CA_DIR) {
+                format!("{CA_DIR}/")
+            } else {
+                path.display().to_string()
+            };
+            if !items.contains(&item) {
+                items.push(item);
+            }
+        }
+        // absolute, as the command changes into the copy first
+        let abs = |p: &Path| {
+            std::fs::canonicalize(p)
+                .or_else(|_| std::path::absolute(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        };
+        let live = abs(tree.src()).display().to_string();
+        let out = abs(tree.dest()).display().to_string();
+        let list = items.join(" ");
+        steps.push(format!(
+            "put the result in place: from {out}, copy {list} over the live deployment {live}, keeping modes and owners and a numbered backup of each file it replaces (as root: cd {out} && cp -a --backup=numbered --parents {list} {live}/); or run `pgtls harden {live}` on the live folder itself. Never start the stack from {out}: it has no database"
+        ));
+    }
+    let redeploy = match (layout.kind, tree.in_place()) {
+        (LayoutKind::Upstream, true) => {
             format!("redeploy: docker compose up -d --force-recreate {services}")
         }
-        LayoutKind::Coolify => {
+        (LayoutKind::Upstream, false) => format!(
+            "redeploy, in the live deployment {}: docker compose up -d --force-recreate {services}",
+            tree.src().display()
+        ),
+        (LayoutKind::Coolify, _) => {
             "redeploy the service from Coolify (it rewrites inline files on deploy)".to_owned()
         }
     };
+    steps.push(redeploy);
     let host = opts
         .extra_sans
         .iter()
@@ -915,16 +1038,16 @@ fn next_steps(layout: &Layout, opts: &HardenOptions) -> Vec<String> {
                 t.clone()
             }
         });
-    vec![
-        redeploy,
+    steps.extend([
         format!(
             "prove it from the wire: pgtls verify {host} --ca {CA_DIR}/ca.crt --tenant {tenant}"
         ),
         format!(
             "give clients the CA and verified connection strings: pgtls connstr --host {host} --tenant {tenant} --ca ca.crt"
         ),
-        format!("before the deploy, or any time: pgtls check <this folder>"),
-    ]
+        "before the deploy, or any time: pgtls check <this folder>".to_owned(),
+    ]);
+    steps
 }
 
 /// Summary line of a change for the JSON report.

@@ -80,6 +80,7 @@ pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
 pub use crate::layout::{Layout, LayoutKind};
+pub use crate::owner::{DbUser, Engine, NoEngine, OwnerSource, PgData};
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
 pub use crate::tree::Tree;

@@ -1,41 +1,616 @@
-//! Who must own the server key: the uid the db container's `postgres` user has.
+//! Who reads the server key: the db container's postgres user, and how we know it.
 //!
-//! The supabase/postgres image has no fixed uid (105:106 in some builds, 100:101 in others), so
-//! the answer comes from the caller (`--pg-owner`) or from the owner of the host PGDATA folder
-//! when PGDATA is a bind mount.
+//! The supabase/postgres image creates its postgres user with `adduser --system`, so the uid
+//! depends on the image build (see [`KNOWN_UIDS`]). A key owned by the wrong uid, or by root
+//! with mode 0600, makes PostgreSQL refuse to start. So the owner is resolved from facts only,
+//! in this order, and the plan records where the answer came from ([`OwnerSource`]):
+//!
+//! 1. `--pg-owner UID:GID` (the user says so);
+//! 2. the owner of the host PGDATA folder, only when it is an initialized data directory
+//!    (`PG_VERSION` present) owned by a non-root uid: PostgreSQL refuses a data directory not
+//!    owned by its own user, so a cluster that ran there tells the truth. A fresh clone's folder
+//!    or one pgtls created tells nothing;
+//! 3. the Docker engine on this host, when it answers: `id postgres` in the deployment's running
+//!    db container (found by its compose labels), else in the db image when it is present locally
+//!    (`docker run --rm --pull never --entrypoint id IMAGE postgres`; never pulled). Not under
+//!    userns-remap or rootless Docker, where the container's uid is not the host's;
+//! 4. the note `harden` wrote beside the certificates ([`STATE_NOTE`]), which records 1-3 from
+//!    the run that wrote the key;
+//!
+//! else [`refusal`] explains how to find the uid. Engine access sits behind [`Engine`], so the
+//! resolution itself is pure and testable.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::error::Error;
-use crate::layout::{Layout, PGDATA_TARGET};
-use crate::plan::FileChange;
+use crate::layout::Layout;
+use crate::source::Source;
 use crate::tree::Tree;
 
-/// The owner `(uid, gid)` of the host PGDATA folder in the source, and that folder.
-pub fn pgdata_owner(tree: &Tree, layout: &Layout) -> Option<((u32, u32), PathBuf)> {
-    let pgdata = layout.pgdata_host.as_ref()?;
-    // the source's folder: a copy made by --out is owned by whoever ran pgtls
-    let meta = tree.meta_src(pgdata)?;
-    Some(((meta.uid, meta.gid), pgdata.clone()))
+/// The state note, relative to the deployment folder: `harden` records the key owner there.
+pub const STATE_NOTE: &str = "volumes/tls/.pgtls-owner";
+
+/// Known postgres uids of supabase/postgres images (the uid is not fixed: `adduser --system`).
+///
+/// From FACTS §4. Checked in supabase/postgres: `Dockerfile-15` at 15.8.1.004 builds on
+/// `ubuntu:focal` and `Dockerfile-15`/`Dockerfile-17` at later commits on `ubuntu:noble`, both
+/// with `adduser --system ... --group postgres` after installing packages, so the uid is whatever
+/// system uid is free at that point. The numbers themselves come from the images, not the source.
+pub const KNOWN_UIDS: [(&str, &str); 3] = [
+    ("15.8.x (Ubuntu 20.04 base)", "105:106"),
+    ("17.6.1.0xx (Ubuntu 24.04 base)", "101:102"),
+    (
+        "the Alpine-based images (15.14.1.169+, 17.6.1.084+)",
+        "100:101",
+    ),
+];
+
+/// Where the owner answer came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum OwnerSource {
+    /// `--pg-owner`.
+    Flag,
+    /// The owner of an initialized host PGDATA folder.
+    DataDirectory {
+        /// The folder (relative to the deployment folder, or absolute).
+        path: PathBuf,
+    },
+    /// `id postgres` in the deployment's running db container.
+    Container {
+        /// Container name or id.
+        container: String,
+    },
+    /// `id postgres` in the db image, present locally.
+    Image {
+        /// The image reference.
+        image: String,
+    },
+    /// The note a previous `harden` wrote.
+    StateNote {
+        /// The note's path.
+        path: PathBuf,
+        /// The source it recorded.
+        recorded: String,
+    },
 }
 
-/// The refusal when the owner cannot be found.
-pub fn owner_refusal(layout: &Layout) -> Error {
-    let where_ = match layout.db.mount_for(PGDATA_TARGET) {
-        Some(m) if !m.bind => format!("a named volume (`{}`)", m.source),
-        Some(m) => format!("`{}`, which does not exist on this host", m.source),
-        None => "no mount at all".to_owned(),
+impl OwnerSource {
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Flag => "from --pg-owner".to_owned(),
+            Self::DataDirectory { path } => format!(
+                "owner of the initialized PGDATA folder {} (PostgreSQL runs as its owner)",
+                path.display()
+            ),
+            Self::Container { container } => {
+                format!("`id postgres` in the deployment's running db container {container}")
+            }
+            Self::Image { image } => format!("`id postgres` in the local image {image}"),
+            Self::StateNote { path, recorded } => format!(
+                "recorded by pgtls harden in {} ({recorded})",
+                path.display()
+            ),
+        }
+    }
+
+    /// The short form recorded in the state note.
+    pub fn short(&self) -> String {
+        match self {
+            Self::Flag => "--pg-owner".to_owned(),
+            Self::DataDirectory { path } => format!("pgdata {}", path.display()),
+            Self::Container { container } => format!("container {container}"),
+            Self::Image { image } => format!("image {image}"),
+            Self::StateNote { recorded, .. } => recorded.clone(),
+        }
+    }
+}
+
+/// The db container's postgres user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DbUser {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Supplementary groups, when known (from `id`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<u32>,
+    /// How we know.
+    pub source: OwnerSource,
+}
+
+impl DbUser {
+    /// The reader for the key-file rule.
+    pub fn reader(&self) -> pgtls_certs::KeyReader<'_> {
+        pgtls_certs::KeyReader {
+            uid: self.uid,
+            gid: self.gid,
+            supplementary_gids: &self.groups,
+        }
+    }
+
+    /// `UID:GID`.
+    pub fn ids(&self) -> String {
+        format!("{}:{}", self.uid, self.gid)
+    }
+}
+
+/// What the host shows of PGDATA.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum PgData {
+    /// A bind-mounted folder holding a data directory that PostgreSQL has initialized.
+    Initialized {
+        /// The folder.
+        path: PathBuf,
+        /// Its owner uid.
+        uid: u32,
+        /// Its owner gid.
+        gid: u32,
+        /// `PG_VERSION`'s content.
+        version: String,
+    },
+    /// A bind-mounted folder with no database yet: the stack has never started (or the folder
+    /// was replaced).
+    Uninitialized {
+        /// The folder.
+        path: PathBuf,
+        /// `missing`, `empty`, or `no PG_VERSION`.
+        why: String,
+    },
+    /// A named volume: its content is not visible from the deployment folder.
+    NamedVolume {
+        /// The volume name.
+        name: String,
+    },
+    /// No mount at the PGDATA path in the db service.
+    NotMounted,
+}
+
+impl PgData {
+    /// Whether the deployment has surely not been started yet.
+    pub fn uninitialized(&self) -> bool {
+        matches!(self, Self::Uninitialized { .. })
+    }
+
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Initialized {
+                path,
+                uid,
+                gid,
+                version,
+            } => format!(
+                "PGDATA {} is an initialized PostgreSQL {version} data directory owned by {uid}:{gid}",
+                path.display()
+            ),
+            Self::Uninitialized { path, why } => format!(
+                "PGDATA {} is not initialized ({why}): this deployment has not been started yet",
+                path.display()
+            ),
+            Self::NamedVolume { name } => format!(
+                "PGDATA is the named volume `{name}`: whether it is initialized is unknown from here"
+            ),
+            Self::NotMounted => {
+                "PGDATA is not mounted from the host: whether it is initialized is unknown"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+/// The bad-input errors of PGDATA.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PgDataError {
+    /// The PGDATA bind source is a regular file.
+    #[error("PGDATA bind source \"{0}\" is a file, not a folder: fix the db service's volume")]
+    NotAFolder(PathBuf),
+    /// The PGDATA bind source is a symlink.
+    #[error(
+        "PGDATA bind source \"{0}\" is a symbolic link: pgtls reads owners and copies folders by path; point the volume at the real folder"
+    )]
+    Symlink(PathBuf),
+    /// The folder cannot be read.
+    #[error("cannot read PGDATA folder \"{path}\": {reason}")]
+    Unreadable {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        reason: String,
+    },
+}
+
+/// Reads the state of the bind-mounted PGDATA folder `rel` of `src`.
+///
+/// # Errors
+/// A file or symlink where the folder should be, or a folder that cannot be listed.
+pub fn pgdata_state(src: &dyn Source, rel: &Path) -> Result<PgData, PgDataError> {
+    if src.is_symlink(rel) {
+        return Err(PgDataError::Symlink(src.root().join(rel)));
+    }
+    let Some(meta) = src.metadata(rel) else {
+        return Ok(PgData::Uninitialized {
+            path: rel.to_path_buf(),
+            why: "missing".into(),
+        });
     };
-    let image = layout.db.image.as_deref().unwrap_or("supabase/postgres");
-    Error::Refused(format!(
-        "cannot tell which uid the db container's postgres user has: PGDATA is {where_}, and the supabase/postgres image has no fixed uid (105:106 in some builds, 100:101 in others). Pass --pg-owner UID:GID; find it with `docker compose exec {} id postgres` or `docker run --rm --entrypoint id {image} postgres`",
-        layout.db.key
-    ))
+    if !meta.is_dir {
+        return Err(PgDataError::NotAFolder(src.root().join(rel)));
+    }
+    let unreadable = |e: crate::Error| PgDataError::Unreadable {
+        path: src.root().join(rel),
+        reason: e.to_string(),
+    };
+    if let Some(v) = src.read(&rel.join("PG_VERSION")).map_err(unreadable)? {
+        return Ok(PgData::Initialized {
+            path: rel.to_path_buf(),
+            uid: meta.uid,
+            gid: meta.gid,
+            version: String::from_utf8_lossy(&v).trim().to_owned(),
+        });
+    }
+    let empty = src.list_dir(rel).map_err(unreadable)?.is_empty();
+    Ok(PgData::Uninitialized {
+        path: rel.to_path_buf(),
+        why: if empty { "empty" } else { "no PG_VERSION" }.into(),
+    })
+}
+
+/// The Docker engine, as far as owner resolution needs it.
+pub trait Engine {
+    /// Whether an engine answers on this host.
+    fn available(&self) -> bool;
+    /// The engine's security options (`docker info`: `name=userns`, `name=rootless`, ...).
+    fn security_options(&self) -> Vec<String>;
+    /// The id of the running db container of the deployment in `dir` (compose service
+    /// `service`, `container_name` when set), if any.
+    fn db_container(
+        &self,
+        dir: &Path,
+        service: &str,
+        container_name: Option<&str>,
+    ) -> Option<String>;
+    /// The output of `id postgres` in a running container.
+    fn id_in_container(&self, container: &str) -> Result<String, String>;
+    /// The output of `id postgres` in a local image; `Ok(None)` when the image is not present.
+    fn id_in_image(&self, image: &str) -> Result<Option<String>, String>;
+}
+
+/// No engine: owner resolution uses the files and the flag only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEngine;
+
+impl Engine for NoEngine {
+    fn available(&self) -> bool {
+        false
+    }
+    fn security_options(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn db_container(&self, _: &Path, _: &str, _: Option<&str>) -> Option<String> {
+        None
+    }
+    fn id_in_container(&self, _: &str) -> Result<String, String> {
+        Err("no Docker engine".into())
+    }
+    fn id_in_image(&self, _: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// Parses `id` output (`uid=105(postgres) gid=106(postgres) groups=106(postgres),103(ssl-cert)`,
+/// GNU coreutils and busybox alike) into `(uid, gid, supplementary groups)`.
+pub fn parse_id(text: &str) -> Option<(u32, u32, Vec<u32>)> {
+    let field = |name: &str| {
+        text.split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+    };
+    let num = |s: &str| s.split('(').next()?.trim().parse::<u32>().ok();
+    let uid = num(field("uid")?)?;
+    let gid = num(field("gid")?)?;
+    let groups = field("groups")
+        .map(|g| g.split(',').filter_map(num).filter(|g| *g != gid).collect())
+        .unwrap_or_default();
+    Some((uid, gid, groups))
+}
+
+/// Facts the resolution works from.
+#[derive(Debug, Clone)]
+pub struct OwnerFacts<'a> {
+    /// `--pg-owner`, parsed.
+    pub flag: Option<(u32, u32)>,
+    /// The PGDATA state of the deployment (the source folder with `--out`).
+    pub pgdata: &'a PgData,
+    /// The deployment folder (absolute, for the engine's compose labels).
+    pub dir: &'a Path,
+    /// The db compose service key.
+    pub service: &'a str,
+    /// Its `container_name`.
+    pub container_name: Option<&'a str>,
+    /// Its `image`.
+    pub image: Option<&'a str>,
+    /// The state note's content, when present.
+    pub note: Option<&'a str>,
+}
+
+/// What the engine said, for the report (also when its answer was not used).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EngineReport {
+    /// An engine answered.
+    pub available: bool,
+    /// userns-remap or rootless: container uids are not host uids.
+    pub remapped: Option<String>,
+    /// Problems met while asking.
+    pub problems: Vec<String>,
+}
+
+/// Resolves the db user from `facts`, asking `engine` only when the files do not tell.
+pub fn resolve(facts: &OwnerFacts<'_>, engine: &dyn Engine) -> (Option<DbUser>, EngineReport) {
+    let mut report = EngineReport::default();
+    if let Some((uid, gid)) = facts.flag {
+        return (
+            Some(DbUser {
+                uid,
+                gid,
+                groups: Vec::new(),
+                source: OwnerSource::Flag,
+            }),
+            report,
+        );
+    }
+    if let PgData::Initialized { path, uid, gid, .. } = facts.pgdata
+        && *uid != 0
+    {
+        return (
+            Some(DbUser {
+                uid: *uid,
+                gid: *gid,
+                groups: Vec::new(),
+                source: OwnerSource::DataDirectory { path: path.clone() },
+            }),
+            report,
+        );
+    }
+    if engine.available() {
+        report.available = true;
+        report.remapped = engine
+            .security_options()
+            .into_iter()
+            .find(|o| o.contains("name=userns") || o.contains("name=rootless"));
+        if let Some(mode) = &report.remapped {
+            report.problems.push(format!(
+                "the Docker engine runs with {mode}: uids inside containers are not the host's, so `id postgres` cannot tell the host owner of the key"
+            ));
+        } else {
+            if let Some(c) = engine.db_container(facts.dir, facts.service, facts.container_name) {
+                match engine.id_in_container(&c).map(|t| (parse_id(&t), t)) {
+                    Ok((Some((uid, gid, groups)), _)) => {
+                        return (
+                            Some(DbUser {
+                                uid,
+                                gid,
+                                groups,
+                                source: OwnerSource::Container { container: c },
+                            }),
+                            report,
+                        );
+                    }
+                    Ok((None, text)) => report.problems.push(format!(
+                        "`id postgres` in container {c} printed {:?}",
+                        text.trim()
+                    )),
+                    Err(e) => report
+                        .problems
+                        .push(format!("`id postgres` in container {c} failed: {e}")),
+                }
+            }
+            if let Some(image) = facts.image.filter(|i| !i.contains('$')) {
+                match engine.id_in_image(image) {
+                    Ok(Some(text)) => match parse_id(&text) {
+                        Some((uid, gid, groups)) => {
+                            return (
+                                Some(DbUser {
+                                    uid,
+                                    gid,
+                                    groups,
+                                    source: OwnerSource::Image {
+                                        image: image.to_owned(),
+                                    },
+                                }),
+                                report,
+                            );
+                        }
+                        None => report.problems.push(format!(
+                            "`id postgres` in image {image} printed {:?}",
+                            text.trim()
+                        )),
+                    },
+                    Ok(None) => report.problems.push(format!(
+                        "image {image} is not present locally (pgtls never pulls)"
+                    )),
+                    Err(e) => report
+                        .problems
+                        .push(format!("`id postgres` in image {image} failed: {e}")),
+                }
+            }
+        }
+    }
+    if let Some(note) = facts.note
+        && let Some(user) = parse_note(note)
+    {
+        return (Some(user), report);
+    }
+    (None, report)
+}
+
+/// What `harden` and `check` know about the deployment's database and its user.
+#[derive(Debug, Clone)]
+pub struct DbFacts {
+    /// The host PGDATA folder's state (the source folder's, with `--out`).
+    pub pgdata: PgData,
+    /// The db container's postgres user, when a fact tells it.
+    pub user: Option<DbUser>,
+    /// What the Docker engine said.
+    pub engine: EngineReport,
+    /// The explanation when `user` is `None` (see [`refusal`]).
+    pub refusal: String,
+    /// A fact that contradicts `user` (an initialized PGDATA owned by another uid than
+    /// `--pg-owner`): the key would not load.
+    pub conflict: Option<String>,
+}
+
+impl DbFacts {
+    /// The `deployment`, `db_user` and `docker_engine` JSON values.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "deployment": self.pgdata,
+            "db_user": self.user.as_ref().map(|u| serde_json::json!({
+                "uid": u.uid, "gid": u.gid, "groups": u.groups,
+                "source": u.source, "detail": u.source.describe(),
+            })),
+            "docker_engine": self.engine,
+        })
+    }
+}
+
+/// The state of `layout`'s PGDATA as the source folder of `tree` shows it.
+///
+/// # Errors
+/// A PGDATA bind source that is a file or a symlink, or cannot be read.
+pub fn pgdata(tree: &Tree, layout: &Layout) -> Result<PgData, PgDataError> {
+    let Some(mount) = layout.db.mount_for(crate::layout::PGDATA_TARGET) else {
+        return Ok(PgData::NotMounted);
+    };
+    if !mount.bind {
+        return Ok(PgData::NamedVolume {
+            name: mount.source.clone(),
+        });
+    }
+    let Some(rel) = &layout.pgdata_host else {
+        return Ok(PgData::NotMounted);
+    };
+    pgdata_state(tree.src_source(), rel)
+}
+
+/// Gathers [`DbFacts`]: PGDATA's state and the db user, resolved by [`resolve`] from `flag`
+/// (`--pg-owner`), PGDATA, `engine` and the state note in `tree`.
+///
+/// # Errors
+/// A PGDATA bind source that is a file or a symlink; an unreadable state note.
+pub fn db_facts(
+    tree: &Tree,
+    layout: &Layout,
+    flag: Option<(u32, u32)>,
+    engine: &dyn Engine,
+) -> crate::Result<DbFacts> {
+    let pgdata = pgdata(tree, layout)?;
+    let note = tree.read_text(Path::new(STATE_NOTE))?;
+    let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
+    let facts = OwnerFacts {
+        flag,
+        pgdata: &pgdata,
+        dir: &dir,
+        service: &layout.db.key,
+        container_name: layout.db.container_name.as_deref(),
+        image: layout.db.image.as_deref(),
+        note: note.as_deref(),
+    };
+    let (user, engine) = resolve(&facts, engine);
+    let refusal = refusal(&facts, &engine);
+    let conflict = match (&user, &pgdata) {
+        (Some(u), PgData::Initialized { uid, gid, .. }) if *uid != 0 && *uid != u.uid => {
+            Some(format!(
+                "{}, but the key would be given to {} ({}): PostgreSQL runs as its data directory's owner, so it could not load that key. Pass --pg-owner {uid}:{gid}, or leave it out",
+                pgdata.describe(),
+                u.ids(),
+                u.source.describe()
+            ))
+        }
+        _ => None,
+    };
+    Ok(DbFacts {
+        pgdata,
+        user,
+        engine,
+        refusal,
+        conflict,
+    })
+}
+
+/// The state note's text for `user`.
+pub fn note_text(user: &DbUser) -> String {
+    format!(
+        "# written by pgtls harden: the uid:gid the db container's postgres user has, and how it was found\nowner={}:{}\nsource={}\n",
+        user.uid,
+        user.gid,
+        user.source.short()
+    )
+}
+
+/// Reads a state note (see [`note_text`]).
+pub fn parse_note(text: &str) -> Option<DbUser> {
+    let mut owner = None;
+    let mut source = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("owner=") {
+            let (u, g) = v.split_once(':')?;
+            owner = Some((u.trim().parse().ok()?, g.trim().parse().ok()?));
+        } else if let Some(v) = line.strip_prefix("source=") {
+            source = Some(v.to_owned());
+        }
+    }
+    let (uid, gid): (u32, u32) = owner?;
+    (uid != 0).then(|| DbUser {
+        uid,
+        gid,
+        groups: Vec::new(),
+        source: OwnerSource::StateNote {
+            path: PathBuf::from(STATE_NOTE),
+            recorded: source.unwrap_or_else(|| "source not recorded".into()),
+        },
+    })
+}
+
+/// The explanation when no source tells the owner.
+pub fn refusal(facts: &OwnerFacts<'_>, report: &EngineReport) -> String {
+    let image = facts.image.unwrap_or("supabase/postgres:<tag>");
+    let why = match facts.pgdata {
+        PgData::Initialized { path, .. } => format!(
+            "PGDATA {} is owned by root (PostgreSQL never runs as root, so its owner tells nothing)",
+            path.display()
+        ),
+        other => other.describe(),
+    };
+    let engine = if report.available {
+        if report.problems.is_empty() {
+            "the Docker engine knows no running db container of this deployment".to_owned()
+        } else {
+            format!(
+                "the Docker engine did not tell: {}",
+                report.problems.join("; ")
+            )
+        }
+    } else {
+        "no Docker engine answers on this host".to_owned()
+    };
+    let known = KNOWN_UIDS
+        .iter()
+        .map(|(v, ids)| format!("{ids} in {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "cannot tell which uid:gid the db container's postgres user has, and a key owned by the wrong uid stops PostgreSQL from starting: {why}; {engine}. \
+         The supabase/postgres image has no fixed uid ({known}). \
+         Find it on the Docker host with `docker compose exec {service} id postgres` (stack running) or `docker run --rm --entrypoint id {image} postgres`, then pass --pg-owner UID:GID",
+        service = facts.service
+    )
 }
 
 /// When the writer runs as `me` (not root), files planned for another owner cannot be written:
 /// the reason, to refuse before writing anything rather than half-way.
-pub fn owner_problem(changes: &[FileChange], me: u32) -> Option<String> {
+pub fn owner_problem(changes: &[crate::plan::FileChange], me: u32) -> Option<String> {
     if me == 0 {
         return None;
     }
@@ -46,4 +621,195 @@ pub fn owner_problem(changes: &[FileChange], me: u32) -> Option<String> {
     Some(format!(
         "the server key must be owned by {uid}:{gid}, but pgtls runs as uid {me} and only root can give files away: run it with sudo, or pass --pg-owner with your own uid:gid for a test copy"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_output_of_gnu_and_busybox() {
+        assert_eq!(
+            parse_id("uid=105(postgres) gid=106(postgres) groups=106(postgres),103(ssl-cert)\n"),
+            Some((105, 106, vec![103]))
+        );
+        assert_eq!(
+            parse_id("uid=100(postgres) gid=101(postgres) groups=101(postgres)"),
+            Some((100, 101, vec![]))
+        );
+        assert_eq!(parse_id("id: 'postgres': no such user"), None);
+    }
+
+    /// A scripted engine for the resolution order (the real `docker` CLI is tested against a
+    /// real engine in the CLI's integration tests).
+    struct Scripted {
+        options: Vec<String>,
+        container: Option<&'static str>,
+        image: Option<&'static str>,
+    }
+
+    impl Engine for Scripted {
+        fn available(&self) -> bool {
+            true
+        }
+        fn security_options(&self) -> Vec<String> {
+            self.options.clone()
+        }
+        fn db_container(&self, _: &Path, _: &str, _: Option<&str>) -> Option<String> {
+            self.container.map(|_| "c0ffee".to_owned())
+        }
+        fn id_in_container(&self, _: &str) -> Result<String, String> {
+            self.container
+                .map(str::to_owned)
+                .ok_or_else(|| "gone".into())
+        }
+        fn id_in_image(&self, _: &str) -> Result<Option<String>, String> {
+            Ok(self.image.map(str::to_owned))
+        }
+    }
+
+    fn facts<'a>(pgdata: &'a PgData, note: Option<&'a str>) -> OwnerFacts<'a> {
+        OwnerFacts {
+            flag: None,
+            pgdata,
+            dir: Path::new("/srv/supabase"),
+            service: "db",
+            container_name: Some("supabase-db"),
+            image: Some("supabase/postgres:15.8.1.060"),
+            note,
+        }
+    }
+
+    #[test]
+    fn resolution_order_and_what_tells_nothing() {
+        let engine = Scripted {
+            options: vec!["name=seccomp,profile=default".into()],
+            container: Some("uid=101(postgres) gid=102(postgres) groups=102(postgres)"),
+            image: Some("uid=105(postgres) gid=106(postgres) groups=106(postgres)"),
+        };
+        let root_pgdata = PgData::Initialized {
+            path: "volumes/db/data".into(),
+            uid: 0,
+            gid: 0,
+            version: "15".into(),
+        };
+        let pg_pgdata = PgData::Initialized {
+            path: "volumes/db/data".into(),
+            uid: 999,
+            gid: 998,
+            version: "15".into(),
+        };
+        let fresh = PgData::Uninitialized {
+            path: "volumes/db/data".into(),
+            why: "no PG_VERSION".into(),
+        };
+        let ids = |f: &OwnerFacts<'_>, e: &dyn Engine| {
+            resolve(f, e).0.map(|u| (u.uid, u.gid, u.source.short()))
+        };
+        let mut flagged = facts(&pg_pgdata, None);
+        flagged.flag = Some((7, 8));
+        assert_eq!(ids(&flagged, &engine), Some((7, 8, "--pg-owner".into())));
+        assert_eq!(
+            ids(&facts(&pg_pgdata, None), &engine),
+            Some((999, 998, "pgdata volumes/db/data".into()))
+        );
+        // a root-owned or a never-initialized folder tells nothing: the engine answers
+        for pgdata in [&root_pgdata, &fresh] {
+            assert_eq!(
+                ids(&facts(pgdata, None), &engine),
+                Some((101, 102, "container c0ffee".into()))
+            );
+        }
+        let no_container = Scripted {
+            container: None,
+            ..engine
+        };
+        assert_eq!(
+            ids(&facts(&fresh, None), &no_container),
+            Some((105, 106, "image supabase/postgres:15.8.1.060".into()))
+        );
+        // under userns-remap the engine's uids are not the host's: not used
+        let remapped = Scripted {
+            options: vec!["name=userns".into()],
+            container: Some("uid=101(postgres) gid=102(postgres)"),
+            image: None,
+        };
+        let (user, report) = resolve(&facts(&fresh, None), &remapped);
+        assert_eq!(user, None);
+        assert!(report.remapped.is_some());
+        let text = refusal(&facts(&fresh, None), &report);
+        assert!(text.contains("name=userns"), "{text}");
+        assert!(
+            text.contains("docker compose exec db id postgres"),
+            "{text}"
+        );
+        // the note of a previous run is the last resort
+        let note = note_text(&DbUser {
+            uid: 105,
+            gid: 106,
+            groups: vec![],
+            source: OwnerSource::Flag,
+        });
+        assert_eq!(
+            ids(&facts(&fresh, Some(&note)), &remapped),
+            Some((105, 106, "--pg-owner".into()))
+        );
+        assert_eq!(ids(&facts(&fresh, None), &NoEngine), None);
+    }
+
+    #[test]
+    fn pgdata_states_from_a_source() {
+        use crate::MemSource;
+        let rel = Path::new("volumes/db/data");
+        let state = |src: &MemSource| pgdata_state(src, rel);
+        let missing = MemSource::new("/d").file("docker-compose.yml", "");
+        assert!(state(&missing).unwrap().uninitialized());
+        let empty = MemSource::new("/d").dir(rel, 0o755, 0, 0);
+        assert_eq!(
+            state(&empty).unwrap(),
+            PgData::Uninitialized {
+                path: rel.into(),
+                why: "empty".into()
+            }
+        );
+        let readme = MemSource::new("/d").file(rel.join("README.md"), "x");
+        assert!(
+            matches!(state(&readme).unwrap(), PgData::Uninitialized { why, .. } if why == "no PG_VERSION")
+        );
+        let initialized = MemSource::new("/d")
+            .dir(rel, 0o700, 105, 106)
+            .file(rel.join("PG_VERSION"), "15\n");
+        assert_eq!(
+            state(&initialized).unwrap(),
+            PgData::Initialized {
+                path: rel.into(),
+                uid: 105,
+                gid: 106,
+                version: "15".into()
+            }
+        );
+        let file = MemSource::new("/d").file(rel, "not a folder");
+        assert!(matches!(state(&file), Err(PgDataError::NotAFolder(_))));
+    }
+
+    #[test]
+    fn note_round_trip() {
+        let user = DbUser {
+            uid: 105,
+            gid: 106,
+            groups: vec![],
+            source: OwnerSource::Flag,
+        };
+        let back = parse_note(&note_text(&user)).unwrap();
+        assert_eq!((back.uid, back.gid), (105, 106));
+        assert_eq!(
+            back.source,
+            OwnerSource::StateNote {
+                path: PathBuf::from(STATE_NOTE),
+                recorded: "--pg-owner".into()
+            }
+        );
+        assert_eq!(parse_note("owner=0:0\n"), None, "root is never the server");
+        assert_eq!(parse_note("owner=x\n"), None);
+    }
 }

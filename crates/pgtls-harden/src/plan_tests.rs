@@ -149,7 +149,12 @@ fn fresh_deployment_plans_every_step_with_a_private_key_for_the_db_owner() {
         &crate::layout::detect_text(tree.src(), &layout.compose, &compose, Some(layout.kind))
             .unwrap(),
         &CheckOptions {
-            pg_uid: Some(105),
+            db_user: Some(crate::owner::DbUser {
+                uid: 105,
+                gid: 106,
+                groups: Vec::new(),
+                source: crate::owner::OwnerSource::Flag,
+            }),
             sans: crate::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
         },

@@ -90,6 +90,11 @@ pub trait Source: std::fmt::Debug {
     fn exists(&self, rel: &Path) -> bool {
         self.metadata(rel).is_some()
     }
+
+    /// Whether `rel` itself is a symbolic link (not followed). Sources without links say no.
+    fn is_symlink(&self, _rel: &Path) -> bool {
+        false
+    }
 }
 
 /// A folder on the real filesystem.
@@ -126,6 +131,10 @@ impl Source for FsSource {
         fs::metadata(self.root.join(rel))
             .ok()
             .map(|m| FileMeta::from_std(&m))
+    }
+
+    fn is_symlink(&self, rel: &Path) -> bool {
+        fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.file_type().is_symlink())
     }
 
     fn list_dir(&self, rel: &Path) -> Result<Vec<DirEntry>> {

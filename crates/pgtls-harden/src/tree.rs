@@ -76,6 +76,11 @@ impl Tree {
         self.dest.is_none()
     }
 
+    /// The source folder as a [`Source`] (without the destination overlaid).
+    pub fn src_source(&self) -> &dyn Source {
+        &*self.src
+    }
+
     fn dest_source(&self) -> &dyn Source {
         self.dest.as_deref().unwrap_or(&*self.src)
     }

@@ -12,7 +12,7 @@ use crate::cli::{
     CertsRenewArgs,
 };
 use crate::cmd::edit::read_text;
-use crate::error::{Error, Outcome, parse_owner};
+use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -41,7 +41,7 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let owner = a
         .owner
         .as_deref()
-        .map(|o| parse_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
+        .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
         .transpose()?;
     for name in ["server.crt", "server.key"] {
         if a.out.join(name).exists() && !a.force {
@@ -137,6 +137,53 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             file.mode
         ))?;
     }
+    key_verdict(&a.out.join("server.key"), owner, out)
+}
+
+/// The written server key judged by the one key-file rule: for the `--owner` user, or, without
+/// it, for any server user (a key this process wrote as root with mode 0600 loads for none).
+/// A key that does not load is a warning: the certificates exist as asked, the owner is the
+/// user's to fix.
+fn key_verdict(
+    path: &std::path::Path,
+    owner: Option<Owner>,
+    out: &mut Out,
+) -> anyhow::Result<Outcome> {
+    let facts = pgtls_certs::KeyFileFacts::of(path)?;
+    let (reader, whom) = match owner {
+        Some(o) => (
+            pgtls_certs::KeyReader::new(o.uid, o.gid),
+            format!("a server running as {}:{}", o.uid, o.gid),
+        ),
+        // no owner given: the file's own owner is the only non-root uid it can load for
+        None if facts.uid != 0 => (
+            pgtls_certs::KeyReader::new(facts.uid, facts.gid),
+            format!("a server running as uid {} only", facts.uid),
+        ),
+        None => (
+            pgtls_certs::KeyReader::new(u32::MAX - 1, facts.gid),
+            "any server user".to_owned(),
+        ),
+    };
+    let verdict = pgtls_certs::key_file_verdict(&path.display().to_string(), facts, reader);
+    if verdict.loads() {
+        out.line(&format!("{} server.key loads for {whom}", out.mark("pass")))?;
+        return Ok(Outcome::Ok);
+    }
+    // the certificates were made as asked; the key is unusable as it stands: say so loudly
+    out.line(&format!(
+        "{} server.key does not load for {whom}: {}",
+        out.mark("warn"),
+        verdict.message().unwrap_or_default()
+    ))?;
+    out.line(&format!(
+        "  fix: pass --owner UID:GID of the server's postgres user (PostgreSQL never runs as root){}",
+        verdict
+            .fix()
+            .filter(|_| owner.is_some())
+            .map(|f| format!(", or {}", f.command(&path.display().to_string())))
+            .unwrap_or_default()
+    ))?;
     Ok(Outcome::Ok)
 }
 

@@ -11,7 +11,7 @@ use crate::plan::Staging;
 pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
     let (tree, layout) = deployment::with_dir(deployment::open(dep, None), &dep.dir)?;
-    let owner = deployment::pg_owner(dep, &tree, &layout)?;
+    let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
     let mut extra = dep.domain.clone();
     extra.extend(dep.san.iter().cloned());
     let staging = Staging::new(&tree);
@@ -19,17 +19,33 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         &staging,
         &layout,
         &CheckOptions {
-            pg_uid: owner.as_ref().map(|o| o.ids.0),
+            db_user: facts.user.clone(),
             sans: harden::wanted_sans(&layout, &extra),
             expiry_warn_days: args.expiry_warn_days,
         },
     );
     if dep.json {
-        out.json(&checks)?;
+        let mut report = serde_json::to_value(&checks)?;
+        if let (Some(obj), serde_json::Value::Object(extra)) =
+            (report.as_object_mut(), facts.json())
+        {
+            obj.extend(extra);
+        }
+        out.json(&report)?;
     } else {
         let kind = layout.kind.name();
         let title = format!("pgtls check {} ({kind} layout)", tree.src().display());
         out.line(&out.paint(Style::Bold, &title))?;
+        match &facts.user {
+            Some(u) => out.line(&format!(
+                "  db user {} ({})",
+                u.ids(),
+                u.source.describe()
+            ))?,
+            None => out.line(
+                "  db user unknown: pass --pg-owner UID:GID (`docker compose exec db id postgres` tells it)",
+            )?,
+        }
         render_items(out, &checks)?;
         let failed = checks
             .items

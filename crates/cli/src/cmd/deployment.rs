@@ -5,19 +5,11 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::DeploymentArgs;
-use crate::error::{Error, parse_owner};
+use crate::cmd::engine::DockerCli;
+use crate::error::{Error, parse_db_owner};
 use crate::layout::{self, Layout};
+use crate::owner::{self, DbFacts};
 use crate::tree::Tree;
-pub use pgtls_harden::owner::owner_refusal;
-
-/// Where the `--pg-owner` answer came from.
-#[derive(Debug, Clone)]
-pub struct Owner {
-    /// `(uid, gid)`.
-    pub ids: (u32, u32),
-    /// Human explanation.
-    pub source: String,
-}
 
 pub fn open(args: &DeploymentArgs, out: Option<&Path>) -> anyhow::Result<(Tree, Layout)> {
     if !args.dir.is_dir() {
@@ -32,25 +24,18 @@ pub fn open(args: &DeploymentArgs, out: Option<&Path>) -> anyhow::Result<(Tree, 
     Ok((tree, layout))
 }
 
-/// `--pg-owner`, else the owner of the host PGDATA folder, else `None`.
-pub fn pg_owner(
-    args: &DeploymentArgs,
-    tree: &Tree,
-    layout: &Layout,
-) -> anyhow::Result<Option<Owner>> {
-    if let Some(value) = &args.pg_owner {
-        let ids = parse_owner("--pg-owner", value)?;
-        return Ok(Some(Owner {
-            ids,
-            source: "--pg-owner".into(),
-        }));
-    }
-    Ok(
-        pgtls_harden::owner::pgdata_owner(tree, layout).map(|(ids, pgdata)| Owner {
-            ids,
-            source: format!("owner of the host PGDATA folder {}", pgdata.display()),
-        }),
-    )
+/// The db facts (PGDATA state, the db user and where that answer came from) for `harden` and
+/// `check`, asking the Docker engine on this host when the files do not tell.
+///
+/// # Errors
+/// A malformed `--pg-owner`, or a PGDATA bind source that is a file or a symlink.
+pub fn db_facts(args: &DeploymentArgs, tree: &Tree, layout: &Layout) -> anyhow::Result<DbFacts> {
+    let flag = args
+        .pg_owner
+        .as_deref()
+        .map(|v| parse_db_owner("--pg-owner", v))
+        .transpose()?;
+    Ok(owner::db_facts(tree, layout, flag, &DockerCli::from_env())?)
 }
 
 pub fn context_dir(dir: &Path) -> String {

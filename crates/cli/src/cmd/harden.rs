@@ -14,9 +14,13 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
     let (tree, layout) =
         deployment::with_dir(deployment::open(dep, args.out.as_deref()), &dep.dir)?;
-    let Some(owner) = deployment::pg_owner(dep, &tree, &layout)? else {
-        return Err(deployment::owner_refusal(&layout).into());
+    let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
+    let Some(user) = facts.user.clone() else {
+        return Err(crate::error::Error::Refused(facts.refusal.clone()).into());
     };
+    if let Some(conflict) = &facts.conflict {
+        return Err(crate::error::Error::Refused(conflict.clone()).into());
+    }
     let mut extra = dep.domain.clone();
     extra.extend(dep.san.iter().cloned());
     let trusted = if args.trusted_cidr.is_empty() {
@@ -26,7 +30,9 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     };
     let opts = HardenOptions {
         extra_sans: extra,
-        pg_owner: owner.ids,
+        pg_owner: (user.uid, user.gid),
+        owner_source: user.source.clone(),
+        docker_remap: facts.engine.remapped.clone(),
         trusted,
         key_type: args.key_type.map(crate::cli::key_type),
         days: args.days,
@@ -46,7 +52,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         &staging,
         &layout_after,
         &CheckOptions {
-            pg_uid: Some(owner.ids.0),
+            db_user: Some(user.clone()),
             sans: harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
         },
@@ -95,7 +101,10 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             "dry_run": args.dry_run,
             "source": tree.src(),
             "destination": tree.dest(),
-            "pg_owner": format!("{}:{}", owner.ids.0, owner.ids.1),
+            "pg_owner": user.ids(),
+            "db_user": facts.json()["db_user"],
+            "deployment": facts.json()["deployment"],
+            "docker_engine": facts.json()["docker_engine"],
             "steps": steps,
             "changes": plan.changes.iter().map(harden::change_json).collect::<Vec<_>>(),
             "warnings": plan.warnings,
@@ -120,9 +129,16 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         ),
     ))?;
     out.line(&format!(
-        "  server key owner {}:{} ({})",
-        owner.ids.0, owner.ids.1, owner.source
+        "  server key owner {} ({})",
+        user.ids(),
+        user.source.describe()
     ))?;
+    // the deployment-state warning comes before anything is shown as planned or written
+    let state = harden::state_warning(&plan.pgdata, &layout);
+    match &state {
+        Some(w) => out.line(&format!("  {} {w}", out.mark("warn")))?,
+        None => out.line(&format!("  database: {}", plan.pgdata.describe()))?,
+    }
     if args.dry_run {
         out.line(&out.paint(Style::Yellow, "  dry run: nothing will be written"))?;
     }
@@ -163,7 +179,12 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     if !plan.warnings.is_empty() || owner_problem.is_some() {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Warnings"))?;
-        for w in plan.warnings.iter().chain(owner_problem.iter()) {
+        for w in plan
+            .warnings
+            .iter()
+            .filter(|w| Some(*w) != state.as_ref())
+            .chain(owner_problem.iter())
+        {
             out.line(&format!("  {} {w}", out.mark("warn")))?;
         }
     }

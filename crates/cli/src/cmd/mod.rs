@@ -5,6 +5,7 @@ mod check;
 mod connstr;
 mod deployment;
 mod edit;
+mod engine;
 mod harden;
 mod hba;
 mod pooler;

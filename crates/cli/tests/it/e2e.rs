@@ -53,7 +53,18 @@ fn harden_bundle(bundle: &str, db_service: &str) -> Hardened {
         "127.0.0.2/32".as_ref(),
     ]);
     assert_eq!(code(&o), 0, "harden failed: {}\n{}", stdout(&o), stderr(&o));
-    let compose = std::fs::read_to_string(out.join("docker-compose.yml")).unwrap();
+    let settings = produced_settings(&out, db_service);
+    Hardened {
+        _tmp: tmp,
+        out,
+        settings,
+    }
+}
+
+/// The `-c` settings of the db service in the deployment at `dir`, TLS recipe only, with
+/// container paths mapped to host paths through the compose file's bind mounts.
+pub fn produced_settings(dir: &Path, db_service: &str) -> Vec<(String, String)> {
+    let compose = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
     let services = pgtls::layout::parse_services(&compose).unwrap();
     let db = services.iter().find(|s| s.key == db_service).unwrap();
     let mut settings = Vec::new();
@@ -65,7 +76,7 @@ fn harden_bundle(bundle: &str, db_service: &str) -> Hardened {
             continue;
         }
         let mapped = match pgtls::harden::host_path_in(db, &value) {
-            Some(host) => out.join(host).display().to_string(),
+            Some(host) => dir.join(host).display().to_string(),
             None => value,
         };
         settings.push((name, mapped));
@@ -81,11 +92,7 @@ fn harden_bundle(bundle: &str, db_service: &str) -> Hardened {
             "ssl_key_file"
         ]
     );
-    Hardened {
-        _tmp: tmp,
-        out,
-        settings,
-    }
+    settings
 }
 
 fn start_pg(h: &Hardened, ssl: &str) -> Pg {

@@ -28,10 +28,12 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
     out
 }
 
-fn my_owner(dir: &Path) -> String {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).unwrap();
-    format!("{}:{}", m.uid(), m.gid())
+/// The uid:gid for `--pg-owner`: the user the test servers run as (`postgres` when the tests run
+/// as root, else the current user, who can own files without root). Never root: PostgreSQL
+/// never runs as root, and harden refuses `--pg-owner 0:...`.
+fn my_owner(_dir: &Path) -> String {
+    let u = pgtest::server_user();
+    format!("{}:{}", u.uid, u.gid)
 }
 
 fn upstream_copy() -> tempfile::TempDir {
@@ -47,6 +49,8 @@ fn dry_run_writes_nothing() {
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(Path::new("/")).as_ref(),
         "--dry-run".as_ref(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -61,6 +65,8 @@ fn dry_run_writes_nothing() {
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(Path::new("/")).as_ref(),
         "--dry-run".as_ref(),
         "--san".as_ref(),
         "supabase-supavisor".as_ref(),
@@ -76,11 +82,21 @@ fn dry_run_writes_nothing() {
 #[test]
 fn second_run_changes_no_byte_and_says_so() {
     let tmp = upstream_copy();
-    let o = pgtls(["harden".as_ref(), tmp.path().as_os_str()]);
+    let o = pgtls([
+        "harden".as_ref(),
+        tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(tmp.path()).as_ref(),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("Wrote "), "{}", stdout(&o));
     let after_first = snapshot(tmp.path());
-    let o = pgtls(["harden".as_ref(), tmp.path().as_os_str()]);
+    let o = pgtls([
+        "harden".as_ref(),
+        tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(tmp.path()).as_ref(),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let s = stdout(&o);
     assert!(s.contains("Nothing to do"), "{s}");
@@ -107,9 +123,12 @@ fn second_run_into_the_same_out_dir_is_a_no_op() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("demo");
     let src = examples_dir().join("supabase");
+    let owner = my_owner(Path::new("/"));
     let args = [
         "harden".as_ref(),
         src.as_os_str(),
+        "--pg-owner".as_ref(),
+        owner.as_ref(),
         "--out".as_ref(),
         dest.as_os_str(),
         "--json".as_ref(),
@@ -169,7 +188,12 @@ fn interrupted_write_leaves_the_original_intact() {
     // changes are written in path order: docker-compose.yml, volumes/db/pg_hba.conf,
     // volumes/pooler/pooler.exs, ...; fail right after the third temp file is written
     let o = std::process::Command::new(bin())
-        .args(["harden".as_ref(), tmp.path().as_os_str()])
+        .args([
+            "harden".as_ref(),
+            tmp.path().as_os_str(),
+            "--pg-owner".as_ref(),
+            my_owner(tmp.path()).as_ref(),
+        ])
         .env("NO_COLOR", "1")
         .env("PGTLS_TEST_FAIL_AFTER_TEMP", "3")
         .output()
@@ -216,7 +240,12 @@ fn interrupted_write_leaves_the_original_intact() {
         .collect();
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     // a rerun completes the job
-    let o = pgtls(["harden".as_ref(), tmp.path().as_os_str()]);
+    let o = pgtls([
+        "harden".as_ref(),
+        tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(tmp.path()).as_ref(),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_ne!(std::fs::read(&pooler).unwrap(), original_pooler);
 }
@@ -226,7 +255,12 @@ fn failure_on_the_first_file_writes_nothing() {
     let tmp = upstream_copy();
     let before = snapshot(tmp.path());
     let o = std::process::Command::new(bin())
-        .args(["harden".as_ref(), tmp.path().as_os_str()])
+        .args([
+            "harden".as_ref(),
+            tmp.path().as_os_str(),
+            "--pg-owner".as_ref(),
+            my_owner(tmp.path()).as_ref(),
+        ])
         .env("PGTLS_TEST_FAIL_AFTER_TEMP", "1")
         .output()
         .unwrap();
@@ -380,6 +414,8 @@ fn unknown_layout_says_what_was_looked_for() {
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(Path::new("/")).as_ref(),
         "--dry-run".as_ref(),
     ]);
     assert_eq!(code(&o), 2);
@@ -407,6 +443,8 @@ fn create_only_trap_is_named_and_upsert_fixes_it() {
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(Path::new("/")).as_ref(),
         "--dry-run".as_ref(),
     ]);
     let s = stdout(&o);
@@ -419,6 +457,8 @@ fn create_only_trap_is_named_and_upsert_fixes_it() {
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
+        "--pg-owner".as_ref(),
+        my_owner(Path::new("/")).as_ref(),
         "--pooler-upsert".as_ref(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -448,23 +488,24 @@ fn giving_the_key_away_without_root_is_refused_before_writing() {
     let src = examples_dir().join("supabase");
     let me = std::fs::metadata("/proc/self").unwrap().uid();
     let o = if me == 0 {
-        // as root, run the binary as `nobody` asking for a root-owned key
+        // as root, run the binary as `nobody` asking for a key owned by another uid
         std::process::Command::new("runuser")
             .args(["-u", "nobody", "--", bin(), "harden"])
             .arg(&src)
             .arg("--out")
             .arg(&dest)
-            .args(["--pg-owner", "0:0"])
+            .args(["--pg-owner", "105:106"])
             .output()
             .unwrap()
     } else {
+        let other = format!("{}:{}", me + 1, me + 1);
         pgtls([
             "harden".as_ref(),
             src.as_os_str(),
             "--out".as_ref(),
             dest.as_os_str(),
             "--pg-owner".as_ref(),
-            "0:0".as_ref(),
+            other.as_ref(),
         ])
     };
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -480,8 +521,13 @@ fn giving_the_key_away_without_root_is_refused_before_writing() {
 fn an_explicit_key_type_reissues_and_the_default_keeps_what_exists() {
     let tmp = upstream_copy();
     let run = |extra: &[&str]| {
-        let mut args: Vec<std::ffi::OsString> =
-            vec!["harden".into(), tmp.path().into(), "--json".into()];
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "harden".into(),
+            tmp.path().into(),
+            "--json".into(),
+            "--pg-owner".into(),
+            my_owner(tmp.path()).into(),
+        ];
         args.extend(extra.iter().map(Into::into));
         let o = pgtls(args);
         assert_eq!(code(&o), 0, "{}", stderr(&o));

@@ -6,4 +6,5 @@ mod e2e;
 mod harden;
 mod npgsql;
 mod output;
+mod owner;
 mod support;
