@@ -165,6 +165,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     let hba = setting_file(db, &settings, "hba_file");
     check_mounts(&mut cx, db, [&cert, &key, &ca, &hba]);
     check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
+    check_ca(&mut cx, cert.as_ref(), ca.as_ref());
     check_hba(&mut cx, hba.as_ref(), &settings);
     match &layout.pooler {
         Some(pooler) => {
@@ -266,6 +267,84 @@ fn check_mounts(
         cx.pass(
             "db-mounts",
             format!("{count} files mounted read-only and present on the host"),
+        );
+    }
+}
+
+/// The CA kept on the host (`volumes/tls-ca/`, the `ca.crt` clients are given): its key
+/// matches it and is private, the server certificate chains to it, and the db's `ssl_ca_file`
+/// is the same CA.
+fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Option<&FileRef>) {
+    let (crt_rel, key_rel) = (
+        Path::new(crate::apply::CA_CRT),
+        Path::new(crate::apply::CA_KEY),
+    );
+    let (Some(ca_pem), key_pem) = (cx.text(crt_rel), cx.text(key_rel)) else {
+        cx.warn(
+            "ca-key",
+            format!(
+                "no CA certificate at {}: cannot tell which CA clients are given",
+                crt_rel.display()
+            ),
+            "keep the CA in volumes/tls-ca/ (pgtls harden does)",
+        );
+        return;
+    };
+    let mut problems = Vec::new();
+    match &key_pem {
+        None => problems.push(format!(
+            "{} is missing: no certificate can be issued or renewed",
+            key_rel.display()
+        )),
+        Some(key_pem) => {
+            if let Err(e) = pgtls_certs::Ca::load(&ca_pem, key_pem) {
+                problems.push(format!(
+                    "{} does not belong to {} ({e})",
+                    key_rel.display(),
+                    crt_rel.display()
+                ));
+            }
+            if let Some((mode, _)) = cx.staging.mode_owner(key_rel)
+                && mode & 0o077 != 0
+            {
+                problems.push(format!(
+                    "{} is mode {mode:04o}: the CA key was exposed to other users of this host; make a new CA",
+                    key_rel.display()
+                ));
+            }
+        }
+    }
+    let read = |f: Option<&FileRef>| f.and_then(|(_, h)| h.as_ref()).and_then(|h| cx.text(h));
+    if let Some(cert_pem) = read(cert)
+        && let Err(e) = pgtls_certs::verify_chain(&cert_pem, &ca_pem)
+    {
+        problems.push(format!(
+            "the server certificate does not chain to {}, the CA clients are given ({e})",
+            crt_rel.display()
+        ));
+    }
+    if let Some(db_ca_pem) = read(db_ca)
+        && db_ca_pem.trim() != ca_pem.trim()
+    {
+        problems.push(format!(
+            "the db's ssl_ca_file is not the CA in {}",
+            crt_rel.display()
+        ));
+    }
+    if problems.is_empty() {
+        cx.pass(
+            "ca-key",
+            format!(
+                "{} matches {} (mode 0600 or stricter); the server certificate chains to it",
+                key_rel.display(),
+                crt_rel.display()
+            ),
+        );
+    } else {
+        cx.fail(
+            "ca-key",
+            problems.join("; "),
+            "restore the CA from .pgtls-backups/, or move volumes/tls-ca/ away and run `pgtls harden <folder>` to make a new CA (then give clients the new ca.crt)",
         );
     }
 }
