@@ -488,7 +488,16 @@ fn check_hba(cx: &mut Ctx<'_, '_>, hba: Option<&FileRef>, settings: &BTreeMap<St
         );
         return;
     };
-    let Some(text) = host.as_ref().and_then(|h| cx.text(h)) else {
+    let read = host.as_ref().map(|h| cx.staging.read_text(h));
+    if let Some(Err(e)) = &read {
+        cx.fail(
+            "hba-valid",
+            format!("{container} cannot be read: {e}"),
+            "fix the file (it must be UTF-8 text)",
+        );
+        return;
+    }
+    let Some(text) = read.and_then(Result::ok).flatten() else {
         cx.fail(
             "hba-valid",
             format!("{container} is not readable from the host"),
@@ -611,7 +620,17 @@ fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
 
 fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Service) {
     let text = match &layout.pooler_exs {
-        PoolerExs::File(p) => cx.text(p),
+        PoolerExs::File(p) => match cx.staging.read_text(p) {
+            Ok(text) => text,
+            Err(e) => {
+                cx.fail(
+                    "pooler-enforce-ssl",
+                    format!("pooler.exs cannot be read: {e}"),
+                    "fix the file (it must be UTF-8 text)",
+                );
+                return;
+            }
+        },
         PoolerExs::Inline { target, .. } => {
             pooler.mount_for(target).and_then(|m| m.content.clone())
         }

@@ -23,7 +23,10 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         )?;
     }
     // one run at a time on a deployment: taken before anything is read, held until the end
-    let _lock = if args.dry_run || !dep.dir.is_dir() {
+    // (a --out folder that does not exist yet is made, and the run restarted under the lock,
+    // only once the plan is known to be writable: see below)
+    let lock_later = !args.dry_run && !dest.exists();
+    let _lock = if args.dry_run || lock_later || !dep.dir.is_dir() {
         None
     } else {
         Some(deployment::with_dir(
@@ -75,6 +78,12 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let owner_problem = owner_problem(&plan.changes);
     if let (Some(problem), false) = (&owner_problem, args.dry_run) {
         return Err(crate::error::Error::Refused(problem.clone()).into());
+    }
+    if lock_later {
+        std::fs::create_dir_all(dest).map_err(|e| {
+            anyhow::Error::from(e).context(format!("creating \"{}\"", dest.display()))
+        })?;
+        return run(args, out);
     }
     let applied = if args.dry_run || !plan.changed() {
         None
