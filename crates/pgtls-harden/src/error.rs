@@ -58,9 +58,6 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
-    /// The compose file is not YAML.
-    #[error("invalid YAML")]
-    Yaml(#[source] yaml_serde::Error),
     /// A condition described in words (a missing file, a missing mapping).
     #[error("{0}")]
     Message(String),

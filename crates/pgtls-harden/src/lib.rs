@@ -67,6 +67,7 @@ pub mod connstr;
 pub mod error;
 pub mod harden;
 pub mod layout;
+pub mod owner;
 pub mod plan;
 pub mod source;
 pub mod tree;
