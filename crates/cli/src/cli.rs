@@ -235,6 +235,14 @@ pub struct HardenArgs {
     /// Rewrite a create-only pooler.exs into an upsert (update_tenant) so enforce_ssl reaches an existing tenant.
     #[arg(long)]
     pub pooler_upsert: bool,
+    /// Write through a symlinked volumes/, volumes/tls, volumes/tls-ca or .pgtls-backups
+    /// (refused by default: keys and backups would land outside the deployment folder).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Exit 0 even when the checklist of the hardened deployment fails (by default that is exit
+    /// 1 with the failing items; the files are written either way).
+    #[arg(long)]
+    pub allow_failed_checks: bool,
 }
 
 /// `pgtls check`.

@@ -150,6 +150,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     let hba = setting_file(db, &settings, "hba_file");
     check_mounts(&mut cx, db, [&cert, &key, &ca, &hba]);
     check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
+    check_ca(&mut cx, cert.as_ref(), ca.as_ref());
     check_hba(&mut cx, hba.as_ref(), &settings);
     match &layout.pooler {
         Some(pooler) => {
@@ -283,6 +284,84 @@ fn check_mounts(
         cx.pass(
             "db-mounts",
             format!("{count} files mounted read-only and present on the host"),
+        );
+    }
+}
+
+/// The CA kept on the host (`volumes/tls-ca/`, the `ca.crt` clients are given): its key
+/// matches it and is private, the server certificate chains to it, and the db's `ssl_ca_file`
+/// is the same CA.
+fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Option<&FileRef>) {
+    let (crt_rel, key_rel) = (
+        Path::new(crate::apply::CA_CRT),
+        Path::new(crate::apply::CA_KEY),
+    );
+    let (Some(ca_pem), key_pem) = (cx.text(crt_rel), cx.text(key_rel)) else {
+        cx.warn(
+            "ca-key",
+            format!(
+                "no CA certificate at {}: cannot tell which CA clients are given",
+                crt_rel.display()
+            ),
+            "keep the CA in volumes/tls-ca/ (pgtls harden does)",
+        );
+        return;
+    };
+    let mut problems = Vec::new();
+    match &key_pem {
+        None => problems.push(format!(
+            "{} is missing: no certificate can be issued or renewed",
+            key_rel.display()
+        )),
+        Some(key_pem) => {
+            if let Err(e) = pgtls_certs::Ca::load(&ca_pem, key_pem) {
+                problems.push(format!(
+                    "{} does not belong to {} ({e})",
+                    key_rel.display(),
+                    crt_rel.display()
+                ));
+            }
+            if let Some((mode, _)) = cx.staging.mode_owner(key_rel)
+                && mode & 0o077 != 0
+            {
+                problems.push(format!(
+                    "{} is mode {mode:04o}: the CA key was exposed to other users of this host; make a new CA",
+                    key_rel.display()
+                ));
+            }
+        }
+    }
+    let read = |f: Option<&FileRef>| f.and_then(|(_, h)| h.as_ref()).and_then(|h| cx.text(h));
+    if let Some(cert_pem) = read(cert)
+        && let Err(e) = pgtls_certs::verify_chain(&cert_pem, &ca_pem)
+    {
+        problems.push(format!(
+            "the server certificate does not chain to {}, the CA clients are given ({e})",
+            crt_rel.display()
+        ));
+    }
+    if let Some(db_ca_pem) = read(db_ca)
+        && db_ca_pem.trim() != ca_pem.trim()
+    {
+        problems.push(format!(
+            "the db's ssl_ca_file is not the CA in {}",
+            crt_rel.display()
+        ));
+    }
+    if problems.is_empty() {
+        cx.pass(
+            "ca-key",
+            format!(
+                "{} matches {} (mode 0600 or stricter); the server certificate chains to it",
+                key_rel.display(),
+                crt_rel.display()
+            ),
+        );
+    } else {
+        cx.fail(
+            "ca-key",
+            problems.join("; "),
+            "restore the CA from .pgtls-backups/, or move volumes/tls-ca/ away and run `pgtls harden <folder>` to make a new CA (then give clients the new ca.crt)",
         );
     }
 }
@@ -494,7 +573,16 @@ fn check_hba(cx: &mut Ctx<'_, '_>, hba: Option<&FileRef>, settings: &BTreeMap<St
         );
         return;
     };
-    let Some(text) = host.as_ref().and_then(|h| cx.text(h)) else {
+    let read = host.as_ref().map(|h| cx.staging.read_text(h));
+    if let Some(Err(e)) = &read {
+        cx.fail(
+            "hba-valid",
+            format!("{container} cannot be read: {e}"),
+            "fix the file (it must be UTF-8 text)",
+        );
+        return;
+    }
+    let Some(text) = read.and_then(Result::ok).flatten() else {
         cx.fail(
             "hba-valid",
             format!("{container} is not readable from the host"),
@@ -617,7 +705,17 @@ fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
 
 fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Service) {
     let text = match &layout.pooler_exs {
-        PoolerExs::File(p) => cx.text(p),
+        PoolerExs::File(p) => match cx.staging.read_text(p) {
+            Ok(text) => text,
+            Err(e) => {
+                cx.fail(
+                    "pooler-enforce-ssl",
+                    format!("pooler.exs cannot be read: {e}"),
+                    "fix the file (it must be UTF-8 text)",
+                );
+                return;
+            }
+        },
         PoolerExs::Inline { target, .. } => {
             pooler.mount_for(target).and_then(|m| m.content.clone())
         }

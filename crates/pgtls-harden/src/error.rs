@@ -36,6 +36,28 @@ pub enum Error {
         #[source]
         source: std::string::FromUtf8Error,
     },
+    /// A text file holds bytes no parser here accepts (invalid UTF-8, a NUL byte).
+    #[error("\"{}\" line {line}, column {column}: {problem}", .path.display())]
+    BadText {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (in characters).
+        column: usize,
+        /// What is wrong there.
+        problem: String,
+    },
+    /// An input larger than this crate agrees to work on.
+    #[error("\"{}\" is {size} bytes; pgtls reads compose files of at most {limit} bytes (a Supabase compose file is about 10 to 40 kB): is this the right file?", .path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A condition described in words (a missing file, a missing mapping).
     #[error("{0}")]
     Message(String),

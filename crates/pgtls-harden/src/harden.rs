@@ -464,6 +464,13 @@ fn plan_certificates(
             })?;
             step.notes
                 .push(format!("existing CA reused ({})", ca.subject()));
+            if let Some(meta) = staging.tree().meta(&ca_key).filter(|m| m.mode & 0o077 != 0) {
+                warnings.push(format!(
+                    "THE CA KEY WAS EXPOSED: \"{}\" is mode {:04o}, readable by other users of this host; it is rewritten 0600 now, but anyone who read it can issue certificates your clients trust. Make a new CA (move {CA_DIR}/ away and rerun harden), then give clients the new ca.crt",
+                    ca_key.display(),
+                    meta.mode
+                ));
+            }
             ca
         }
         (None, None) => {
@@ -475,6 +482,26 @@ fn plan_certificates(
             step.notes.push(format!(
                 "new private CA ({}), key kept on the host in {CA_DIR}/ (never mounted)",
                 ca.subject()
+            ));
+            ca
+        }
+        (Some(c), None)
+            if let Some(k) = staging
+                .read(Path::new(crate::apply::CA_KEY_PENDING))?
+                .filter(|k| Ca::load(&c, k).is_ok()) =>
+        {
+            // an interrupted run wrote the CA certificate but had not yet renamed the staged
+            // key to ca.key: adopt it (apply renames it into place first)
+            let ca = Ca::load(&c, &k).with_context(|| {
+                format!(
+                    "adopting the staged CA key \"{}\"",
+                    crate::apply::CA_KEY_PENDING
+                )
+            })?;
+            step.notes.push(format!(
+                "CA key staged by an interrupted run adopted ({}): {} completed",
+                ca.subject(),
+                ca_key.display()
             ));
             ca
         }

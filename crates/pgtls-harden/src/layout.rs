@@ -49,6 +49,11 @@ pub const COMPOSE_NAMES: [&str; 4] = [
     "compose.yaml",
 ];
 
+/// The largest compose file read (1 MiB). The edits re-read the whole file for every change
+/// they verify, so the work grows faster than the size: 1 MB takes about 9 s on a 2-core
+/// machine, 4 MB about a minute; a Supabase compose file is 10 to 40 kB.
+pub const MAX_COMPOSE_BYTES: usize = 1 << 20;
+
 /// Container path of PGDATA in the supabase/postgres image.
 pub const PGDATA_TARGET: &str = "/var/lib/postgresql/data";
 /// Container path where Supavisor reads pooler.exs.
@@ -202,6 +207,13 @@ pub fn detect_text(
         "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
     );
+    if text.len() > MAX_COMPOSE_BYTES {
+        return Err(Error::TooLarge {
+            path: dir.join(compose_path),
+            size: text.len(),
+            limit: MAX_COMPOSE_BYTES,
+        });
+    }
     let services = parse_services(text)
         .with_context(|| format!("reading \"{}\"", dir.join(compose_path).display()))?;
     let find = |keys: &[&str], containers: &[&str]| -> Option<Service> {

@@ -77,12 +77,7 @@ pub trait Source: std::fmt::Debug {
     fn read_text(&self, rel: &Path) -> Result<Option<String>> {
         match self.read(rel)? {
             None => Ok(None),
-            Some(bytes) => String::from_utf8(bytes)
-                .map(Some)
-                .map_err(|source| Error::NotUtf8 {
-                    path: rel.to_path_buf(),
-                    source,
-                }),
+            Some(bytes) => text_of(rel, bytes).map(Some),
         }
     }
 
@@ -320,6 +315,52 @@ impl Source for MemSource {
         }
         Ok(out)
     }
+}
+
+/// `bytes` as text, or [`Error::BadText`] with the line and column of the first byte no parser
+/// here accepts: an invalid UTF-8 sequence or a NUL byte.
+pub fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    let position = |valid: &str| {
+        let line = valid.matches('\n').count() + 1;
+        let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let valid_up_to = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(bytes.get(..valid_up_to).unwrap_or_default())
+                .unwrap_or_default();
+            let (line, column) = position(valid);
+            let bad: Vec<String> = bytes
+                .get(valid_up_to..)
+                .unwrap_or_default()
+                .iter()
+                .take(e.utf8_error().error_len().unwrap_or(1))
+                .map(|b| format!("0x{b:02x}"))
+                .collect();
+            return Err(Error::BadText {
+                path: path.to_path_buf(),
+                line,
+                column,
+                problem: format!(
+                    "invalid UTF-8 (byte {}): the file must be UTF-8 text",
+                    bad.join(" ")
+                ),
+            });
+        }
+    };
+    if let Some(at) = text.find('\0') {
+        let (line, column) = position(text.get(..at).unwrap_or_default());
+        return Err(Error::BadText {
+            path: path.to_path_buf(),
+            line,
+            column,
+            problem: "NUL byte: the file must be text".to_owned(),
+        });
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

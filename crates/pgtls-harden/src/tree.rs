@@ -134,6 +134,10 @@ impl Tree {
                         }
                         stack.push(child);
                     }
+                    // the lock (and a staged CA key) belong to the folder's own runs
+                    EntryKind::File
+                        if name == crate::apply::LOCK_FILE
+                            || child == Path::new(crate::apply::CA_KEY_PENDING) => {}
                     EntryKind::File => found.push(child),
                     EntryKind::Other => {}
                 }

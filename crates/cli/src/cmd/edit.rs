@@ -53,7 +53,7 @@ pub fn show_and_write(
         kind: FileKind::Text,
         summary: None,
     };
-    let applied = apply::apply(dir, &[], &[change], &ApplyOptions::from_env())?;
+    let applied = apply::apply(dir, &[], &[change], &ApplyOptions::with_backups())?;
     let backup = applied
         .backup_dir
         .map(|b| format!(" (backup in {})", b.display()))

@@ -10,8 +10,30 @@ use crate::layout;
 use crate::output::{Out, Style};
 use crate::plan::FileKind;
 
+/// How long a run waits for another run on the same deployment before refusing.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
+    let dest = args.out.as_deref().unwrap_or(&dep.dir);
+    if !args.follow_symlinks {
+        deployment::with_dir(
+            apply::refuse_symlinks(dest).map_err(anyhow::Error::from),
+            &dep.dir,
+        )?;
+    }
+    // one run at a time on a deployment: taken before anything is read, held until the end
+    // (a --out folder that does not exist yet is made, and the run restarted under the lock,
+    // only once the plan is known to be writable: see below)
+    let lock_later = !args.dry_run && !dest.exists();
+    let _lock = if args.dry_run || lock_later || !dep.dir.is_dir() {
+        None
+    } else {
+        Some(deployment::with_dir(
+            apply::DeploymentLock::acquire(dest, LOCK_WAIT).map_err(anyhow::Error::from),
+            &dep.dir,
+        )?)
+    };
     let (tree, layout) =
         deployment::with_dir(deployment::open(dep, args.out.as_deref()), &dep.dir)?;
     let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
@@ -64,6 +86,12 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     if let (Some(problem), false) = (&owner_problem, args.dry_run) {
         return Err(crate::error::Error::Refused(problem.clone()).into());
     }
+    if lock_later {
+        std::fs::create_dir_all(dest).map_err(|e| {
+            anyhow::Error::from(e).context(format!("creating \"{}\"", dest.display()))
+        })?;
+        return run(args, out);
+    }
     let applied = if args.dry_run || !plan.changed() {
         None
     } else {
@@ -72,7 +100,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                 tree.dest(),
                 &plan.dirs,
                 &plan.changes,
-                &ApplyOptions::from_env(),
+                &ApplyOptions::with_backups(),
             )
             .map_err(anyhow::Error::from)
             .map_err(|e| {
@@ -112,7 +140,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             "checklist": checks,
             "applied": applied,
         }))?;
-        return Ok(Outcome::Ok);
+        return Ok(checklist_outcome(args, &checks));
     }
 
     let layout_name = plan.layout.description();
@@ -222,5 +250,32 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     for (i, s) in plan.next_steps.iter().enumerate() {
         out.line(&format!("  {}. {s}", i + 1))?;
     }
-    Ok(Outcome::Ok)
+    if checks.failed() {
+        let failing: Vec<String> = checks
+            .items
+            .iter()
+            .filter(|i| i.verdict == checklist::Verdict::Fail)
+            .map(|i| format!("{} ({})", i.id, i.detail))
+            .collect();
+        out.line("")?;
+        let verb = if args.dry_run { "would fail" } else { "fails" };
+        let tail = if args.allow_failed_checks {
+            "exit 0 because of --allow-failed-checks"
+        } else {
+            "fix these, or pass --allow-failed-checks to exit 0 anyway"
+        };
+        out.line(&out.paint(
+            Style::Red,
+            &format!(
+                "The checklist of the hardened deployment {verb}: {}; {tail}.",
+                failing.join("; ")
+            ),
+        ))?;
+    }
+    Ok(checklist_outcome(args, &checks))
+}
+
+/// Exit 1 when the checklist of the hardened state fails, unless `--allow-failed-checks`.
+fn checklist_outcome(args: &HardenArgs, checks: &checklist::Checklist) -> Outcome {
+    Outcome::from_failed(checks.failed() && !args.allow_failed_checks)
 }

@@ -1,0 +1,3 @@
+//! Integration tests of pgtls-harden (one test binary).
+
+mod faults;
