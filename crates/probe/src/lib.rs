@@ -25,7 +25,7 @@
 //!
 //! let targets = Target::parse("db.example.com")?; // ports 5432 and 6543
 //! let opts = ProbeOptions::default().with_ca_file("/etc/pgtls/ca.crt")?;
-//! let report = verify_blocking(&targets, &opts, 8)?;
+//! let report = verify_blocking(&targets, &opts.with_concurrency(8))?;
 //! print!("{}", report.render(false));
 //! println!("{}", report.to_json());
 //! # Ok::<(), pgtls_probe::Error>(())
@@ -73,14 +73,20 @@
 #![forbid(unsafe_code)]
 
 mod cert;
+mod deep;
 mod error;
+mod facts;
+mod io;
+mod judge;
+mod options;
 mod probe;
 mod report;
 mod target;
 pub mod wire;
 
 pub use crate::error::{Error, Result};
-pub use crate::probe::{ProbeOptions, probe, probe_many, verify, verify_blocking};
+pub use crate::options::{MAX_CONCURRENCY, MAX_EXPIRY_WARN_DAYS, MAX_TIMEOUT, ProbeOptions};
+pub use crate::probe::{probe, probe_many, probe_many_with, verify, verify_blocking};
 pub use crate::report::{
     CertificateInfo, Check, CheckData, CheckId, OverallVerdict, Refusal, Report, TargetReport,
     TargetVerdict, Verdict, VersionOutcome, render_target,

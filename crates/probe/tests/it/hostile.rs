@@ -176,9 +176,9 @@ fn detail(r: &TargetReport, id: CheckId) -> String {
 }
 
 fn opts() -> ProbeOptions {
-    let mut o = ProbeOptions::default();
-    o.timeout = TIMEOUT;
-    o
+    ProbeOptions::default()
+        .with_timeout(TIMEOUT)
+        .with_deep(true)
 }
 
 #[tokio::test]
@@ -459,7 +459,7 @@ async fn many_targets_keep_input_order_under_a_concurrency_limit() {
         Target::new("127.0.0.1", closed),
         Target::new("127.0.0.1", garbage),
     ];
-    let reports = pgtls_probe::probe_many(&targets, &opts(), 2).await;
+    let reports = pgtls_probe::probe_many(&targets, &opts().with_concurrency(2)).await;
     let names: Vec<String> = reports.iter().map(|r| r.target.clone()).collect();
     let want: Vec<String> = targets.iter().map(ToString::to_string).collect();
     assert_eq!(names, want);
@@ -581,8 +581,7 @@ async fn certificate_close_to_expiry_fails_expiry() {
         d.contains("expires in 4 day(s)") || d.contains("expires in 5 day(s)"),
         "{d}"
     );
-    let mut relaxed = o.clone();
-    relaxed.expiry_warn_days = 3;
+    let relaxed = o.clone().with_expiry_warn_days(3);
     let (r, _) = run_probe(port, &relaxed).await;
     assert_eq!(verdict(&r, CheckId::Expiry), Verdict::Pass);
     assert_eq!(r.verdict, TargetVerdict::Pass);
