@@ -74,7 +74,7 @@ async fn first(s: &mut TcpStream) -> First {
     First::Startup
 }
 
-fn error_response(code: &str, msg: &str) -> Vec<u8> {
+pub(crate) fn error_response(code: &str, msg: &str) -> Vec<u8> {
     let mut body = Vec::new();
     for (k, v) in [(b'S', "FATAL"), (b'C', code), (b'M', msg)] {
         body.push(k);
@@ -112,7 +112,7 @@ async fn tls_server_answering(
 }
 
 /// Like [`tls_server_answering`], with a given TLS acceptor.
-async fn tls_server_with(
+pub(crate) async fn tls_server_with(
     acc: Arc<SslAcceptor>,
     extra_after_s: &'static [u8],
     startup_reply: Vec<u8>,
