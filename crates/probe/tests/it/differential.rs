@@ -3,6 +3,7 @@
 //! same host name) is asked to connect. `pgtls verify --ca` must pass (exit 0) exactly when
 //! psql connects and plaintext is refused. Certificates are made with the openssl CLI.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -86,10 +87,10 @@ const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 fn leaf(dir: &Path, s: &Spec<'_>) -> (Vec<u8>, Vec<u8>) {
     let mut ext = String::new();
     if let Some(san) = s.san {
-        ext.push_str(&format!("subjectAltName={san}\n"));
+        let _ = writeln!(ext, "subjectAltName={san}");
     }
     ext.push_str(s.ext);
-    ext.push_str(&format!("extendedKeyUsage={}\n", s.eku));
+    let _ = writeln!(ext, "extendedKeyUsage={}", s.eku);
     std::fs::write(dir.join(format!("{}.ext", s.name)), ext).unwrap();
     let mut req = vec!["req"];
     req.extend(s.newkey);
@@ -340,8 +341,9 @@ async fn verdicts_match_psql_verify_full() {
             .filter(|c| c.verdict != Verdict::Pass && c.verdict != Verdict::Skipped)
             .map(|c| format!("{} {}: {}", c.id, c.verdict, c.detail))
             .collect();
-        table.push_str(&format!(
-            "{:22} {:8} as {:10} psql {:5} pgtls {:5}  psql: {}  pgtls: {}\n",
+        let _ = writeln!(
+            table,
+            "{:22} {:8} as {:10} psql {:5} pgtls {:5}  psql: {}  pgtls: {}",
             spec.name,
             server,
             host,
@@ -349,7 +351,7 @@ async fn verdicts_match_psql_verify_full() {
             ours_ok,
             psql.stderr.lines().last().unwrap_or(""),
             failing.join(" | ")
-        ));
+        );
         if libpq_ok != ours_ok {
             mismatches.push(spec.name);
         }
