@@ -20,7 +20,7 @@ const HBA: &str = "local all all trust\n\
 hostnossl all all 127.0.0.1/32 reject\n\
 hostssl all all 127.0.0.1/32 scram-sha-256\n";
 
-struct Dir(PathBuf);
+pub(crate) struct Dir(pub(crate) PathBuf);
 
 impl Drop for Dir {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ impl Drop for Dir {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -43,7 +43,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 const CA_EXT: &str = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
 
-fn ca(dir: &Path, name: &str) {
+pub(crate) fn ca(dir: &Path, name: &str) {
     openssl(
         dir,
         &[
@@ -70,21 +70,31 @@ fn ca(dir: &Path, name: &str) {
     );
 }
 
-struct Spec<'a> {
-    name: &'a str,
-    cn: &'a str,
-    san: Option<&'a str>,
-    newkey: &'a [&'a str],
-    digest: &'a str,
-    eku: &'a str,
-    days: &'a str,
-    issuer: &'a str,
-    ext: &'a str,
+pub(crate) struct Spec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) cn: &'a str,
+    pub(crate) san: Option<&'a str>,
+    pub(crate) newkey: &'a [&'a str],
+    pub(crate) digest: &'a str,
+    pub(crate) eku: &'a str,
+    pub(crate) days: &'a str,
+    pub(crate) issuer: &'a str,
+    pub(crate) ext: &'a str,
 }
 
-const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+pub(crate) const LEAF_EXT: &str =
+    "basicConstraints=critical,CA:FALSE\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n";
 
-fn leaf(dir: &Path, s: &Spec<'_>) -> (Vec<u8>, Vec<u8>) {
+/// A fresh directory for certificates, removed on drop.
+pub(crate) fn cert_dir(tag: &str) -> Dir {
+    let dir = std::env::temp_dir().join(format!("pgtls-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Dir(dir)
+}
+
+pub(crate) const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+pub(crate) fn leaf(dir: &Path, s: &Spec<'_>) -> (Vec<u8>, Vec<u8>) {
     let mut ext = String::new();
     if let Some(san) = s.san {
         let _ = writeln!(ext, "subjectAltName={san}");
