@@ -108,6 +108,14 @@ const VERIFY_HELP: &str = "Examples:
   pgtls verify 127.0.0.1:5432 --ca volumes/tls-ca/ca.crt
   pgtls verify db.example.com:6543 --tenant my-tenant --json
   pgtls verify --targets-file endpoints.txt --concurrency 8
+  pgtls verify db.example.com:5432 --ca ca.crt --deep      also versions, ciphers, client certs
+  pgtls verify db.example.com:5432 --ca ca.crt --client-cert app.crt --client-key app.key
+
+By default each target costs the server two connections (one TLS handshake with the optional
+login on it, one plaintext startup that must be refused) and one FATAL log line: cheap enough
+to run from monitoring every minute. --deep adds tls-versions, ciphers, client-certificate,
+pipelined-data and direct-tls (about 27 connections on PostgreSQL). A timeout is inconclusive,
+never a failure; under load a timed-out target is retried once.
 
 Exit codes:
   0  on every target TLS works, verification passes (when --ca is given) and plaintext is refused

@@ -393,7 +393,15 @@ fn ip_match(ip: &[u8], host: &str) -> Result<bool, String> {
 }
 
 fn ip_text(ip: &[u8]) -> String {
-    ip_from_bytes(ip).map_or_else(|| format!("{ip:02x?}"), |a| a.to_string())
+    ip_from_bytes(ip).map_or_else(
+        || {
+            ip.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        },
+        |a| a.to_string(),
+    )
 }
 
 /// libpq's verify-full host-name rule, exactly: every SAN is examined in order (DNS names by
