@@ -76,7 +76,7 @@
 //!   `plaintext-refused` inconclusive (its message is shown).
 //! - No GSSAPI encryption, no SCRAM channel binding checks; CRLs are not consulted (libpq
 //!   reads `~/.postgresql/root.crl` when present; we do not).
-//! - `client-certificate` reads the CertificateRequest of a TLS 1.2 handshake; a server that
+//! - `client-certificate` reads the `CertificateRequest` of a TLS 1.2 handshake; a server that
 //!   speaks only TLS 1.3 (which encrypts it) leaves it unknown.
 //! - `ciphers` can test only what the local OpenSSL still offers at security level 0: on
 //!   OpenSSL 3 EXPORT, RC4 and single DES are gone, and are reported as `untested`.
