@@ -713,3 +713,71 @@ async fn leaf_certificate_is_not_a_ca() {
     assert_eq!(is_ca(&r), Some(false));
     assert!(!detail(&r, CheckId::Certificate).contains("CA certificate"));
 }
+
+/// A PgBouncer-like endpoint that stalls its first `stalled` connections past the deadline,
+/// then behaves: the probe of a busy fleet that timed out is retried once, and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_under_load_is_retried_once_and_never_a_fail() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let acc = acceptor(&leaf);
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stalled = 4; // both targets' two default-mode connections
+    let port = serve({
+        let seen = Arc::clone(&seen);
+        move |mut s| {
+            let acc = Arc::clone(&acc);
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n < stalled {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    return;
+                }
+                match first(&mut s).await {
+                    First::SslRequest(_) => {
+                        let _ = s.write_all(b"S").await;
+                        let ssl = Ssl::new(acc.context()).unwrap();
+                        let mut tls = tokio_openssl::SslStream::new(ssl, s).unwrap();
+                        if Pin::new(&mut tls).accept().await.is_ok() {
+                            let mut sink = [0u8; 512];
+                            while matches!(tls.read(&mut sink).await, Ok(n) if n > 0) {}
+                        }
+                    }
+                    First::Startup => {
+                        let _ = s.write_all(&error_response("08P01", "SSL required")).await;
+                    }
+                    First::ClientHello | First::Nothing => {}
+                }
+            }
+        }
+    })
+    .await;
+    let targets = [
+        Target::new("127.0.0.1", port),
+        Target::new("127.0.0.1", port),
+    ];
+    let o = ProbeOptions::default()
+        .with_ca_pem(&pki.ca_pem(), "ca.crt")
+        .unwrap()
+        .with_timeout(Duration::from_millis(400))
+        .with_concurrency(2);
+    let reports = pgtls_probe::probe_many(&targets, &o).await;
+    for r in &reports {
+        let text = pgtls_probe::render_target(r, false);
+        assert_eq!(r.attempts, 2, "{text}");
+        assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+    }
+    // Without the retry the same stall is inconclusive, never a fail.
+    seen.store(0, std::sync::atomic::Ordering::SeqCst);
+    let reports = pgtls_probe::probe_many(&targets, &o.with_retry(false)).await;
+    for r in &reports {
+        let text = pgtls_probe::render_target(r, false);
+        assert_eq!(r.attempts, 1);
+        assert_eq!(r.verdict, TargetVerdict::Inconclusive, "{text}");
+        assert!(
+            r.checks.iter().all(|c| c.verdict != Verdict::Fail),
+            "{text}"
+        );
+        assert!(r.timed_out());
+    }
+}
