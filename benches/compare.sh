@@ -47,14 +47,28 @@ hf() { # name, then hyperfine arguments
 }
 
 echo "== 1. one endpoint"
+hf start -n "pgtls --version (process start)" "$PGTLS --version" -n "/bin/true" "/bin/true" \
+  -n "openssl version" "openssl version"
 hf one_endpoint \
-  -n "pgtls verify (TLS + verify + plaintext refusal)" "$PGTLS verify $PG --ca $CA --json" \
+  -n "pgtls verify --ca (default: TLS + verify + plaintext refusal, 2 connections)" "$PGTLS verify $PG --ca $CA --json" \
   -n "openssl s_client -starttls postgres (one handshake)" "openssl s_client -starttls postgres -connect $PG -CAfile $CA -brief" \
+  -n "pgtls verify --ca --deep (every check)" "$PGTLS verify $PG --ca $CA --deep --json" \
   -n "pg_isready" "pg_isready -h 127.0.0.1 -p ${PG##*:}"
 
 echo "== 2. many endpoints"
+# PostgreSQL endpoints only (the fleet goal is about PostgreSQL 15 servers): bench_env lists
+# its 4 PostgreSQL clusters first.
+head -4 "$ENV_DIR/endpoints.txt" > "$W/pg.txt"
+: > "$W/targets1000.txt"
+while [ "$(wc -l < "$W/targets1000.txt")" -lt 1000 ]; do cat "$W/pg.txt" >> "$W/targets1000.txt"; done
+head -1000 "$W/targets1000.txt" > "$W/t1000.txt"
 hf many_endpoints -n "pgtls verify, 200 targets, concurrency 64" \
   "$PGTLS verify --targets-file $W/targets200.txt --ca $CA --concurrency 64 --json"
+# The fleet: 1,000 PostgreSQL targets at concurrency 256; every run must be a full PASS
+# (hyperfine fails on exit 1), and the last run's JSON is kept to count fails and retries.
+hf fleet -n "pgtls verify, 1000 PostgreSQL targets, concurrency 256" \
+  "$PGTLS verify --targets-file $W/t1000.txt --ca $CA --concurrency 256 --json"
+"$PGTLS" verify --targets-file "$W/t1000.txt" --ca "$CA" --concurrency 256 --json > "$J/fleet_report.json" || true
 if [ -z "${SKIP_SCANNERS:-}" ]; then
   TESTSSL=$(command -v testssl || command -v testssl.sh || true)
   if [ -n "$TESTSSL" ]; then

@@ -18,7 +18,7 @@ fn bench_probe(c: &mut Criterion) {
     let mut opts = ProbeOptions::default()
         .with_ca_pem(&pki.ca_pem(), "ca.crt")
         .expect("ca");
-    opts.timeout = Duration::from_secs(5);
+    opts = opts.with_timeout(Duration::from_secs(5));
     let target = Target::new("127.0.0.1", pg.port());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

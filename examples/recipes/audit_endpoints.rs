@@ -49,7 +49,7 @@ fn main() {
     let opts = ProbeOptions::default()
         .with_ca_pem(ca.cert_pem().as_bytes(), "ca.crt")
         .expect("CA");
-    let report = verify_blocking(&targets, &opts, 3).expect("probe");
+    let report = verify_blocking(&targets, &opts.clone().with_concurrency(3)).expect("probe");
 
     heading("checklist");
     print!("{}", report.render(false));

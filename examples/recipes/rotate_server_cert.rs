@@ -16,7 +16,7 @@ fn served_days_left(port: u16, ca_pem: &str) -> i64 {
     let opts = ProbeOptions::default()
         .with_ca_pem(ca_pem.as_bytes(), "ca.crt")
         .expect("CA");
-    let report = verify_blocking(&[Target::new("127.0.0.1", port)], &opts, 1).expect("probe");
+    let report = verify_blocking(&[Target::new("127.0.0.1", port)], &opts).expect("probe");
     let target = report.targets.first().expect("one target");
     match target.check(CheckId::Certificate).map(|c| &c.data) {
         Some(CheckData::Certificate(info)) => info.days_left,

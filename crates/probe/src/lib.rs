@@ -5,27 +5,31 @@
 //! them checks the one thing hardening is for: that a *plaintext* client is refused. This
 //! crate runs, per endpoint, these checks (ids are the stable `pgtls verify --json` ids):
 //!
-//! | id | what |
-//! |---|---|
-//! | `tls-offered` | SSLRequest is answered `S` |
-//! | `no-buffered-bytes` | nothing follows the `S` before the handshake (CVE-2021-23222) |
-//! | `handshake` | protocol, cipher, ALPN |
-//! | `certificate` | subject, SANs, dates, key, signature of the leaf |
-//! | `chain` | the chain verifies against `--ca` or the system roots |
-//! | `hostname` | the certificate names the host (libpq verify-full rules) |
-//! | `expiry` | inside the validity window, more than `expiry_warn_days` left |
-//! | `tls-versions` | TLS 1.0 and 1.1 refused; which of 1.0..1.3 are accepted |
-//! | `plaintext-refused` | a StartupMessage without TLS is refused for lack of TLS |
-//! | `direct-tls` | PostgreSQL 17 direct TLS (ALPN `postgresql`) |
-//! | `pipelined-data` | plaintext pipelined after SSLRequest is refused (CVE-2021-23214) |
-//! | `authenticated` | optional login over TLS; `pg_stat_ssl` of its own backend |
+//! | id | what | mode |
+//! |---|---|---|
+//! | `tls-offered` | SSLRequest is answered `S` | default |
+//! | `no-buffered-bytes` | nothing follows the `S` before the handshake (CVE-2021-23222) | default |
+//! | `handshake` | protocol, cipher, ALPN | default |
+//! | `certificate` | subject, SANs, dates, key and its size, digest, EKU, AKI of the leaf | default |
+//! | `chain` | OpenSSL's own verification, as a libpq client on this host runs it | default |
+//! | `hostname` | the certificate names the host (libpq's verify-full rule, exactly) | default |
+//! | `expiry` | inside the validity window, at least `expiry_warn_days` left | default |
+//! | `plaintext-refused` | a StartupMessage without TLS is refused for lack of TLS | default |
+//! | `authenticated` | optional login (password or client certificate) over the same TLS session | default |
+//! | `tls-versions` | TLS 1.0 and 1.1 refused; which of 1.0..1.3 are accepted | `--deep` |
+//! | `direct-tls` | PostgreSQL 17 direct TLS (ALPN `postgresql`) | `--deep` |
+//! | `pipelined-data` | plaintext pipelined after SSLRequest is refused (CVE-2021-23214) | `--deep` |
+//! | `ciphers` | TLS 1.2 suites enumerated, TLS 1.3 suites listed; anonymous/NULL/EXPORT/RC4/DES fail | `--deep` |
+//! | `client-certificate` | whether the server asks for one, and from which CAs | `--deep` |
 //!
 //! ```no_run
 //! use pgtls_probe::{ProbeOptions, Target, verify_blocking};
 //!
 //! let targets = Target::parse("db.example.com")?; // ports 5432 and 6543
-//! let opts = ProbeOptions::default().with_ca_file("/etc/pgtls/ca.crt")?;
-//! let report = verify_blocking(&targets, &opts, 8)?;
+//! let opts = ProbeOptions::default()
+//!     .with_ca_file("/etc/pgtls/ca.crt")?
+//!     .with_concurrency(8);
+//! let report = verify_blocking(&targets, &opts)?;
 //! print!("{}", report.render(false));
 //! println!("{}", report.to_json());
 //! # Ok::<(), pgtls_probe::Error>(())
@@ -35,23 +39,34 @@
 //! - [`wire`] is a pure codec in the style of `postgres-protocol`: it encodes the startup
 //!   packets and decodes the startup-phase replies, bounded ([`wire::MAX_MESSAGE_LEN`]) and
 //!   panic-free on any input (fuzzed).
-//! - The I/O layer uses tokio, and the `openssl` crate through `tokio-openssl` for the raw
-//!   handshake, because native-tls cannot report the protocol version or cipher. Certificate
-//!   verification runs after the handshake against the presented chain, so a bad certificate
-//!   is reported with its facts instead of as an opaque handshake error.
-//! - Every check has its own deadline ([`ProbeOptions::timeout`]) shared by all its network
-//!   steps, so a slow drip of bytes cannot stretch it. Hostile servers produce verdicts.
-//! - Nothing waits on the happy path: all checks of a target start at once, each on its own
-//!   connection(s), and the report keeps the fixed order. `no-buffered-bytes` looks only at
-//!   what arrived with the `S` plus one non-blocking read just before the `ClientHello` (what
-//!   libpq 14.1+ checks: its own buffer), never a timed wait; a server's close or plaintext
-//!   answer is classified as soon as it arrives. `tls-versions` offers TLS 1.0 and 1.1 in one
-//!   handshake (one refusal covers both; a server that takes either is caught), takes TLS 1.3
-//!   from the first connection when it negotiated 1.3, and TLS 1.2 from the pipelined-data
-//!   handshake, which offers only 1.2 (when that handshake does not complete, both checks get
-//!   connections of their own). OpenSSL's client context is built once per process. Against
-//!   PostgreSQL a probe costs 5 connections, each a forked backend (2-4 ms of server CPU
-//!   each), which bounds one probe's time and many-target throughput.
+//! - I/O returns facts, pure judges turn facts into checks. The I/O layer (tokio, and the
+//!   `openssl` crate through `tokio-openssl`) connects, reads and shakes hands and records
+//!   what it saw as plain data (the reply byte, the handshake's protocol and cipher, the
+//!   leaf's facts, the errors OpenSSL's chain verification reported); the judges (unit-tested
+//!   without a socket) decide the verdicts.
+//! - **The verdict a libpq client reaches.** The first handshake runs with `SSL_VERIFY_PEER`
+//!   on a context made like libpq's (`SSL_CTX_new`, so this host's OpenSSL configuration and
+//!   security level apply; client-side chain verification uses purpose `sslserver`), trusting
+//!   the CA file (or the system roots). A verify callback records every error and lets the
+//!   handshake finish, so a refused certificate is reported with its facts: RSA-1024 ("EE
+//!   certificate key too weak"), SHA-1 ("CA signature digest algorithm too weak"), EKU without
+//!   serverAuth ("unsuitable certificate purpose") fail exactly where libpq on this host
+//!   refuses. Validity-window errors go to `expiry`. The host name is checked with libpq's own
+//!   rule, ported from `fe-secure-openssl.c`/`fe-secure-common.c`: SANs in order, a SAN of the
+//!   host's type (IP or DNS) rules out the CN, otherwise the first CN is compared as text,
+//!   wildcards `*.` over one label, `inet_aton` forms for IPv4; a match that rests on the CN
+//!   warns that RFC 6125-strict clients (node-postgres, pgjdbc, Go, rustls, browsers) refuse it.
+//! - **Monitoring-grade by default**: two connections per target, at once: the first
+//!   (SSLRequest, handshake, certificate, and the optional login over that same TLS session
+//!   with `tokio-postgres`'s `connect_raw`), and a plaintext StartupMessage. Against
+//!   PostgreSQL that is two backends and one FATAL log line (the plaintext refusal). With a
+//!   CA given, credentials are sent only when the certificate passed (as libpq). `--deep`
+//!   ([`ProbeOptions::with_deep`]) adds the other checks, each on connections of its own
+//!   (about 27 backends against PostgreSQL, most of them refused handshakes).
+//! - Every check has its own deadline ([`ProbeOptions::with_timeout`]) shared by all its
+//!   network steps, so a slow drip of bytes cannot stretch it. A timeout is `inconclusive`,
+//!   never `fail`; under load ([`probe_many`]) a timed-out target is probed once more after a
+//!   short backoff. Hostile servers produce verdicts.
 //! - The overall rule ([`Report`]): a target passes only when TLS works, plaintext is refused,
 //!   verification passes when a CA was given, and no check failed.
 //!
@@ -59,10 +74,13 @@
 //! - Classification of refusals relies on the server's English message texts (PostgreSQL,
 //!   Supavisor, PgBouncer); a server with `lc_messages` in another language makes
 //!   `plaintext-refused` inconclusive (its message is shown).
-//! - No GSSAPI encryption, no client certificates, no SCRAM channel binding checks.
+//! - No GSSAPI encryption, no SCRAM channel binding checks; CRLs are not consulted (libpq
+//!   reads `~/.postgresql/root.crl` when present; we do not).
+//! - `client-certificate` reads the `CertificateRequest` of a TLS 1.2 handshake; a server that
+//!   speaks only TLS 1.3 (which encrypts it) leaves it unknown.
+//! - `ciphers` can test only what the local OpenSSL still offers at security level 0: on
+//!   OpenSSL 3 EXPORT, RC4 and single DES are gone, and are reported as `untested`.
 //! - Host names are resolved by the system resolver; only the first address is probed.
-//! - The authenticated check verifies the chain with native-tls (OpenSSL) only when a CA is
-//!   given; without one it encrypts without verifying, like `sslmode=require`.
 //! - TLS 1.0/1.1 can be tested only where the local OpenSSL still offers them at security
 //!   level 0; otherwise they are reported as `untested`. They are offered together, so an
 //!   OpenSSL that can offer only one of them would report the other as refused.
@@ -73,14 +91,20 @@
 #![forbid(unsafe_code)]
 
 mod cert;
+mod deep;
 mod error;
+mod facts;
+mod io;
+mod judge;
+mod options;
 mod probe;
 mod report;
 mod target;
 pub mod wire;
 
 pub use crate::error::{Error, Result};
-pub use crate::probe::{ProbeOptions, probe, probe_many, verify, verify_blocking};
+pub use crate::options::{MAX_CONCURRENCY, MAX_EXPIRY_WARN_DAYS, MAX_TIMEOUT, ProbeOptions};
+pub use crate::probe::{probe, probe_many, probe_many_with, verify, verify_blocking};
 pub use crate::report::{
     CertificateInfo, Check, CheckData, CheckId, OverallVerdict, Refusal, Report, TargetReport,
     TargetVerdict, Verdict, VersionOutcome, render_target,

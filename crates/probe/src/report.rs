@@ -130,11 +130,15 @@ pub enum CheckId {
     PipelinedData,
     /// An authenticated session over TLS, with `pg_stat_ssl` of its own backend.
     Authenticated,
+    /// The TLS 1.2 cipher suites the server accepts (enumerated) and its TLS 1.3 suites.
+    Ciphers,
+    /// Whether the server asks for a client certificate, and from which CAs.
+    ClientCertificate,
 }
 
 impl CheckId {
     /// Every check, in report order.
-    pub const ALL: [CheckId; 12] = [
+    pub const ALL: [CheckId; 14] = [
         Self::TlsOffered,
         Self::NoBufferedBytes,
         Self::Handshake,
@@ -147,6 +151,17 @@ impl CheckId {
         Self::DirectTls,
         Self::PipelinedData,
         Self::Authenticated,
+        Self::Ciphers,
+        Self::ClientCertificate,
+    ];
+
+    /// The checks `--deep` adds to the default (monitoring-grade) run.
+    pub const DEEP: [CheckId; 5] = [
+        Self::TlsVersions,
+        Self::DirectTls,
+        Self::PipelinedData,
+        Self::Ciphers,
+        Self::ClientCertificate,
     ];
 
     /// The stable id, e.g. `plaintext-refused`.
@@ -164,6 +179,8 @@ impl CheckId {
             Self::DirectTls => "direct-tls",
             Self::PipelinedData => "pipelined-data",
             Self::Authenticated => "authenticated",
+            Self::Ciphers => "ciphers",
+            Self::ClientCertificate => "client-certificate",
         }
     }
 }
@@ -198,6 +215,14 @@ pub struct CertificateInfo {
     pub is_ca: bool,
     /// Subjects of every certificate the server presented, leaf first.
     pub chain: Vec<String>,
+    /// Public key size in bits (JSON `key_bits`).
+    pub key_bits: u32,
+    /// The signature's digest, e.g. `SHA256` (JSON `digest`); `None` when unknown.
+    pub digest: Option<String>,
+    /// Extended key usages (JSON `eku`), `None` when the extension is absent (any use).
+    pub eku: Option<Vec<String>>,
+    /// Whether an authority key identifier is present (JSON `aki`).
+    pub aki: bool,
 }
 
 /// How a plaintext StartupMessage was refused.
@@ -307,6 +332,22 @@ pub enum CheckData {
         /// ALPN the server selected.
         alpn: Option<String>,
     },
+    /// `ciphers`: the suites the server accepted, per protocol.
+    Ciphers {
+        /// TLS 1.2 suites accepted (OpenSSL names), in the server's order of preference.
+        tls12: Vec<String>,
+        /// TLS 1.3 suites accepted.
+        tls13: Vec<String>,
+        /// Suites this OpenSSL cannot offer, so never tested (e.g. EXPORT, RC4, DES).
+        untested: Vec<String>,
+    },
+    /// `client-certificate`: the server's `CertificateRequest`.
+    ClientCertificate {
+        /// `Some(true)` when the server asked for a client certificate; `None` unknown.
+        requested: Option<bool>,
+        /// The acceptable CA names it sent (`CN=..., O=...`).
+        ca_names: Vec<String>,
+    },
     /// `authenticated`: the `pg_stat_ssl` row of the probe's own backend.
     Authenticated {
         /// `pg_stat_ssl.ssl`.
@@ -336,6 +377,11 @@ pub struct Check {
     pub fix: Option<String>,
     /// Check-specific evidence.
     pub data: CheckData,
+    /// Things a passing check still wants read (JSON `warnings`, present when not empty):
+    /// for example a name that libpq accepts and RFC 6125-strict clients refuse.
+    pub warnings: Vec<String>,
+    /// The check's network steps hit their deadline (its verdict is then `inconclusive`).
+    pub(crate) timed_out: bool,
 }
 
 impl Check {
@@ -347,7 +393,26 @@ impl Check {
             detail: detail.into(),
             fix: None,
             data: CheckData::None,
+            warnings: Vec::new(),
+            timed_out: false,
         }
+    }
+
+    /// Marks a check whose network steps timed out (it becomes `inconclusive`).
+    #[must_use]
+    pub(crate) fn timed_out(mut self) -> Self {
+        self.timed_out = true;
+        if self.verdict == Verdict::Fail {
+            self.verdict = Verdict::Inconclusive;
+        }
+        self
+    }
+
+    /// Adds a warning.
+    #[must_use]
+    pub fn with_warning(mut self, w: impl Into<String>) -> Self {
+        self.warnings.push(w.into());
+        self
     }
 
     /// Adds a fix.
@@ -373,6 +438,9 @@ impl Serialize for Check {
         m.serialize_entry("detail", &self.detail)?;
         if let Some(fix) = &self.fix {
             m.serialize_entry("fix", fix)?;
+        }
+        if !self.warnings.is_empty() {
+            m.serialize_entry("warnings", &self.warnings)?;
         }
         match &self.data {
             CheckData::None => {}
@@ -402,6 +470,10 @@ impl Serialize for Check {
                 m.serialize_entry("signature", &c.signature)?;
                 m.serialize_entry("is_ca", &c.is_ca)?;
                 m.serialize_entry("chain", &c.chain)?;
+                m.serialize_entry("key_bits", &c.key_bits)?;
+                m.serialize_entry("digest", &c.digest)?;
+                m.serialize_entry("eku", &c.eku)?;
+                m.serialize_entry("aki", &c.aki)?;
             }
             CheckData::Chain { trust } => m.serialize_entry("trust", trust)?,
             CheckData::Hostname { host } => m.serialize_entry("host", host)?,
@@ -447,6 +519,22 @@ impl Serialize for Check {
                 m.serialize_entry("supported", supported)?;
                 m.serialize_entry("alpn", alpn)?;
             }
+            CheckData::Ciphers {
+                tls12,
+                tls13,
+                untested,
+            } => {
+                m.serialize_entry("tls12", tls12)?;
+                m.serialize_entry("tls13", tls13)?;
+                m.serialize_entry("untested", untested)?;
+            }
+            CheckData::ClientCertificate {
+                requested,
+                ca_names,
+            } => {
+                m.serialize_entry("requested", requested)?;
+                m.serialize_entry("ca_names", ca_names)?;
+            }
             CheckData::Authenticated {
                 ssl,
                 version,
@@ -475,6 +563,8 @@ pub struct TargetReport {
     pub verdict: TargetVerdict,
     /// The checks in [`CheckId::ALL`] order.
     pub checks: Vec<Check>,
+    /// How many times the target was probed (2 when a timeout under load was retried).
+    pub attempts: u32,
 }
 
 /// Checks whose non-pass makes a target inconclusive: TLS works and plaintext is refused.
@@ -500,7 +590,13 @@ impl TargetReport {
             target: target.into(),
             verdict,
             checks,
+            attempts: 1,
         }
+    }
+
+    /// Whether any check timed out (nothing learnt from it; a retry may decide).
+    pub fn timed_out(&self) -> bool {
+        self.checks.iter().any(|c| c.timed_out)
     }
 
     /// The rule behind [`TargetReport::verdict`]:
@@ -543,6 +639,10 @@ pub struct Report {
     pub verdict: OverallVerdict,
     /// One entry per target, in input order.
     pub targets: Vec<TargetReport>,
+    /// `default` (monitoring-grade: at most two connections per target) or `deep`.
+    pub mode: &'static str,
+    /// The check ids this mode runs (the others are reported as `skipped`).
+    pub checks_run: Vec<CheckId>,
 }
 
 impl Report {
@@ -558,7 +658,25 @@ impl Report {
         } else {
             OverallVerdict::Pass
         };
-        Self { verdict, targets }
+        Self {
+            verdict,
+            targets,
+            mode: "default",
+            checks_run: CheckId::ALL
+                .into_iter()
+                .filter(|c| !CheckId::DEEP.contains(c))
+                .collect(),
+        }
+    }
+
+    /// Records which mode ran: `deep` runs every check.
+    #[must_use]
+    pub fn with_deep(mut self, deep: bool) -> Self {
+        if deep {
+            self.mode = "deep";
+            self.checks_run = CheckId::ALL.to_vec();
+        }
+        self
     }
 
     /// The JSON document, pretty-printed.
@@ -641,6 +759,15 @@ pub fn render_target(t: &TargetReport, color: bool) -> String {
             c.id.as_str(),
             c.detail
         );
+        for w in &c.warnings {
+            let _ = writeln!(
+                out,
+                "  {:6} {:width$}  {}",
+                "",
+                "",
+                paint(&format!("warning: {w}"), YELLOW, color)
+            );
+        }
         if let Some(fix) = c.fix.as_ref().filter(|_| c.verdict != Verdict::Pass) {
             let _ = writeln!(out, "  {:6} {:width$}  fix: {fix}", "", "");
         }
@@ -673,7 +800,9 @@ mod tests {
                 "plaintext-refused",
                 "direct-tls",
                 "pipelined-data",
-                "authenticated"
+                "authenticated",
+                "ciphers",
+                "client-certificate"
             ]
         );
         for id in CheckId::ALL {
@@ -724,6 +853,7 @@ mod tests {
             target: "h:1".into(),
             verdict: v,
             checks: vec![],
+            attempts: 1,
         };
         assert_eq!(
             Report::new(vec![t(TargetVerdict::Pass)]).verdict,

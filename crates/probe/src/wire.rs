@@ -293,6 +293,28 @@ pub enum BackendMessage {
     },
 }
 
+impl BackendMessage {
+    /// A short human description, e.g. `error "..."` or `a message of type 'Z' (1 byte)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::ErrorResponse(f) => {
+                format!("error \"{}\"", f.message.as_deref().unwrap_or_default())
+            }
+            Self::NoticeResponse(f) => {
+                format!("notice \"{}\"", f.message.as_deref().unwrap_or_default())
+            }
+            Self::Authentication(r) => format!("authentication request {}", r.describe()),
+            Self::NegotiateProtocolVersion { newest_minor, .. } => {
+                format!("a protocol version negotiation (newest minor version {newest_minor})")
+            }
+            Self::Other { tag, body_len } => {
+                let unit = if *body_len == 1 { "byte" } else { "bytes" };
+                format!("a message of type '{}' ({body_len} {unit})", tag_char(*tag))
+            }
+        }
+    }
+}
+
 fn tag_char(tag: u8) -> char {
     if tag.is_ascii_graphic() {
         tag as char

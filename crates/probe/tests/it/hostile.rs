@@ -74,7 +74,7 @@ async fn first(s: &mut TcpStream) -> First {
     First::Startup
 }
 
-fn error_response(code: &str, msg: &str) -> Vec<u8> {
+pub(crate) fn error_response(code: &str, msg: &str) -> Vec<u8> {
     let mut body = Vec::new();
     for (k, v) in [(b'S', "FATAL"), (b'C', code), (b'M', msg)] {
         body.push(k);
@@ -112,7 +112,7 @@ async fn tls_server_answering(
 }
 
 /// Like [`tls_server_answering`], with a given TLS acceptor.
-async fn tls_server_with(
+pub(crate) async fn tls_server_with(
     acc: Arc<SslAcceptor>,
     extra_after_s: &'static [u8],
     startup_reply: Vec<u8>,
@@ -176,9 +176,9 @@ fn detail(r: &TargetReport, id: CheckId) -> String {
 }
 
 fn opts() -> ProbeOptions {
-    let mut o = ProbeOptions::default();
-    o.timeout = TIMEOUT;
-    o
+    ProbeOptions::default()
+        .with_timeout(TIMEOUT)
+        .with_deep(true)
 }
 
 #[tokio::test]
@@ -459,7 +459,7 @@ async fn many_targets_keep_input_order_under_a_concurrency_limit() {
         Target::new("127.0.0.1", closed),
         Target::new("127.0.0.1", garbage),
     ];
-    let reports = pgtls_probe::probe_many(&targets, &opts(), 2).await;
+    let reports = pgtls_probe::probe_many(&targets, &opts().with_concurrency(2)).await;
     let names: Vec<String> = reports.iter().map(|r| r.target.clone()).collect();
     let want: Vec<String> = targets.iter().map(ToString::to_string).collect();
     assert_eq!(names, want);
@@ -581,8 +581,7 @@ async fn certificate_close_to_expiry_fails_expiry() {
         d.contains("expires in 4 day(s)") || d.contains("expires in 5 day(s)"),
         "{d}"
     );
-    let mut relaxed = o.clone();
-    relaxed.expiry_warn_days = 3;
+    let relaxed = o.clone().with_expiry_warn_days(3);
     let (r, _) = run_probe(port, &relaxed).await;
     assert_eq!(verdict(&r, CheckId::Expiry), Verdict::Pass);
     assert_eq!(r.verdict, TargetVerdict::Pass);
@@ -713,4 +712,72 @@ async fn leaf_certificate_is_not_a_ca() {
     let (r, _) = run_probe(port, &opts()).await;
     assert_eq!(is_ca(&r), Some(false));
     assert!(!detail(&r, CheckId::Certificate).contains("CA certificate"));
+}
+
+/// A PgBouncer-like endpoint that stalls its first `stalled` connections past the deadline,
+/// then behaves: the probe of a busy fleet that timed out is retried once, and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_under_load_is_retried_once_and_never_a_fail() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let acc = acceptor(&leaf);
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stalled = 4; // both targets' two default-mode connections
+    let port = serve({
+        let seen = Arc::clone(&seen);
+        move |mut s| {
+            let acc = Arc::clone(&acc);
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n < stalled {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    return;
+                }
+                match first(&mut s).await {
+                    First::SslRequest(_) => {
+                        let _ = s.write_all(b"S").await;
+                        let ssl = Ssl::new(acc.context()).unwrap();
+                        let mut tls = tokio_openssl::SslStream::new(ssl, s).unwrap();
+                        if Pin::new(&mut tls).accept().await.is_ok() {
+                            let mut sink = [0u8; 512];
+                            while matches!(tls.read(&mut sink).await, Ok(n) if n > 0) {}
+                        }
+                    }
+                    First::Startup => {
+                        let _ = s.write_all(&error_response("08P01", "SSL required")).await;
+                    }
+                    First::ClientHello | First::Nothing => {}
+                }
+            }
+        }
+    })
+    .await;
+    let targets = [
+        Target::new("127.0.0.1", port),
+        Target::new("127.0.0.1", port),
+    ];
+    let o = ProbeOptions::default()
+        .with_ca_pem(&pki.ca_pem(), "ca.crt")
+        .unwrap()
+        .with_timeout(Duration::from_millis(400))
+        .with_concurrency(2);
+    let reports = pgtls_probe::probe_many(&targets, &o).await;
+    for r in &reports {
+        let text = pgtls_probe::render_target(r, false);
+        assert_eq!(r.attempts, 2, "{text}");
+        assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+    }
+    // Without the retry the same stall is inconclusive, never a fail.
+    seen.store(0, std::sync::atomic::Ordering::SeqCst);
+    let reports = pgtls_probe::probe_many(&targets, &o.with_retry(false)).await;
+    for r in &reports {
+        let text = pgtls_probe::render_target(r, false);
+        assert_eq!(r.attempts, 1);
+        assert_eq!(r.verdict, TargetVerdict::Inconclusive, "{text}");
+        assert!(
+            r.checks.iter().all(|c| c.verdict != Verdict::Fail),
+            "{text}"
+        );
+        assert!(r.timed_out());
+    }
 }

@@ -2,5 +2,6 @@
 #![allow(missing_docs)]
 
 mod certs;
+mod differential;
 mod hostile;
 mod servers;

@@ -10,8 +10,9 @@ use pgtls_probe::{
 use crate::certs::{Leaf, Pki};
 
 fn opts(pki: Option<&Pki>) -> ProbeOptions {
-    let mut o = ProbeOptions::default();
-    o.timeout = Duration::from_secs(5);
+    let o = ProbeOptions::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_deep(true);
     match pki {
         Some(p) => o.with_ca_pem(&p.ca_pem(), "ca.crt").unwrap(),
         None => o,
@@ -59,7 +60,7 @@ fn hardened_postgres_passes_everything() {
     let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
     let pg = pg_with_tls(&leaf, REJECT_HBA, &[]);
     let mut o = opts(Some(&pki));
-    o.password = Some(SUPERUSER_PASSWORD.into());
+    o = o.with_password(Some(SUPERUSER_PASSWORD.into()));
     let r = run(pg.port(), &o);
     let text = pgtls_probe::render_target(&r, false);
     eprintln!("{text}");
@@ -227,7 +228,7 @@ fn pgbouncer_require_passes() {
     let pg = Pg::builder().start().unwrap_or_else(|e| panic!("{e}"));
     let bnc = bouncer(&pg, Some(&leaf), "require");
     let mut o = opts(Some(&pki));
-    o.password = Some(SUPERUSER_PASSWORD.into());
+    o = o.with_password(Some(SUPERUSER_PASSWORD.into()));
     let r = run(bnc.port(), &o);
     let text = pgtls_probe::render_target(&r, false);
     eprintln!("{text}\n{}", serde_json::to_string_pretty(&r).unwrap());
@@ -278,13 +279,18 @@ fn wrong_ca_fails_chain_and_the_authenticated_login() {
     let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
     let pg = pg_with_tls(&leaf, REJECT_HBA, &[]);
     let mut o = opts(Some(&other));
-    o.password = Some(SUPERUSER_PASSWORD.into());
+    o = o.with_password(Some(SUPERUSER_PASSWORD.into()));
     let r = run(pg.port(), &o);
     let text = pgtls_probe::render_target(&r, false);
     assert_eq!(check(&r, CheckId::Chain).verdict, Verdict::Fail, "{text}");
+    // Like libpq, no credentials are sent to a server whose certificate does not verify.
     let auth = check(&r, CheckId::Authenticated);
-    assert_eq!(auth.verdict, Verdict::Fail, "{text}");
-    assert!(auth.detail.contains("verify-full"), "{}", auth.detail);
+    assert_eq!(auth.verdict, Verdict::Skipped, "{text}");
+    assert!(
+        auth.detail.contains("credentials not sent"),
+        "{}",
+        auth.detail
+    );
     assert_eq!(check(&r, CheckId::PlaintextRefused).verdict, Verdict::Pass);
     assert_eq!(r.verdict, TargetVerdict::Fail);
 }
@@ -297,16 +303,16 @@ fn server_name_checks_the_name_clients_use_while_connecting_to_the_address() {
     let pg = pg_with_tls(&leaf, REJECT_HBA, &[]);
 
     let mut o = opts(Some(&pki));
-    o.password = Some(SUPERUSER_PASSWORD.into());
+    o = o.with_password(Some(SUPERUSER_PASSWORD.into()));
     let by_address = run(pg.port(), &o);
     assert_eq!(check(&by_address, CheckId::Hostname).verdict, Verdict::Fail);
     assert_eq!(
         check(&by_address, CheckId::Authenticated).verdict,
-        Verdict::Fail,
+        Verdict::Skipped,
         "verify-full by address must refuse a certificate without that address"
     );
 
-    o.server_name = Some("db.example.test".into());
+    o = o.with_server_name(Some("db.example.test".into()));
     let by_name = run(pg.port(), &o);
     let text = pgtls_probe::render_target(&by_name, false);
     assert_eq!(
@@ -327,8 +333,238 @@ fn server_name_checks_the_name_clients_use_while_connecting_to_the_address() {
     );
     assert_eq!(by_name.verdict, TargetVerdict::Pass, "{text}");
 
-    o.server_name = Some("other.example.test".into());
+    o = o.with_server_name(Some("other.example.test".into()));
     let wrong = run(pg.port(), &o);
     assert_eq!(check(&wrong, CheckId::Hostname).verdict, Verdict::Fail);
-    assert_eq!(check(&wrong, CheckId::Authenticated).verdict, Verdict::Fail);
+    assert_eq!(
+        check(&wrong, CheckId::Authenticated).verdict,
+        Verdict::Skipped
+    );
+}
+
+fn deep(pki: &Pki) -> ProbeOptions {
+    opts(Some(pki)).with_deep(true)
+}
+
+#[test]
+fn a_server_accepting_anonymous_suites_fails_ciphers() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    // Anonymous (ADH/AECDH) suites first, at security level 0 so OpenSSL lets them through.
+    let pg = pg_with_tls(
+        &leaf,
+        REJECT_HBA,
+        &[("ssl_ciphers", "aNULL:HIGH:@SECLEVEL=0")],
+    );
+    let r = run(pg.port(), &deep(&pki));
+    let text = pgtls_probe::render_target(&r, false);
+    let c = check(&r, CheckId::Ciphers);
+    assert_eq!(c.verdict, Verdict::Fail, "{text}");
+    assert!(c.detail.contains("anonymous"), "{}", c.detail);
+    let j = json_check(&r, "ciphers");
+    let tls12: Vec<&str> = j["tls12"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        tls12
+            .iter()
+            .any(|n| n.starts_with("ADH-") || n.starts_with("AECDH-")),
+        "{j}"
+    );
+    assert!(!j["tls13"].as_array().unwrap().is_empty(), "{j}");
+    assert_eq!(r.verdict, TargetVerdict::Fail);
+    // The default server list has no anonymous suite: ciphers passes and lists TLS 1.3.
+    let pg2 = pg_with_tls(&leaf, REJECT_HBA, &[]);
+    let r = run(pg2.port(), &deep(&pki));
+    let c = check(&r, CheckId::Ciphers);
+    assert_eq!(
+        c.verdict,
+        Verdict::Pass,
+        "{}",
+        pgtls_probe::render_target(&r, false)
+    );
+    let j = json_check(&r, "ciphers");
+    assert!(
+        j["tls13"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "TLS_AES_256_GCM_SHA384"),
+        "{j}"
+    );
+}
+
+#[test]
+fn client_certificate_request_is_reported_and_cert_login_passes() {
+    use crate::differential::{LEAF_EXT, P256, Spec, ca, cert_dir, leaf};
+    let dir = cert_dir("clientcert");
+    ca(&dir.0, "root");
+    let base = Spec {
+        name: "server",
+        cn: "localhost",
+        san: Some("DNS:localhost,IP:127.0.0.1"),
+        newkey: P256,
+        digest: "sha256",
+        eku: "serverAuth",
+        days: "30",
+        issuer: "root",
+        ext: LEAF_EXT,
+    };
+    let (cert, key) = leaf(&dir.0, &base);
+    let (client_pem, client_key_pem) = leaf(
+        &dir.0,
+        &Spec {
+            name: "client",
+            cn: "postgres",
+            san: None,
+            eku: "clientAuth",
+            ..base
+        },
+    );
+    let (wrong_pem, wrong_key_pem) = leaf(
+        &dir.0,
+        &Spec {
+            name: "wrongrole",
+            cn: "nobody",
+            san: None,
+            eku: "clientAuth",
+            ..base
+        },
+    );
+    let root = std::fs::read(dir.0.join("root.crt")).unwrap();
+    let b = Pg::builder()
+        .tls(&cert, &key)
+        .file("root.crt", &root, 0o644);
+    let ca_path = b.dir().join("root.crt").display().to_string();
+    let pg = b
+        .setting("ssl_ca_file", ca_path)
+        .hba("local all all trust\nhostnossl all all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 cert\n")
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = ProbeOptions::default()
+        .with_ca_pem(&root, "root.crt")
+        .unwrap()
+        .with_timeout(Duration::from_secs(5));
+    // Deep: the CertificateRequest and its CA names are reported.
+    let r = run(pg.port(), &o.clone().with_deep(true));
+    let text = pgtls_probe::render_target(&r, false);
+    let j = json_check(&r, "client-certificate");
+    assert_eq!(j["requested"], true, "{text}");
+    assert_eq!(j["ca_names"], serde_json::json!(["CN=root"]), "{j}");
+    // Without a client certificate, the authenticated check does not run.
+    assert_eq!(check(&r, CheckId::Authenticated).verdict, Verdict::Skipped);
+    // With one whose CN is the role, the `cert` rule lets it in (no password).
+    let with = o
+        .clone()
+        .with_client_cert_pem(&client_pem, &client_key_pem, "client.crt", "client.key")
+        .unwrap();
+    let r = run(pg.port(), &with);
+    let text = pgtls_probe::render_target(&r, false);
+    let auth = check(&r, CheckId::Authenticated);
+    assert_eq!(auth.verdict, Verdict::Pass, "{text}");
+    assert!(
+        auth.detail.contains("client certificate"),
+        "{}",
+        auth.detail
+    );
+    assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+    // A certificate for another role is a classified cert-auth refusal.
+    let wrong = o
+        .with_client_cert_pem(&wrong_pem, &wrong_key_pem, "wrong.crt", "wrong.key")
+        .unwrap();
+    let r = run(pg.port(), &wrong);
+    let auth = check(&r, CheckId::Authenticated);
+    assert_eq!(
+        auth.verdict,
+        Verdict::Fail,
+        "{}",
+        pgtls_probe::render_target(&r, false)
+    );
+    assert!(
+        auth.detail
+            .contains("client-certificate authentication refused"),
+        "{}",
+        auth.detail
+    );
+    assert!(
+        auth.detail
+            .contains("certificate authentication failed for user"),
+        "{}",
+        auth.detail
+    );
+}
+
+/// Counts backends PostgreSQL forked (`log_connections`) and FATAL lines it logged.
+fn costs(log: &str) -> (usize, usize) {
+    (
+        log.lines()
+            .filter(|l| l.contains("connection received:"))
+            .count(),
+        log.lines().filter(|l| l.contains("FATAL:")).count(),
+    )
+}
+
+#[test]
+fn the_default_probe_costs_two_connections_and_one_fatal_line() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let pg = pg_with_tls(&leaf, REJECT_HBA, &[("log_connections", "on")]);
+    // pgtest's own readiness connection may still be on its way to the log.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = costs(&pg.log());
+    let o = opts(Some(&pki))
+        .with_deep(false)
+        .with_password(Some(SUPERUSER_PASSWORD.into()));
+    let r = run(pg.port(), &o);
+    let text = pgtls_probe::render_target(&r, false);
+    assert_eq!(r.verdict, TargetVerdict::Pass, "{text}");
+    assert_eq!(
+        check(&r, CheckId::Authenticated).verdict,
+        Verdict::Pass,
+        "{text}"
+    );
+    for id in [
+        CheckId::TlsVersions,
+        CheckId::Ciphers,
+        CheckId::PipelinedData,
+        CheckId::DirectTls,
+    ] {
+        assert!(check(&r, id).detail.contains("--deep"), "{id}: {text}");
+    }
+    std::thread::sleep(Duration::from_millis(300)); // let the backends' last lines reach the log
+    let after = costs(&pg.log());
+    assert_eq!(after.0 - before.0, 2, "connections:\n{}", pg.log());
+    assert_eq!(after.1 - before.1, 1, "FATAL lines:\n{}", pg.log());
+    // JSON says which mode ran and which checks.
+    let report = pgtls_probe::Report::new(vec![r]).with_deep(false);
+    let j: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(j["mode"], "default");
+    assert!(
+        !j["checks_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "ciphers"),
+        "{j}"
+    );
+    // Deep costs more, and says so.
+    let before = costs(&pg.log());
+    let r = run(pg.port(), &o.with_deep(true));
+    std::thread::sleep(Duration::from_millis(300));
+    let after = costs(&pg.log());
+    eprintln!(
+        "deep: {} connections, {} FATAL lines",
+        after.0 - before.0,
+        after.1 - before.1
+    );
+    assert!(after.0 - before.0 > 2);
+    assert_eq!(
+        r.verdict,
+        TargetVerdict::Pass,
+        "{}",
+        pgtls_probe::render_target(&r, false)
+    );
 }
