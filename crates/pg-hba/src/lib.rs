@@ -98,13 +98,13 @@ mod policy;
 mod resolve;
 mod token;
 
-pub use document::{Diagnostic, Document, Record, ViewRow};
+pub use document::{Diagnostic, Document, Record, Validation, ViewRow, validate_text};
 pub use edit::Position;
 pub use error::{Error, Result};
 pub use explain::{
     Connection, Explanation, Origin, Outcome, explain, explain_resolved, explain_with,
 };
-pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint};
+pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint, lint_resolved};
 pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,
     ParseOptions, PgVersion, RecordKind, Rule, format_ip,
