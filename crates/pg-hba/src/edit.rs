@@ -366,6 +366,8 @@ impl Document {
                 at = (at + widths[s]) / TAB * TAB + TAB;
             }
         }
+        // Only the blanks between fields change (each field keeps its text, comma lists
+        // included), so every record keeps its meaning and line number: no re-read.
         for (idx, fields, slots, trailing, terminator) in rows {
             let mut text = render(&fields, &slots, &cols);
             text.push_str(&trailing);
@@ -374,8 +376,6 @@ impl Document {
                 r.raw = text;
             }
         }
-        let text = self.to_string();
-        self.reparse(&text);
     }
 }
 
