@@ -82,37 +82,46 @@ if [ -z "${SKIP_SCANNERS:-}" ]; then
 fi
 
 echo "== 3. pg_hba.conf, 100,000 records"
-python3 - "$W/hba100k.conf" <<'PY'
-import sys, random
-random.seed(7)
-methods = ["scram-sha-256", "md5", "reject", "trust", "cert"]
-out = ["# generated: 100,000 records", "local all all trust"]
-for i in range(99_999):
-    a, b = (i >> 8) & 255, i & 255
-    kind = i % 5
-    if kind == 0:
-        out.append(f"host    db{i % 97},other  user{i % 89}  10.{a}.{b}.0/24   scram-sha-256")
-    elif kind == 1:
-        out.append(f"hostssl all  +group{i % 13}  172.16.{b}.{a}/32  cert  clientname=CN")
-    elif kind == 2:
-        out.append(f"hostnossl all all  192.168.{a}.{b} 255.255.255.255  reject   # deny {i}")
-    elif kind == 3:
-        out.append(f"host \"quoted db\" \"user {i}\" fe80::{a:x}:{b:x}/128 {random.choice(methods[:3])}")
-    else:
-        out.append(f"hostssl replication repl{i % 7} .example{i % 50}.com scram-sha-256")
-open(sys.argv[1], "w").write("\n".join(out) + "\n")
-PY
+# The realistic file of benches/hba_gen.rs (comma lists, +groups, quoted names with spaces in a
+# third of the lines, "" escapes, IPv4/IPv6, masks, host names, LDAP/RADIUS/cert options,
+# comments, continuations); it must load in PostgreSQL 15 with no error.
+cargo build --release --locked -q -p pgtls-benches --bin gen_hba
+if [ ! -x /usr/bin/time ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "compare.sh: install GNU time (apt-get install time)" >&2; exit 2; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
+"$TARGET_DIR/release/gen_hba" 100000 7 > "$W/hba100k.conf"
 SOCK=$(cat "$ENV_DIR/pg_socket_dir"); PORT=$(cat "$ENV_DIR/pg_port")
 DATA=$(dirname "$SOCK")/data
 cp "$W/hba100k.conf" "$DATA/pg_hba.conf"   # read by pg_hba_file_rules at query time; not reloaded
 [ "$(id -u)" -ne 0 ] || chown "$(stat -c %u:%g "$DATA")" "$DATA/pg_hba.conf"
+PSQL=(psql -XAtq -h "$SOCK" -p "$PORT" -U postgres -d postgres)
+HBA_ROWS=$("${PSQL[@]}" -c "select count(*) || ' ' || count(*) filter (where error is not null or type is null) from pg_hba_file_rules")
+[ "$HBA_ROWS" = "100000 0" ] || { echo "compare.sh: PostgreSQL reads the generated pg_hba.conf as rows/errors $HBA_ROWS" >&2; exit 1; }
+echo "$(stat -c %s "$W/hba100k.conf") $HBA_ROWS" > "$J/hba_file.txt"
 : > "$J/pg_hba_ms.txt"
+"${PSQL[@]}" -c "select count(*) from pg_hba_file_rules" >/dev/null   # warm
 for _ in $(seq "$RUNS"); do
-  psql -XAtq -h "$SOCK" -p "$PORT" -U postgres -d postgres \
-    -c "explain (analyze, timing off, summary on) select count(*) from pg_hba_file_rules" \
+  "${PSQL[@]}" -c "explain (analyze, timing off, summary on) select count(*) from pg_hba_file_rules" \
     | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p' >> "$J/pg_hba_ms.txt"
 done
-hf hba -n "pgtls hba check (whole process)" "$PGTLS hba check $W/hba100k.conf"
+cp "$W/hba100k.conf" "$W/hba100k-fmt.conf"
+# lint and apply-policy exit 1 / print a diff on this file by design (findings, a dry run): -i.
+hf hba -i \
+  -n "pgtls hba check" "$PGTLS hba check $W/hba100k.conf" \
+  -n "pgtls hba lint" "$PGTLS hba lint $W/hba100k.conf" \
+  -n "pgtls hba explain" "$PGTLS hba explain $W/hba100k.conf --addr 203.0.113.9 --user app --database app" \
+  -n "pgtls hba fmt" "$PGTLS hba fmt $W/hba100k.conf" \
+  -n "pgtls hba apply-policy (dry run)" "$PGTLS hba apply-policy $W/hba100k.conf"
+hf hba_fmt_write --prepare "cp $W/hba100k.conf $W/hba100k-fmt.conf" \
+  -n "pgtls hba fmt --write" "$PGTLS hba fmt --write $W/hba100k-fmt.conf"
+# Peak resident memory of each (GNU time's "Maximum resident set size", KiB).
+: > "$J/hba_rss.txt"
+for c in "check" "lint" "explain --addr 203.0.113.9 --user app --database app" "fmt" "apply-policy"; do
+  # shellcheck disable=SC2086 # $c carries the subcommand's arguments
+  /usr/bin/time -v "$PGTLS" hba $c "$W/hba100k.conf" 2>&1 >/dev/null \
+    | sed -n "s/^\tMaximum resident set size (kbytes): \([0-9]*\)$/${c%% *} \1/p" >> "$J/hba_rss.txt"
+done
 
 echo "== 4. certificates"
 cat > "$W/openssl_ecdsa.sh" <<SH

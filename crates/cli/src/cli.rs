@@ -504,7 +504,7 @@ Exit codes: 0 clean (info findings allowed), 1 warnings or errors, 2 error")]
   pgtls hba explain pg_hba.conf --user postgres --database postgres --addr 203.0.113.7 --plain
   pgtls hba explain pg_hba.conf --user app --database app --local
 
-Exit codes: 0 allowed, 1 rejected or no matching entry, 2 error")]
+Exit codes: 0 allowed, 1 rejected or no matching entry, 2 error (also when an included file cannot be read: no verdict)")]
     Explain(HbaExplainArgs),
     /// Align columns (opt-in normalisation; everything else preserved).
     #[command(after_help = "Examples:

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::interpret::{interpret, view_options};
 use crate::model::{ParseOptions, RecordKind, Rule};
-use crate::token::{Field, RawLine, split_lines, tokenize};
+use crate::token::{Field, LogicalLines, RawLine, tokenize};
 
 /// A parsed `pg_hba.conf`: every logical line, in order, with its exact source text.
 ///
@@ -39,6 +39,22 @@ impl Line {
             Self::Record(r) => &r.raw,
         }
     }
+
+    /// Physical lines spanned.
+    pub(crate) fn physical(&self) -> usize {
+        match self {
+            Self::Other { physical, .. } => *physical,
+            Self::Record(r) => r.physical,
+        }
+    }
+
+    /// Move the line down by `by` physical lines (after an insertion above it).
+    pub(crate) fn shift(&mut self, by: usize) {
+        match self {
+            Self::Other { number, .. } => *number += by,
+            Self::Record(r) => r.line += by,
+        }
+    }
 }
 
 /// One record: a non-empty logical line, valid or not.
@@ -54,15 +70,66 @@ pub struct Record {
     pub(crate) error: Option<String>,
 }
 
+/// Whether a logical line holds a record (PostgreSQL skips lines with no token).
+fn is_record(content: &str) -> bool {
+    let content = content.trim_start_matches([' ', '\t', '\r', ',']);
+    !(content.is_empty() || content.starts_with('#') || content.starts_with('\0'))
+}
+
+/// What one record line reads as: its kind, or PostgreSQL's error.
+fn read_record(content: &str, options: &ParseOptions) -> (RecordKind, Option<String>) {
+    match tokenize(content) {
+        Err(e) => (RecordKind::Invalid, Some(e)),
+        Ok(fields) => match interpret(&fields, options.version) {
+            Ok(kind) => (kind, None),
+            Err(e) => (RecordKind::Invalid, Some(e)),
+        },
+    }
+}
+
+/// The result of [`validate_text`]: how many records the file has and which of them
+/// PostgreSQL would refuse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Validation {
+    /// Records (non-blank, non-comment logical lines), valid or not.
+    pub records: usize,
+    /// Every line PostgreSQL would refuse, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Check `text` line by line without building a [`Document`]: the same diagnostics as
+/// `Document::parse(text, options).validate()`, holding one line at a time (for large
+/// files: memory stays near the size of the text).
+///
+/// ```
+/// use pg_hba::{ParseOptions, validate_text};
+///
+/// let v = validate_text("local all all peer\nhost all all 10.0.0.0/33 md5\n", &ParseOptions::default());
+/// assert_eq!(v.records, 2);
+/// assert_eq!(v.diagnostics[0].line, 2);
+/// assert_eq!(v.diagnostics[0].message, "invalid CIDR mask in address \"10.0.0.0/33\"");
+/// ```
+pub fn validate_text(text: &str, options: &ParseOptions) -> Validation {
+    let mut out = Validation::default();
+    for raw in LogicalLines::new(text) {
+        if !is_record(&raw.content) {
+            continue;
+        }
+        out.records += 1;
+        if let (_, Some(message)) = read_record(&raw.content, options) {
+            out.diagnostics.push(Diagnostic {
+                file: options.file_name.clone(),
+                line: raw.number,
+                message,
+            });
+        }
+    }
+    out
+}
+
 impl Record {
     pub(crate) fn from_raw(raw: &RawLine<'_>, options: &ParseOptions) -> Self {
-        let (kind, error) = match tokenize(&raw.content) {
-            Err(e) => (RecordKind::Invalid, Some(e)),
-            Ok(fields) => match interpret(&fields, options.version) {
-                Ok(kind) => (kind, None),
-                Err(e) => (RecordKind::Invalid, Some(e)),
-            },
-        };
+        let (kind, error) = read_record(&raw.content, options);
         let plain = raw.raw.trim_end_matches(['\r', '\n']);
         Self {
             raw: raw.raw.to_owned(),
@@ -212,18 +279,16 @@ impl Document {
     /// Parse `text`. Never fails: lines PostgreSQL would reject are kept as
     /// [`RecordKind::Invalid`] records and reported by [`Document::validate`].
     pub fn parse(text: &str, options: ParseOptions) -> Self {
-        let lines = split_lines(text)
-            .iter()
+        let lines = LogicalLines::new(text)
             .map(|raw| {
-                let content = raw.content.trim_start_matches([' ', '\t', '\r', ',']);
-                if content.is_empty() || content.starts_with('#') || content.starts_with('\0') {
+                if is_record(&raw.content) {
+                    Line::Record(Record::from_raw(&raw, &options))
+                } else {
                     Line::Other {
                         raw: raw.raw.to_owned(),
                         number: raw.number,
                         physical: raw.physical,
                     }
-                } else {
-                    Line::Record(Record::from_raw(raw, &options))
                 }
             })
             .collect();
@@ -247,6 +312,17 @@ impl Document {
     pub fn rules(&self) -> impl Iterator<Item = (usize, &Rule)> {
         self.records()
             .filter_map(|r| r.rule().map(|rule| (r.line, rule)))
+    }
+
+    /// Whether the document names other files: include records (PostgreSQL 16+) or
+    /// `@file` items. Such a document means what [`Document::resolve`] says, not what its
+    /// own lines say.
+    pub fn has_references(&self) -> bool {
+        self.records().any(|r| match &r.kind {
+            RecordKind::Include(_) => true,
+            RecordKind::Rule(rule) => rule.has_file_items(),
+            _ => false,
+        })
     }
 
     /// The record starting at physical line `line`.

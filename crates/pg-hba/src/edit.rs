@@ -153,6 +153,28 @@ impl Document {
 
     fn insert_line_at(&mut self, idx: usize, text: &str) -> usize {
         let eol = self.line_ending();
+        // The common case, spliced in without re-reading the document: a line before an
+        // existing line, or after a last line that ends with a line break. (The text was
+        // checked to be one valid single-line record; the line before it cannot continue
+        // into it, since only a file's last line can end in an unfinished continuation.)
+        let at_end_ok = self.lines.last().is_none_or(|l| {
+            l.raw().ends_with('\n') && !l.raw().trim_end_matches(['\r', '\n']).ends_with('\\')
+        });
+        if idx < self.lines.len() || at_end_ok {
+            let idx = idx.min(self.lines.len());
+            let new_text = format!("{text}{eol}");
+            let prefix: usize = self.lines[..idx].iter().map(Line::physical).sum();
+            let parsed = Document::parse(&new_text, self.options.clone());
+            if let [Line::Record(rec)] = parsed.lines.as_slice() {
+                let mut rec = rec.clone();
+                rec.line = prefix + 1;
+                for l in &mut self.lines[idx..] {
+                    l.shift(1);
+                }
+                self.lines.insert(idx, Line::Record(rec));
+                return prefix + 1;
+            }
+        }
         let mut raws: Vec<String> = self.lines.iter().map(|l| l.raw().to_owned()).collect();
         let mut new_line = text.to_owned();
         if idx >= raws.len() {
@@ -229,51 +251,57 @@ impl Document {
     /// Change only the connection type of the record at `line`, editing its first token in
     /// place (and taking up the difference in the following blanks where there is room).
     pub fn set_connection_type(&mut self, line: usize, to: crate::ConnectionType) -> Result<()> {
-        let idx = self.index_of(line)?;
-        let Line::Record(old) = &self.lines[idx] else {
-            return Err(Error::NoRecordAtLine {
+        self.set_connection_types(&[line], to)
+    }
+
+    /// [`Document::set_connection_type`] for many records at once: one pass over the
+    /// document and one re-read, however many records change.
+    pub(crate) fn set_connection_types(
+        &mut self,
+        lines: &[usize],
+        to: crate::ConnectionType,
+    ) -> Result<()> {
+        let index: std::collections::HashMap<usize, usize> = self
+            .lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match l {
+                Line::Record(r) => Some((r.line, i)),
+                Line::Other { .. } => None,
+            })
+            .collect();
+        let mut raws: Vec<Option<String>> = vec![None; self.lines.len()];
+        let mut replaced = Vec::new();
+        for &line in lines {
+            let no_record = || Error::NoRecordAtLine {
                 file: self.options.file_name.clone(),
                 line,
-            });
-        };
-        let fields = old.token_fields();
-        let Some(first) = fields.first().and_then(|f| f.tokens.first()) else {
-            return Err(Error::NoRecordAtLine {
-                file: self.options.file_name.clone(),
-                line,
-            });
-        };
-        // Token offsets are in the logical text; the first token never spans a continuation
-        // unless the line starts with one, in which case we rewrite nothing clever.
-        let raw = &old.raw;
-        let (start, end) = (first.start, first.end);
-        if old.logical_text().get(..end) != raw.get(..end) {
-            let mut rule = old.rule().cloned().ok_or(Error::NoRecordAtLine {
-                file: self.options.file_name.clone(),
-                line,
-            })?;
-            rule.connection = to;
+            };
+            let idx = *index.get(&line).ok_or_else(no_record)?;
+            let Some(Line::Record(old)) = self.lines.get(idx) else {
+                return Err(no_record());
+            };
+            if let Some(text) = connection_type_text(old, to) {
+                raws[idx] = Some(text);
+            } else {
+                let mut rule = old.rule().cloned().ok_or_else(no_record)?;
+                rule.connection = to;
+                replaced.push((line, rule));
+            }
+        }
+        if raws.iter().any(Option::is_some) {
+            let text: String = self
+                .lines
+                .iter()
+                .zip(&raws)
+                .map(|(l, new)| new.as_deref().unwrap_or_else(|| l.raw()))
+                .collect();
+            self.reparse(&text);
+        }
+        // Records whose first token sits on a continuation: rewritten whole.
+        for (line, rule) in replaced {
             self.replace(line, &rule)?;
-            return Ok(());
         }
-        let new_tok = to.as_str();
-        let old_len = end - start;
-        let blanks = raw[end..].bytes().take_while(|b| *b == b' ').count();
-        let mut text = String::with_capacity(raw.len() + 8);
-        text.push_str(&raw[..start]);
-        text.push_str(new_tok);
-        let rest = &raw[end..];
-        if new_tok.len() > old_len && blanks > new_tok.len() - old_len {
-            text.push_str(&rest[new_tok.len() - old_len..]);
-        } else if new_tok.len() < old_len && blanks > 0 {
-            text.extend(std::iter::repeat_n(' ', old_len - new_tok.len()));
-            text.push_str(rest);
-        } else {
-            text.push_str(rest);
-        }
-        let mut raws: Vec<String> = self.lines.iter().map(|l| l.raw().to_owned()).collect();
-        raws[idx] = text;
-        self.reparse(&raws.concat());
         Ok(())
     }
 
@@ -338,6 +366,8 @@ impl Document {
                 at = (at + widths[s]) / TAB * TAB + TAB;
             }
         }
+        // Only the blanks between fields change (each field keeps its text, comma lists
+        // included), so every record keeps its meaning and line number: no re-read.
         for (idx, fields, slots, trailing, terminator) in rows {
             let mut text = render(&fields, &slots, &cols);
             text.push_str(&trailing);
@@ -346,9 +376,35 @@ impl Document {
                 r.raw = text;
             }
         }
-        let text = self.to_string();
-        self.reparse(&text);
     }
+}
+
+/// The record's source with its first token replaced by `to`, or `None` when the first
+/// token does not sit in the first physical line as written (the caller rewrites the rule).
+fn connection_type_text(old: &Record, to: crate::ConnectionType) -> Option<String> {
+    let fields = old.token_fields();
+    let first = fields.first().and_then(|f| f.tokens.first())?;
+    let raw = &old.raw;
+    let (start, end) = (first.start, first.end);
+    if old.logical_text().get(..end) != raw.get(..end) {
+        return None;
+    }
+    let new_tok = to.as_str();
+    let old_len = end - start;
+    let rest = raw.get(end..)?;
+    let blanks = rest.bytes().take_while(|b| *b == b' ').count();
+    let mut text = String::with_capacity(raw.len() + 8);
+    text.push_str(raw.get(..start)?);
+    text.push_str(new_tok);
+    if new_tok.len() > old_len && blanks > new_tok.len() - old_len {
+        text.push_str(rest.get(new_tok.len() - old_len..)?);
+    } else if new_tok.len() < old_len && blanks > 0 {
+        text.extend(std::iter::repeat_n(' ', old_len - new_tok.len()));
+        text.push_str(rest);
+    } else {
+        text.push_str(rest);
+    }
+    Some(text)
 }
 
 fn physical_count(raw: &str) -> usize {

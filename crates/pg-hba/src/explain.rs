@@ -87,6 +87,9 @@ pub enum Outcome {
     Reject,
     /// No rule matched (PostgreSQL's implicit reject).
     NoMatch,
+    /// No verdict: a file the rules live in could not be read (see
+    /// [`Explanation::reason`]).
+    Unknown,
 }
 
 /// Which record decides a connection, and what the client hears.
@@ -103,6 +106,9 @@ pub struct Explanation {
     pub method: Option<String>,
     /// The FATAL text PostgreSQL sends for `reject` and no match.
     pub message: Option<String>,
+    /// Why there is no verdict ([`Outcome::Unknown`]): the files that could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Explain `conn` against `doc` (invalid records are skipped). Group membership (`+role`,
@@ -123,12 +129,28 @@ pub fn explain_with(
 }
 
 /// Explain against a [`Resolved`] rule list (includes and `@file` items expanded); the
-/// explanation names the file of the matching rule.
+/// explanation names the file of the matching rule. When a file could not be read
+/// ([`Resolved::is_complete`] is false) the outcome is [`Outcome::Unknown`]: its rules might
+/// decide the connection, so no rule found elsewhere is claimed as the answer.
 pub fn explain_resolved(
     resolved: &Resolved,
     conn: &Connection,
     is_member: &dyn Fn(&str, &str) -> bool,
 ) -> Explanation {
+    if !resolved.is_complete() {
+        let files: Vec<String> = resolved.unread.iter().map(ToString::to_string).collect();
+        return Explanation {
+            outcome: Outcome::Unknown,
+            file: None,
+            line: None,
+            method: None,
+            message: None,
+            reason: Some(format!(
+                "not every file the rules live in could be read, so the first matching rule is unknown: {}",
+                files.join("; ")
+            )),
+        };
+    }
     first_match(
         resolved
             .rules
@@ -153,6 +175,7 @@ fn first_match<'a>(
                     line: Some(line),
                     method: Some(rule.method.as_str().to_owned()),
                     message: Some(fatal_text(conn, true)),
+                    reason: None,
                 };
             }
             return Explanation {
@@ -161,6 +184,7 @@ fn first_match<'a>(
                 line: Some(line),
                 method: Some(rule.method.as_str().to_owned()),
                 message: None,
+                reason: None,
             };
         }
     }
@@ -170,6 +194,7 @@ fn first_match<'a>(
         line: None,
         method: None,
         message: Some(fatal_text(conn, false)),
+        reason: None,
     }
 }
 

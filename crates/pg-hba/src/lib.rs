@@ -42,9 +42,11 @@
 //!   grammar (`grammar.pest`) for fields and tokens (`a, b` is one field, `a ,b` two; `""`
 //!   inside quotes; an unterminated quote runs to the end of the line), followed by
 //!   PostgreSQL's own loop for token values and the `initial_quote` flag that decides
-//!   whether keywords count (PostgreSQL 15.18 has no token length limit any more). Lines
-//!   without a double quote take a hand-written scanner that property tests hold equal to
-//!   the grammar; it makes a 100,000-record file several times faster to read.
+//!   whether keywords count (PostgreSQL 15.18 has no token length limit any more). Every
+//!   line takes a hand-written scanner (quotes, `""` escapes and commas inside quotes
+//!   included) that property tests hold equal to the grammar; [`validate_text`] streams a
+//!   file line by line for `hba check`, so a 100,000-record file is checked in a fraction of
+//!   PostgreSQL's own parse time with memory near the file's size.
 //! - **Lossless by construction.** Every logical line keeps its exact source ("repr" in
 //!   `toml_edit`'s terms); records add a typed interpretation next to it. Printing concatenates
 //!   the sources. Edits produce new source for the lines they touch, aligned to the nearest
@@ -64,8 +66,10 @@
 //! - `@file` items and `include*` records are typed but not expanded by [`Document::parse`]
 //!   (the crate does no I/O): [`Document::validate`] does not read their targets and
 //!   [`explain`] treats `@file` items as matching nothing. [`Document::resolve`] expands them
-//!   through a caller-supplied [`FileSource`] (PostgreSQL's relative-path rule and depth
-//!   limit), and [`explain_resolved`] explains against the result.
+//!   through a caller-supplied [`FileSource`] (PostgreSQL's relative-path rule, `include_dir`
+//!   order and filter, `include_if_exists`, depth limit), and [`lint_resolved`] and
+//!   [`explain_resolved`] work on the result with the included file and line; when a file
+//!   cannot be read, [`explain_resolved`] gives [`Outcome::Unknown`], never a verdict.
 //! - Validation models the Linux builds (Debian, `supabase/postgres`): `sspi` and `bsd` are
 //!   "not supported by this build"; `gss`, `ldap`, `pam`, `radius` and `cert` are available.
 //!   RADIUS server names and LDAP URLs are checked for syntax only (PostgreSQL resolves them
@@ -98,13 +102,13 @@ mod policy;
 mod resolve;
 mod token;
 
-pub use document::{Diagnostic, Document, Record, ViewRow};
+pub use document::{Diagnostic, Document, Record, Validation, ViewRow, validate_text};
 pub use edit::Position;
 pub use error::{Error, Result};
 pub use explain::{
     Connection, Explanation, Origin, Outcome, explain, explain_resolved, explain_with,
 };
-pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint};
+pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint, lint_resolved};
 pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,
     ParseOptions, PgVersion, RecordKind, Rule, format_ip,

@@ -566,6 +566,14 @@ impl Rule {
         }
     }
 
+    /// Whether the database or user field names an `@file` list.
+    pub fn has_file_items(&self) -> bool {
+        self.databases
+            .iter()
+            .chain(&self.users)
+            .any(|i| matches!(i, Item::File(_)))
+    }
+
     /// The rule's fields as `pg_hba.conf` text, one string per field.
     pub fn to_fields(&self) -> Vec<String> {
         let mut out = vec![self.connection.as_str().to_owned()];

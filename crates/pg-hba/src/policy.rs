@@ -230,9 +230,7 @@ impl Policy {
             })
             .map(|(l, _)| l)
             .collect();
-        for line in to_convert {
-            doc.set_connection_type(line, ConnectionType::HostSsl)?;
-        }
+        doc.set_connection_types(&to_convert, ConnectionType::HostSsl)?;
 
         // 2. Trusted networks: plaintext allowed, placed before anything that would shadow them.
         for cidr in &self.trusted_cidrs {

@@ -9,8 +9,8 @@ use std::io;
 
 use crate::document::{Diagnostic, Document};
 use crate::interpret::interpret;
-use crate::model::{IncludeKind, ParseOptions, RecordKind, Rule};
-use crate::token::{Field, Token, split_lines, tokenize};
+use crate::model::{Include, IncludeKind, ParseOptions, PgVersion, RecordKind, Rule};
+use crate::token::{Field, LogicalLines, Token, tokenize};
 
 /// PostgreSQL's `CONF_FILE_MAX_DEPTH`.
 const MAX_DEPTH: usize = 10;
@@ -20,7 +20,9 @@ const MAX_DEPTH: usize = 10;
 pub trait FileSource {
     /// The contents of a file.
     fn read(&self, path: &str) -> io::Result<String>;
-    /// The file names (not paths) in a directory, for `include_dir`.
+    /// The names (not paths) of the entries of a directory that are not directories
+    /// themselves (following symbolic links), for `include_dir`; PostgreSQL skips
+    /// subdirectories.
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
 }
 
@@ -42,6 +44,16 @@ pub struct Resolved {
     pub rules: Vec<ResolvedRule>,
     /// Errors PostgreSQL would report (invalid lines, unreadable files), in file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The diagnostics about files that could not be read (also in `diagnostics`): when
+    /// not empty, the rule list is incomplete and no verdict can be drawn from it.
+    pub unread: Vec<Diagnostic>,
+}
+
+impl Resolved {
+    /// Whether every file the document names was read (so `rules` is the whole list).
+    pub fn is_complete(&self) -> bool {
+        self.unread.is_empty()
+    }
 }
 
 /// `strerror`-like text for an I/O error, as PostgreSQL's `%m` prints it.
@@ -53,14 +65,28 @@ fn strerror(e: &io::Error) -> String {
     }
 }
 
-/// Join `name` to the directory of `base` unless it is absolute.
+/// Join `name` to the directory of `base` unless it is absolute (PostgreSQL's
+/// `AbsoluteConfigLocation`), then tidy it like `canonicalize_path`: no `.` components,
+/// no doubled or trailing slashes.
 pub(crate) fn relative_to(base: &str, name: &str) -> String {
-    if name.starts_with('/') {
-        return name.to_owned();
-    }
-    match base.rfind('/') {
-        Some(i) => format!("{}/{name}", &base[..i]),
-        None => name.to_owned(),
+    let joined = if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        match base.rfind('/') {
+            Some(i) => format!("{}/{name}", &base[..i]),
+            None => name.to_owned(),
+        }
+    };
+    let absolute = joined.starts_with('/');
+    let parts: Vec<&str> = joined
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let body = parts.join("/");
+    match (absolute, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => body,
     }
 }
 
@@ -77,20 +103,38 @@ impl Document {
 
 fn resolve_doc(doc: &Document, source: &dyn FileSource, depth: usize, out: &mut Resolved) {
     let file = doc.options.file_name.clone();
+    let version = doc.options.version;
     let diag = |line: usize, message: String| Diagnostic {
         file: file.clone(),
         line,
         message,
     };
     for rec in doc.records() {
-        // Lines with tokenizer errors stay errors.
-        let own = rec.token_fields();
-        let fields = if own.is_empty() {
-            Err(rec.error.clone().unwrap_or_default())
-        } else {
-            expand_fields(&own, &file, source, 0)
+        // PostgreSQL expands an unquoted `@name` token in any field; a record without `@`
+        // reads as it did when parsed.
+        let kind = match (&rec.kind, &rec.error) {
+            (_, Some(message)) if !rec.logical_text().contains('@') => Err(message.clone()),
+            (RecordKind::Rule(_) | RecordKind::Include(_), None)
+                if !rec.logical_text().contains('@') =>
+            {
+                Ok(rec.kind.clone())
+            }
+            _ => {
+                let own = rec.token_fields();
+                if own.is_empty() {
+                    out.diagnostics
+                        .push(diag(rec.line, rec.error.clone().unwrap_or_default()));
+                    continue;
+                }
+                let mut unread = false;
+                let kind = expand_fields(&own, &file, source, depth, version, &mut unread)
+                    .and_then(|f| interpret(&f, version));
+                if unread && let Err(message) = &kind {
+                    out.unread.push(diag(rec.line, message.clone()));
+                }
+                kind
+            }
         };
-        let kind = fields.and_then(|f| interpret(&f, doc.options.version));
         match kind {
             Err(message) => out.diagnostics.push(diag(rec.line, message)),
             Ok(RecordKind::Rule(rule)) => out.rules.push(ResolvedRule {
@@ -99,59 +143,78 @@ fn resolve_doc(doc: &Document, source: &dyn FileSource, depth: usize, out: &mut 
                 rule,
             }),
             Ok(RecordKind::Include(inc)) => {
-                let path = relative_to(&file, &inc.path);
-                if depth + 1 >= MAX_DEPTH {
-                    out.diagnostics.push(diag(
-                        rec.line,
-                        format!("could not open file \"{path}\": maximum nesting depth exceeded"),
-                    ));
-                    continue;
-                }
-                let files = if inc.kind == IncludeKind::IncludeDir {
-                    match source.list_dir(&path) {
-                        Ok(mut names) => {
-                            // PostgreSQL compares the suffix case-sensitively.
-                            #[allow(clippy::case_sensitive_file_extension_comparisons)]
-                            names.retain(|n| n.ends_with(".conf") && !n.starts_with('.'));
-                            names.sort();
-                            names.into_iter().map(|n| format!("{path}/{n}")).collect()
-                        }
-                        Err(e) => {
-                            out.diagnostics.push(diag(
-                                rec.line,
-                                format!("could not open directory \"{path}\": {}", strerror(&e)),
-                            ));
-                            continue;
-                        }
-                    }
-                } else {
-                    vec![path]
-                };
-                for f in files {
-                    match source.read(&f) {
-                        Ok(text) => {
-                            let sub = Document::parse(
-                                &text,
-                                ParseOptions {
-                                    version: doc.options.version,
-                                    file_name: f.clone(),
-                                },
-                            );
-                            resolve_doc(&sub, source, depth + 1, out);
-                        }
-                        Err(e)
-                            if inc.kind == IncludeKind::IncludeIfExists
-                                && e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => out.diagnostics.push(diag(
-                            rec.line,
-                            format!("could not open file \"{f}\": {}", strerror(&e)),
-                        )),
-                    }
+                for message in include(&inc, &file, source, depth, version, out) {
+                    let d = diag(rec.line, message);
+                    out.unread.push(d.clone());
+                    out.diagnostics.push(d);
                 }
             }
             Ok(_) => {}
         }
     }
+}
+
+/// Follow one include record (`tokenize_auth_file()`'s include branch and
+/// `GetConfFilesInDir()`), appending the included rules; returns the errors PostgreSQL
+/// would put on the include line.
+fn include(
+    inc: &Include,
+    file: &str,
+    source: &dyn FileSource,
+    depth: usize,
+    version: PgVersion,
+    out: &mut Resolved,
+) -> Vec<String> {
+    let files = if inc.kind == IncludeKind::IncludeDir {
+        if inc.path.trim_matches([' ', '\t', '\r', '\n']).is_empty() {
+            return vec!["empty configuration directory name".to_owned()];
+        }
+        let dir = relative_to(file, &inc.path);
+        match source.list_dir(&dir) {
+            Ok(mut names) => {
+                // At least six bytes, not hidden, ending in ".conf" (case-sensitive).
+                #[allow(clippy::case_sensitive_file_extension_comparisons)]
+                names.retain(|n| n.len() >= 6 && !n.starts_with('.') && n.ends_with(".conf"));
+                let mut paths: Vec<String> = names
+                    .iter()
+                    .map(|n| relative_to(&format!("{dir}/"), n))
+                    .collect();
+                // strcmp order of the full paths (byte order, the C locale).
+                paths.sort();
+                paths
+            }
+            Err(_) => return vec![format!("could not open directory \"{dir}\"")],
+        }
+    } else {
+        vec![relative_to(file, &inc.path)]
+    };
+    let mut errors = Vec::new();
+    for path in files {
+        if depth + 1 > MAX_DEPTH {
+            errors.push(format!(
+                "could not open file \"{path}\": maximum nesting depth exceeded"
+            ));
+            continue;
+        }
+        match source.read(&path) {
+            Ok(text) => {
+                let sub = Document::parse(
+                    &text,
+                    ParseOptions {
+                        version,
+                        file_name: path.clone(),
+                    },
+                );
+                resolve_doc(&sub, source, depth + 1, out);
+            }
+            // `include_if_exists` skips a missing file (PostgreSQL only logs it).
+            Err(e)
+                if inc.kind == IncludeKind::IncludeIfExists
+                    && e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => errors.push(format!("could not open file \"{path}\": {}", strerror(&e))),
+        }
+    }
+    errors
 }
 
 /// Replace unquoted `@file` tokens with the tokens of the named file.
@@ -160,12 +223,14 @@ fn expand_fields<'a>(
     file: &str,
     source: &dyn FileSource,
     depth: usize,
+    version: PgVersion,
+    unread: &mut bool,
 ) -> Result<Vec<Field<'a>>, String> {
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
         let mut tokens = Vec::with_capacity(f.tokens.len());
         for t in &f.tokens {
-            tokens.extend(expand_token(t, file, source, depth)?);
+            tokens.extend(expand_token(t, file, source, depth, version, unread)?);
         }
         // PostgreSQL drops a field that expands to nothing (an empty `@file`), so the
         // following fields move up one place.
@@ -186,6 +251,8 @@ fn expand_token<'a>(
     file: &str,
     source: &dyn FileSource,
     depth: usize,
+    version: PgVersion,
+    unread: &mut bool,
 ) -> Result<Vec<Token<'a>>, String> {
     let Some(name) = t
         .value
@@ -196,20 +263,27 @@ fn expand_token<'a>(
     };
     let path = relative_to(file, name);
     if depth >= MAX_DEPTH {
+        *unread = true;
         return Err(format!(
             "could not open file \"{path}\": maximum nesting depth exceeded"
         ));
     }
     let text = source.read(&path).map_err(|e| {
-        format!(
-            "could not open secondary authentication file \"@{name}\" as \"{path}\": {}",
-            strerror(&e)
-        )
+        *unread = true;
+        if version.has_includes_and_regexes() {
+            // 16+ opens it with open_auth_file().
+            format!("could not open file \"{path}\": {}", strerror(&e))
+        } else {
+            format!(
+                "could not open secondary authentication file \"@{name}\" as \"{path}\": {}",
+                strerror(&e)
+            )
+        }
     })?;
     let mut tokens = Vec::new();
-    for line in split_lines(&text) {
+    for line in LogicalLines::new(&text) {
         let fields = tokenize(&line.content)?;
-        for f in expand_fields(&fields, &path, source, depth + 1)? {
+        for f in expand_fields(&fields, &path, source, depth + 1, version, unread)? {
             tokens.extend(f.tokens.into_iter().map(|tok| Token {
                 value: std::borrow::Cow::Owned(tok.value.into_owned()),
                 quoted: tok.quoted,

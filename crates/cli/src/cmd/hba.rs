@@ -44,9 +44,39 @@ fn load(path: &Path, version: PgVersionArg) -> anyhow::Result<(String, Document)
     Ok((text, doc))
 }
 
+/// The real filesystem, for include records and `@file` lists.
+struct Disk;
+
+impl pg_hba::FileSource for Disk {
+    fn read(&self, path: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(path)? {
+            let entry = entry?;
+            // PostgreSQL skips subdirectories (following links, like stat()).
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+}
+
+/// The document's rules with include records and `@file` lists followed on disk, when it
+/// has any.
+fn resolved(doc: &Document) -> Option<pg_hba::Resolved> {
+    doc.has_references().then(|| doc.resolve(&Disk))
+}
+
 fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let (_, doc) = load(&a.file, a.pg_version)?;
-    let errors = doc.validate();
+    let text = read_text(&a.file)?;
+    let checked = pg_hba::validate_text(&text, &options(&a.file, a.pg_version));
+    drop(text);
+    let errors = checked.diagnostics;
     if a.json {
         let list: Vec<_> = errors
             .iter()
@@ -54,7 +84,7 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .collect();
         out.json(&serde_json::json!({"valid": errors.is_empty(), "errors": list}))?;
     } else if errors.is_empty() {
-        let n = doc.records().count();
+        let n = checked.records;
         out.line(&format!(
             "{} {}: {n} records, all valid",
             out.mark("pass"),
@@ -76,20 +106,30 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 
 fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let (_, doc) = load(&a.file, a.pg_version)?;
-    let mut findings: Vec<serde_json::Value> = doc
-        .validate()
+    let lint_options = LintOptions {
+        ssl: a.ssl_off.then_some(false),
+    };
+    let resolved = resolved(&doc);
+    let (diagnostics, unread) = match &resolved {
+        Some(r) => (r.diagnostics.clone(), r.unread.clone()),
+        None => (doc.validate(), Vec::new()),
+    };
+    let mut findings: Vec<serde_json::Value> = diagnostics
         .iter()
         .map(|d| {
-            serde_json::json!({"code": "invalid", "severity": "error", "file": d.file, "line": d.line,
-                "message": d.message, "hint": "PostgreSQL ignores the whole file when a line is invalid; fix it (pgtls hba check)"})
+            if unread.contains(d) {
+                serde_json::json!({"code": "unreadable", "severity": "error", "file": d.file, "line": d.line,
+                    "message": d.message, "hint": "pgtls could not read this file, so the rules in it were not checked; run as a user that can read it"})
+            } else {
+                serde_json::json!({"code": "invalid", "severity": "error", "file": d.file, "line": d.line,
+                    "message": d.message, "hint": "PostgreSQL ignores the whole file when a line is invalid; fix it (pgtls hba check)"})
+            }
         })
         .collect();
-    let lints = pg_hba::lint(
-        &doc,
-        &LintOptions {
-            ssl: a.ssl_off.then_some(false),
-        },
-    );
+    let lints = match &resolved {
+        Some(r) => pg_hba::lint_resolved(r, &lint_options),
+        None => pg_hba::lint(&doc, &lint_options),
+    };
     let failed = !findings.is_empty() || lints.iter().any(|f| f.severity >= Severity::Warning);
     findings.extend(
         lints
@@ -149,23 +189,55 @@ fn explain(a: &HbaExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         Connection::host(ip, &a.database, &a.user).with_encryption(encryption)
     };
     conn.replication = a.replication;
-    let e = pg_hba::explain(&doc, &conn);
+    let resolved = resolved(&doc);
+    let e = match &resolved {
+        Some(r) => pg_hba::explain_resolved(r, &conn, &|user, role| user == role),
+        None => pg_hba::explain(&doc, &conn),
+    };
     let allowed = e.outcome == pg_hba::Outcome::Allow;
     if a.json {
         out.json(&e)?;
-    } else {
-        let rule = e
-            .line
-            .and_then(|l| doc.record_at(l))
-            .map(|r| r.source().trim_end().to_owned());
-        match (e.outcome, e.line, rule) {
+    }
+    if e.outcome == pg_hba::Outcome::Unknown {
+        // No verdict is claimed: exit 2 with the reason.
+        anyhow::bail!(
+            "no verdict for \"{}\": {}",
+            a.file.display(),
+            e.reason.as_deref().unwrap_or("a file could not be read")
+        );
+    }
+    if !a.json {
+        // A rule from an included file is named by file and line, and shown as it reads.
+        let rule = match (&resolved, e.line) {
+            (Some(r), Some(l)) => r
+                .rules
+                .iter()
+                .find(|x| x.line == l && Some(x.file.as_str()) == e.file.as_deref())
+                .map(|x| {
+                    if x.file == doc.options().file_name {
+                        doc.record_at(l).map_or_else(
+                            || x.rule.to_string(),
+                            |rec| rec.source().trim_end().to_owned(),
+                        )
+                    } else {
+                        x.rule.to_string()
+                    }
+                }),
+            (None, Some(l)) => doc.record_at(l).map(|r| r.source().trim_end().to_owned()),
+            _ => None,
+        };
+        let place = |line: usize| match e.file.as_deref() {
+            Some(f) if f != doc.options().file_name => format!("{f} line {line}"),
+            _ => format!("line {line}"),
+        };
+        match (e.outcome, e.line.map(place), rule) {
             (pg_hba::Outcome::Allow, Some(line), Some(rule)) => out.line(&format!(
-                "{} allowed by line {line}: {rule}\n  authentication method: {}",
+                "{} allowed by {line}: {rule}\n  authentication method: {}",
                 out.mark("allow"),
                 e.method.as_deref().unwrap_or("")
             ))?,
             (pg_hba::Outcome::Reject, Some(line), Some(rule)) => out.line(&format!(
-                "{} rejected by line {line}: {rule}\n  the client sees: FATAL:  {}",
+                "{} rejected by {line}: {rule}\n  the client sees: FATAL:  {}",
                 out.mark("reject"),
                 e.message.as_deref().unwrap_or("")
             ))?,

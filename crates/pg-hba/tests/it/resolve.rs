@@ -68,8 +68,22 @@ fn at_file_expands_relative_to_the_including_file() {
         r.diagnostics[0].message,
         "could not open secondary authentication file \"@missing.txt\" as \"/etc/pg/missing.txt\": No such file or directory"
     );
+    // An unreadable list leaves the rules unknown: no verdict, and the reason names it.
     let carol = Connection::host("10.1.1.1".parse().unwrap(), "postgres", "carol");
     let e = explain_resolved(&r, &carol, &|u, g| u == g);
+    assert_eq!((e.outcome, e.line), (Outcome::Unknown, None));
+    assert!(
+        e.reason.as_deref().unwrap_or("").contains("missing.txt"),
+        "{e:?}"
+    );
+    let doc = Document::parse(
+        "host all @admins.txt 10.0.0.0/8 scram-sha-256\n",
+        ParseOptions {
+            file_name: "/etc/pg/pg_hba.conf".into(),
+            ..ParseOptions::default()
+        },
+    );
+    let e = explain_resolved(&doc.resolve(&src), &carol, &|u, g| u == g);
     assert_eq!((e.outcome, e.line), (Outcome::Allow, Some(1)));
 }
 
@@ -116,7 +130,27 @@ fn includes_splice_records_in_place_from_16() {
         messages[1].ends_with("maximum nesting depth exceeded"),
         "{messages:?}"
     );
+    assert_eq!(r.unread.len(), 2);
+    // gone.conf cannot be read: no verdict.
     let outsider = Connection::host("203.0.113.1".parse().unwrap(), "postgres", "x");
+    let e = explain_resolved(&r, &outsider, &|u, g| u == g);
+    assert_eq!(e.outcome, Outcome::Unknown);
+    assert!(
+        e.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("/etc/pg/gone.conf"),
+        "{e:?}"
+    );
+    // Without the unreadable includes, the first match is in the included directory.
+    let text =
+        "local all all peer\ninclude extra.conf\ninclude_dir conf.d\ninclude_if_exists nope.conf\n";
+    let opts = ParseOptions {
+        version: PgVersion::V16,
+        file_name: "/etc/pg/pg_hba.conf".into(),
+    };
+    let r = Document::parse(text, opts).resolve(&src);
+    assert!(r.is_complete() && r.diagnostics.is_empty(), "{r:?}");
     let e = explain_resolved(&r, &outsider, &|u, g| u == g);
     assert_eq!(e.file.as_deref(), Some("/etc/pg/conf.d/20-b.conf"));
     assert_eq!(e.outcome, Outcome::Reject);
@@ -183,4 +217,134 @@ fn at_file_matches_postgres_15() {
         }
     }
     assert_eq!(ours.join("\n"), server);
+}
+
+/// Issue #19: an included `host all all 0.0.0.0/0 trust` is what PostgreSQL 16+ evaluates
+/// first. The semantics follow PostgreSQL's `tokenize_auth_file()` and
+/// `GetConfFilesInDir()` (src/backend/libpq/hba.c, src/backend/utils/misc/conffiles.c):
+/// paths relative to the including file, `include_dir` takes `*.conf` files (six bytes or
+/// more, not hidden) in byte order. No PostgreSQL 16 can be installed here (Debian's
+/// packages give 15), so this is checked against the sources, not a server.
+#[test]
+fn lint_and_explain_follow_a_top_of_file_include_and_include_dir() {
+    let src = files(&[
+        ("/etc/pg/open.conf", "host all all 0.0.0.0/0 trust\n"),
+        (
+            "/etc/pg/conf.d/20-tls.conf",
+            "hostssl all all 0.0.0.0/0 scram-sha-256\n",
+        ),
+        (
+            "/etc/pg/conf.d/10-app.conf",
+            "# app servers\nhost app app 10.0.0.0/8 md5\n",
+        ),
+        ("/etc/pg/conf.d/readme.txt", "host all all ::/0 trust\n"),
+        ("/etc/pg/conf.d/.conf", "host all all ::/0 trust\n"),
+    ]);
+    let text = "include open.conf\nlocal all all peer\ninclude_dir ./conf.d/\nhost all all 0.0.0.0/0 reject\n";
+    let opts = ParseOptions {
+        version: PgVersion::V16,
+        file_name: "/etc/pg/pg_hba.conf".into(),
+    };
+    let doc = Document::parse(text, opts.clone());
+    assert!(doc.has_references());
+    // The file's own lines say nothing about trust, and reject an outsider at line 4.
+    let own = pg_hba::lint(&doc, &pg_hba::LintOptions::default());
+    assert!(
+        own.iter().all(|f| f.code != "trust-non-loopback"),
+        "{own:?}"
+    );
+    let outsider = Connection::host("203.0.113.9".parse().unwrap(), "postgres", "mallory");
+    assert_eq!(pg_hba::explain(&doc, &outsider).line, Some(4));
+
+    let r = doc.resolve(&src);
+    assert!(r.is_complete() && r.diagnostics.is_empty(), "{r:?}");
+    let order: Vec<(&str, usize)> = r.rules.iter().map(|x| (x.file.as_str(), x.line)).collect();
+    assert_eq!(
+        order,
+        [
+            ("/etc/pg/open.conf", 1),
+            ("/etc/pg/pg_hba.conf", 2),
+            ("/etc/pg/conf.d/10-app.conf", 2),
+            ("/etc/pg/conf.d/20-tls.conf", 1),
+            ("/etc/pg/pg_hba.conf", 4),
+        ]
+    );
+    let findings = pg_hba::lint_resolved(&r, &pg_hba::LintOptions::default());
+    let found = |code: &str, file: &str, line: usize| {
+        findings
+            .iter()
+            .find(|f| f.code == code && f.file == file && f.line == line)
+    };
+    assert!(
+        found("trust-non-loopback", "/etc/pg/open.conf", 1).is_some(),
+        "{findings:#?}"
+    );
+    assert!(
+        found("weak-method", "/etc/pg/conf.d/10-app.conf", 2).is_some(),
+        "{findings:#?}"
+    );
+    let shadowed = found("shadowed", "/etc/pg/conf.d/20-tls.conf", 1).map(|f| f.message.clone());
+    assert!(
+        shadowed
+            .as_deref()
+            .unwrap_or("")
+            .contains("/etc/pg/open.conf:1"),
+        "{findings:#?}"
+    );
+    // The real first match: the included trust rule lets anyone in.
+    let e = explain_resolved(&r, &outsider, &|u, g| u == g);
+    assert_eq!(
+        (e.outcome, e.file.as_deref(), e.line, e.method.as_deref()),
+        (
+            Outcome::Allow,
+            Some("/etc/pg/open.conf"),
+            Some(1),
+            Some("trust")
+        )
+    );
+
+    // The include cannot be read: said so, and no verdict.
+    let mut missing = src.0.clone();
+    missing.remove("/etc/pg/open.conf");
+    let r = Document::parse(text, opts).resolve(&Files(missing));
+    assert!(!r.is_complete());
+    assert_eq!(
+        (
+            r.unread[0].file.as_str(),
+            r.unread[0].line,
+            r.unread[0].message.as_str()
+        ),
+        (
+            "/etc/pg/pg_hba.conf",
+            1,
+            "could not open file \"/etc/pg/open.conf\": No such file or directory"
+        )
+    );
+    let e = explain_resolved(&r, &outsider, &|u, g| u == g);
+    assert_eq!(
+        (e.outcome, e.line, e.method),
+        (Outcome::Unknown, None, None)
+    );
+}
+
+#[test]
+fn include_depth_stops_at_postgres_limit() {
+    // Files at depth 1..=10 open; the 11th level is refused (CONF_FILE_MAX_DEPTH).
+    let mut list = Vec::new();
+    for d in 1..=11 {
+        list.push((format!("/d/{d}.conf"), format!("include {}.conf\n", d + 1)));
+    }
+    list.push(("/d/12.conf".to_owned(), "local all all peer\n".to_owned()));
+    let src = Files(list.into_iter().collect());
+    let opts = ParseOptions {
+        version: PgVersion::V17,
+        file_name: "/d/pg_hba.conf".into(),
+    };
+    let r = Document::parse("include 1.conf\n", opts).resolve(&src);
+    assert_eq!(r.unread.len(), 1, "{r:?}");
+    assert_eq!(r.unread[0].file, "/d/10.conf");
+    assert_eq!(
+        r.unread[0].message,
+        "could not open file \"/d/11.conf\": maximum nesting depth exceeded"
+    );
 }
