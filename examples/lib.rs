@@ -1,6 +1,7 @@
 //! Shared helpers for the runnable recipes in this folder (see the `[[example]]` targets):
 //!
 //! - `harden_supabase`: harden the bundled upstream deployment into a copy, then run the checklist;
+//! - `harden_library`: the same through the pgtls-harden library API (detect, plan, apply, check);
 //! - `rotate_server_cert`: renew a server certificate and prove, on the wire, that PostgreSQL
 //!   serves the new one after `SELECT pg_reload_conf()`, without a restart;
 //! - `audit_endpoints`: probe several PostgreSQL / PgBouncer endpoints at once;

@@ -124,13 +124,34 @@ Exit codes:
   2  usage error";
 
 /// Deployment layouts `harden` and `check` understand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayoutKind {
     /// The upstream `supabase/docker` folder (docker-compose.yml + volumes/).
     Upstream,
     /// A Coolify service folder (`supabase-db`, `supabase-supavisor`, inline pooler.exs).
     Coolify,
+}
+
+impl From<LayoutKind> for pgtls_harden::LayoutKind {
+    fn from(kind: LayoutKind) -> Self {
+        match kind {
+            LayoutKind::Upstream => Self::Upstream,
+            LayoutKind::Coolify => Self::Coolify,
+        }
+    }
+}
+
+/// Maps the command-line key type to pgtls-certs'.
+pub fn key_type(arg: KeyTypeArg) -> pgtls_certs::KeyType {
+    use pgtls_certs::KeyType;
+    match arg {
+        KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
+        KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
+        KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
+        KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
+        KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
+        KeyTypeArg::Ed25519 => KeyType::Ed25519,
+    }
 }
 
 /// Key algorithms for new keys.
@@ -642,6 +663,20 @@ pub enum ClientArg {
     Npgsql,
     /// All of the above.
     All,
+}
+
+impl From<ClientArg> for pgtls_harden::Client {
+    fn from(client: ClientArg) -> Self {
+        match client {
+            ClientArg::Libpq => Self::Libpq,
+            ClientArg::Jdbc => Self::Jdbc,
+            ClientArg::Prisma => Self::Prisma,
+            ClientArg::NodePostgres => Self::NodePostgres,
+            ClientArg::Asyncpg => Self::Asyncpg,
+            ClientArg::Npgsql => Self::Npgsql,
+            ClientArg::All => Self::All,
+        }
+    }
 }
 
 /// `pgtls connstr`.

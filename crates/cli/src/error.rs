@@ -1,20 +1,11 @@
 //! The CLI's own error type for conditions with a fixed exit code, and the exit-code mapping.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Errors the CLI raises itself (library errors are wrapped with context via anyhow at the top).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No known deployment layout in the folder.
-    #[error("no supported deployment layout found in \"{dir}\"; looked for: {looked_for}")]
-    UnknownLayout {
-        /// The folder inspected.
-        dir: PathBuf,
-        /// What was looked for, human-readable.
-        looked_for: String,
-    },
     /// The command refuses to proceed for a reason the user can fix (exit code 1).
     #[error("{0}")]
     Refused(String),
@@ -74,10 +65,11 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     if is_broken_pipe(err) {
         EXIT_OK
-    } else if err
-        .chain()
-        .any(|c| matches!(c.downcast_ref::<Error>(), Some(Error::Refused(_))))
-    {
+    } else if err.chain().any(|c| {
+        matches!(c.downcast_ref::<Error>(), Some(Error::Refused(_)))
+            || c.downcast_ref::<pgtls_harden::Error>()
+                .is_some_and(pgtls_harden::Error::is_refusal)
+    }) {
         EXIT_FINDINGS
     } else {
         EXIT_ERROR

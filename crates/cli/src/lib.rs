@@ -1,10 +1,11 @@
 //! `pgtls`: harden PostgreSQL TLS for a self-hosted Supabase in one safe, verifiable command.
 //!
 //! This crate is the command-line tool. [`run`] parses arguments and returns the process exit
-//! code; `main.rs` is a few lines over it. The work is done by the library crates: pgtls-certs
-//! (CA and certificates), pg-hba (`pg_hba.conf`), compose-patch (docker-compose edits), pooler-exs
-//! (Supavisor's `pooler.exs`) and pgtls-probe (the wire prober). This crate composes them into the
-//! hardening recipe and owns the user's experience.
+//! code; `main.rs` is a few lines over it. The work is done by the library crates: pgtls-harden
+//! (the Supabase recipe: layout, plan, apply, checklist, connection strings) over pgtls-certs
+//! (CA and certificates), pg-hba (`pg_hba.conf`), compose-patch (docker-compose edits) and
+//! pooler-exs (Supavisor's `pooler.exs`), and pgtls-probe (the wire prober). This crate keeps the
+//! command-line grammar, the rendering (human and JSON) and the wiring.
 //!
 //! ```no_run
 //! use std::process::ExitCode;
@@ -33,17 +34,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod apply;
-pub mod checklist;
 pub mod cli;
 mod cmd;
-pub mod connstr;
 pub mod error;
-pub mod harden;
-pub mod layout;
 pub mod output;
-pub mod plan;
-pub mod tree;
+pub mod render;
+
+/// The harden domain lives in the pgtls-harden library; re-exported under the paths the
+/// binary has always used.
+pub use pgtls_harden::{apply, checklist, connstr, harden, layout, plan, tree};
 
 use std::ffi::OsString;
 use std::io::Write as _;

@@ -6,13 +6,13 @@ use pgtls_certs::{
     WriteOptions, WriteStatus, load_ca_dir, write_atomic,
 };
 
+use crate::cli::key_type;
 use crate::cli::{
     CertsCommand, CertsInitArgs, CertsInspectArgs, CertsIssueClientArgs, CertsNeedsRenewalArgs,
     CertsRenewArgs,
 };
 use crate::cmd::edit::read_text;
 use crate::error::{Error, Outcome, parse_owner};
-use crate::harden::key_type;
 use crate::output::Out;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {

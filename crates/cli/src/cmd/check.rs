@@ -28,8 +28,8 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.json(&checks)?;
     } else {
         let kind = match layout.kind {
-            crate::cli::LayoutKind::Upstream => "upstream",
-            crate::cli::LayoutKind::Coolify => "coolify",
+            pgtls_harden::LayoutKind::Upstream => "upstream",
+            pgtls_harden::LayoutKind::Coolify => "coolify",
         };
         let title = format!("pgtls check {} ({kind} layout)", tree.src().display());
         out.line(&out.paint(Style::Bold, &title))?;

@@ -16,7 +16,7 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         port: args.port,
         pooler_port: args.pooler_port,
     };
-    let all: Vec<_> = clients(args.client)
+    let all: Vec<_> = clients(args.client.into())
         .into_iter()
         .map(|c| build(c, &target))
         .collect();

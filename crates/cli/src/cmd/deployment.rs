@@ -27,7 +27,7 @@ pub fn open(args: &DeploymentArgs, out: Option<&Path>) -> anyhow::Result<(Tree, 
         });
     }
     let tree = Tree::new(&args.dir, out);
-    let layout = layout::detect(&tree, args.layout)?;
+    let layout = layout::detect(&tree, args.layout.map(Into::into))?;
     Ok((tree, layout))
 }
 
@@ -74,6 +74,6 @@ pub fn context_dir(dir: &Path) -> String {
     format!("deployment folder \"{}\"", dir.display())
 }
 
-pub fn with_dir<T>(r: anyhow::Result<T>, dir: &Path) -> anyhow::Result<T> {
-    r.with_context(|| context_dir(dir))
+pub fn with_dir<T, E: Into<anyhow::Error>>(r: Result<T, E>, dir: &Path) -> anyhow::Result<T> {
+    r.map_err(Into::into).with_context(|| context_dir(dir))
 }

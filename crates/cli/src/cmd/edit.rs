@@ -6,7 +6,8 @@ use anyhow::Context as _;
 
 use crate::apply::{self, ApplyOptions};
 use crate::output::Out;
-use crate::plan::{FileChange, FileKind, unified_diff};
+use crate::plan::{FileChange, FileKind};
+use crate::render::unified_diff;
 
 /// Reads a text file, naming it in the error.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {

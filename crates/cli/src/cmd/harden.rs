@@ -28,7 +28,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         extra_sans: extra,
         pg_owner: owner.ids,
         trusted,
-        key_type: args.key_type,
+        key_type: args.key_type.map(crate::cli::key_type),
         days: args.days,
         pooler_upsert: args.pooler_upsert,
     };
@@ -106,8 +106,8 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
 
     let layout_name = match plan.layout {
-        crate::cli::LayoutKind::Upstream => "upstream supabase/docker layout",
-        crate::cli::LayoutKind::Coolify => "Coolify layout",
+        pgtls_harden::LayoutKind::Upstream => "upstream supabase/docker layout",
+        pgtls_harden::LayoutKind::Coolify => "Coolify layout",
     };
     let target = if tree.in_place() {
         "editing in place".to_owned()
@@ -159,7 +159,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Changes"))?;
         for change in shown {
-            out.raw(&change.render(out))?;
+            out.raw(&crate::render::change(change, out))?;
         }
     }
     if !plan.warnings.is_empty() || owner_problem.is_some() {

@@ -9,12 +9,20 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use yaml_serde::Value;
 
-use crate::cli::LayoutKind;
-use crate::error::Error;
-use crate::tree::Tree;
+use crate::error::{Context as _, Error, Result};
+use crate::source::Source;
+
+/// Deployment layouts the recipe understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutKind {
+    /// The upstream `supabase/docker` folder (docker-compose.yml + volumes/).
+    Upstream,
+    /// A Coolify service folder (`supabase-db`, `supabase-supavisor`, inline pooler.exs).
+    Coolify,
+}
 
 /// Compose file names looked for, in order.
 pub const COMPOSE_NAMES: [&str; 4] = [
@@ -135,8 +143,15 @@ pub struct Layout {
     pub service_keys: Vec<String>,
 }
 
+impl Layout {
+    /// Detects the layout of the deployment in `source` (or uses `forced`).
+    pub fn detect(source: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
+        detect(source, forced)
+    }
+}
+
 /// Detects the layout of the deployment in `tree` (or uses `forced`).
-pub fn detect(tree: &Tree, forced: Option<LayoutKind>) -> anyhow::Result<Layout> {
+pub fn detect(tree: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
     let mut compose = None;
     for name in COMPOSE_NAMES {
         if let Some(text) = tree.read_text(Path::new(name))? {
@@ -150,12 +165,11 @@ pub fn detect(tree: &Tree, forced: Option<LayoutKind>) -> anyhow::Result<Layout>
     );
     let Some((compose_path, text)) = compose else {
         return Err(Error::UnknownLayout {
-            dir: tree.src().to_path_buf(),
+            dir: tree.root().to_path_buf(),
             looked_for: format!("{looked_for}; no compose file found"),
-        }
-        .into());
+        });
     };
-    detect_text(tree.src(), &compose_path, &text, forced)
+    detect_text(tree.root(), &compose_path, &text, forced)
 }
 
 /// Detects the layout from the compose file's text (`dir` and `compose_path` name it in errors).
@@ -164,7 +178,7 @@ pub fn detect_text(
     compose_path: &Path,
     text: &str,
     forced: Option<LayoutKind>,
-) -> anyhow::Result<Layout> {
+) -> Result<Layout> {
     let looked_for = format!(
         "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
@@ -211,7 +225,7 @@ pub fn detect_text(
         ),
     };
     let Some(kind) = detected else {
-        return Err(unknown("").into());
+        return Err(unknown(""));
     };
     let (db, pooler) = match kind {
         LayoutKind::Upstream => upstream,
@@ -223,7 +237,7 @@ pub fn detect_text(
         ),
     };
     let Some(db) = db else {
-        return Err(unknown(" (no database service)").into());
+        return Err(unknown(" (no database service)"));
     };
     let pgdata_host = db
         .mount_for(PGDATA_TARGET)
@@ -261,10 +275,10 @@ pub fn relative_host_path(source: &str) -> Option<PathBuf> {
 }
 
 /// Parses the `services:` of a compose file into typed views.
-pub fn parse_services(text: &str) -> anyhow::Result<Vec<Service>> {
-    let doc: Value = yaml_serde::from_str(text).context("invalid YAML")?;
+pub fn parse_services(text: &str) -> Result<Vec<Service>> {
+    let doc: Value = yaml_serde::from_str(text).map_err(Error::Yaml)?;
     let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
-        anyhow::bail!("no `services:` mapping");
+        return Err(Error::Message("no `services:` mapping".into()));
     };
     let mut out = Vec::new();
     for (key, body) in services {

@@ -1,15 +1,13 @@
-//! Plans: ordered steps producing [`FileChange`]s, staged in memory, rendered as unified diffs.
+//! Plans: ordered steps producing [`FileChange`]s, staged in memory (the CLI renders them as
+//! unified diffs).
 //!
 //! Planning is pure: nothing is written until [`crate::apply`] runs. Keys and certificates are
 //! summarised, never printed.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use similar::{ChangeTag, TextDiff};
-
-use crate::output::{Out, Style};
+use crate::error::Result;
 use crate::tree::Tree;
 
 /// What kind of content a file holds (decides how it is shown).
@@ -43,105 +41,6 @@ pub struct FileChange {
     pub kind: FileKind,
     /// A one-line description for certificates and keys.
     pub summary: Option<String>,
-}
-
-impl FileChange {
-    /// Renders the change for humans: a unified diff for text, a summary for secrets.
-    pub fn render(&self, out: &Out) -> String {
-        let path = self.path.display().to_string();
-        let mut meta = format!("mode {:04o}", self.mode);
-        if let Some((uid, gid)) = self.owner {
-            let _ = write!(meta, ", owner {uid}:{gid}");
-        }
-        match self.kind {
-            FileKind::Text => {
-                let before = self
-                    .before
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                let after = String::from_utf8_lossy(&self.after);
-                if before == after {
-                    return format!("{path}: {meta} (content unchanged)\n");
-                }
-                let old_name = if self.before.is_some() {
-                    format!("a/{path}")
-                } else {
-                    "/dev/null".to_owned()
-                };
-                unified_diff(out, &before, &after, &old_name, &format!("b/{path}"))
-            }
-            FileKind::Certificate | FileKind::PrivateKey => {
-                let what = if self.before.is_some() {
-                    "replaced"
-                } else {
-                    "new"
-                };
-                let summary = self.summary.as_deref().unwrap_or("");
-                let secret = if self.kind == FileKind::PrivateKey {
-                    " (contents not shown)"
-                } else {
-                    ""
-                };
-                format!("{path}: {what} {summary}, {meta}{secret}\n")
-            }
-            FileKind::Copy => format!("{path}: copied, {meta}\n"),
-        }
-    }
-}
-
-/// A unified diff with 3 lines of context, coloured when `out` colours.
-pub fn unified_diff(out: &Out, before: &str, after: &str, old: &str, new: &str) -> String {
-    let diff = TextDiff::from_lines(before, after);
-    let mut text = String::new();
-    text.push_str(&out.paint(Style::Bold, &format!("--- {old}\n+++ {new}")));
-    text.push('\n');
-    for group in diff.grouped_ops(3) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            continue;
-        };
-        let old_range = first.old_range().start..last.old_range().end;
-        let new_range = first.new_range().start..last.new_range().end;
-        let header = format!(
-            "@@ -{} +{} @@",
-            hunk_range(old_range.start, old_range.len()),
-            hunk_range(new_range.start, new_range.len())
-        );
-        text.push_str(&out.paint(Style::Cyan, &header));
-        text.push('\n');
-        for op in &group {
-            for change in diff.iter_changes(op) {
-                let (sign, style) = match change.tag() {
-                    ChangeTag::Delete => ("-", Some(Style::Red)),
-                    ChangeTag::Insert => ("+", Some(Style::Green)),
-                    ChangeTag::Equal => (" ", None),
-                };
-                let value = change.value();
-                let body = value.strip_suffix('\n').unwrap_or(value);
-                let line = format!("{sign}{body}");
-                match style {
-                    Some(style) => text.push_str(&out.paint(style, &line)),
-                    None => text.push_str(&line),
-                }
-                text.push('\n');
-                if change.missing_newline() {
-                    text.push_str("\\ No newline at end of file\n");
-                }
-            }
-        }
-    }
-    text
-}
-
-fn hunk_range(start: usize, len: usize) -> String {
-    // unified diff convention: 1-based start; an empty range names the line before it
-    if len == 0 {
-        format!("{start},0")
-    } else if len == 1 {
-        format!("{}", start + 1)
-    } else {
-        format!("{},{len}", start + 1)
-    }
 }
 
 /// A file as staged during planning.
@@ -178,7 +77,7 @@ impl<'a> Staging<'a> {
     }
 
     /// Current bytes of a file: staged, else on disk (destination, else source).
-    pub fn read(&self, rel: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    pub fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
         match self.files.get(rel) {
             Some(staged) => Ok(Some(staged.current.clone())),
             None => self.tree.read(rel),
@@ -186,7 +85,7 @@ impl<'a> Staging<'a> {
     }
 
     /// Current text of a file.
-    pub fn read_text(&self, rel: &Path) -> anyhow::Result<Option<String>> {
+    pub fn read_text(&self, rel: &Path) -> Result<Option<String>> {
         match self.files.get(rel) {
             Some(staged) => Ok(Some(String::from_utf8_lossy(&staged.current).into_owned())),
             None => self.tree.read_text(rel),
@@ -214,7 +113,7 @@ impl<'a> Staging<'a> {
         owner: Option<(u32, u32)>,
         kind: FileKind,
         summary: Option<String>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool> {
         let existing_mode = self
             .files
             .get(rel)
@@ -233,7 +132,7 @@ impl<'a> Staging<'a> {
         owner: Option<(u32, u32)>,
         kind: FileKind,
         summary: Option<String>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool> {
         let changed;
         if let Some(staged) = self.files.get_mut(rel) {
             changed = staged.current != after || staged.mode != mode || staged.owner != owner;
@@ -264,7 +163,7 @@ impl<'a> Staging<'a> {
     }
 
     /// The changes that must be written to make the destination match the staged state.
-    pub fn changes(&self) -> anyhow::Result<Vec<FileChange>> {
+    pub fn changes(&self) -> Result<Vec<FileChange>> {
         let mut changes = Vec::new();
         for (path, staged) in &self.files {
             let dest = self.tree.read_dest(path)?;
@@ -287,42 +186,5 @@ impl<'a> Staging<'a> {
             }
         }
         Ok(changes)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::ColorChoice;
-
-    #[test]
-    fn diff_has_headers_and_hunks() {
-        let out = Out::new(ColorChoice::Never);
-        let d = unified_diff(&out, "a\nb\nc\n", "a\nB\nc\n", "a/f", "b/f");
-        assert_eq!(d, "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-    }
-
-    #[test]
-    fn diff_marks_missing_newline() {
-        let out = Out::new(ColorChoice::Never);
-        let d = unified_diff(&out, "a", "a\nb\n", "a/f", "b/f");
-        assert!(d.contains("\\ No newline at end of file"), "{d}");
-    }
-
-    #[test]
-    fn key_is_never_printed() {
-        let out = Out::new(ColorChoice::Never);
-        let change = FileChange {
-            path: "tls/server.key".into(),
-            before: None,
-            after: b"-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n".to_vec(),
-            mode: 0o600,
-            owner: Some((105, 106)),
-            kind: FileKind::PrivateKey,
-            summary: Some("ECDSA P-256 private key".into()),
-        };
-        let shown = change.render(&out);
-        assert!(!shown.contains("SECRET"));
-        assert!(shown.contains("mode 0600, owner 105:106"), "{shown}");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::ClientArg;
+use crate::Client as ClientArg;
 
 /// What to connect to.
 #[derive(Debug, Clone)]

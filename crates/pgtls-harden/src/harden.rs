@@ -6,15 +6,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
 use compose_patch::{ComposeFile, Selinux, VolumeMount};
 use pgtls_certs::{Ca, CaParams, KeyType, RenewalPolicy, ServerParams};
 use pooler_exs::{Script, TenantLogic};
 
 use crate::apply::DirSpec;
-use crate::cli::{KeyTypeArg, LayoutKind};
-use crate::error::Error;
-use crate::layout::{Layout, PoolerExs};
+use crate::error::{Context as _, Error, Result};
+use crate::layout::{Layout, LayoutKind, PoolerExs};
 use crate::plan::{FileChange, FileKind, Staging};
 use crate::tree::Tree;
 
@@ -45,12 +43,31 @@ pub struct HardenOptions {
     /// Trusted CIDRs.
     pub trusted: Vec<String>,
     /// Key algorithm asked for (`None`: keep what exists, ECDSA P-256 for new keys).
-    pub key_type: Option<KeyTypeArg>,
+    pub key_type: Option<KeyType>,
     /// Server certificate validity.
     pub days: u32,
     /// Rewrite create-only pooler.exs into an upsert.
     pub pooler_upsert: bool,
 }
+
+impl HardenOptions {
+    /// The defaults the CLI uses: the server key owned by `pg_owner`, the private ranges
+    /// ([`DEFAULT_TRUSTED`]) trusted, the existing key type kept (ECDSA P-256 for new keys), a
+    /// 825-day server certificate, the pooler script left create-only.
+    pub fn new(pg_owner: (u32, u32)) -> Self {
+        Self {
+            extra_sans: Vec::new(),
+            pg_owner,
+            trusted: DEFAULT_TRUSTED.map(String::from).to_vec(),
+            key_type: None,
+            days: DEFAULT_DAYS,
+            pooler_upsert: false,
+        }
+    }
+}
+
+/// Default validity of a new server certificate, in days.
+pub const DEFAULT_DAYS: u32 = 825;
 
 /// Status of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -122,18 +139,6 @@ impl Plan {
     /// Whether anything would be written.
     pub fn changed(&self) -> bool {
         !self.changes.is_empty() || !self.dirs.is_empty()
-    }
-}
-
-/// Maps the CLI key type to the library's.
-pub fn key_type(arg: KeyTypeArg) -> KeyType {
-    match arg {
-        KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
-        KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
-        KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
-        KeyTypeArg::Rsa3072 => KeyType::Rsa3072,
-        KeyTypeArg::Rsa4096 => KeyType::Rsa4096,
-        KeyTypeArg::Ed25519 => KeyType::Ed25519,
     }
 }
 
@@ -212,7 +217,7 @@ pub fn plan<'a>(
     tree: &'a Tree,
     layout: &Layout,
     opts: &HardenOptions,
-) -> anyhow::Result<(Plan, Staging<'a>)> {
+) -> Result<(Plan, Staging<'a>)> {
     let mut staging = Staging::new(tree);
     let mut steps = Vec::new();
     let mut dirs = Vec::new();
@@ -336,11 +341,7 @@ pub fn plan<'a>(
     ))
 }
 
-fn plan_copy(
-    staging: &mut Staging<'_>,
-    layout: &Layout,
-    dirs: &mut Vec<DirSpec>,
-) -> anyhow::Result<Step> {
+fn plan_copy(staging: &mut Staging<'_>, layout: &Layout, dirs: &mut Vec<DirSpec>) -> Result<Step> {
     let mut step = Step::new("copy");
     let tree = staging.tree();
     let skip: Vec<PathBuf> = layout.pgdata_host.iter().cloned().collect();
@@ -407,12 +408,12 @@ fn plan_certificates(
     opts: &HardenOptions,
     dirs: &mut Vec<DirSpec>,
     warnings: &mut Vec<String>,
-) -> anyhow::Result<Step> {
+) -> Result<Step> {
     let mut step = Step::new("certificates");
     let ca_crt = Path::new(CA_DIR).join("ca.crt");
     let ca_key = Path::new(CA_DIR).join("ca.key");
     let tls = Path::new(TLS_DIR);
-    let kt = key_type(opts.key_type.unwrap_or_default());
+    let kt = opts.key_type.unwrap_or_default();
     if let Some(w) = kt.warning() {
         step.warnings.push(w.to_owned());
     }
@@ -441,16 +442,20 @@ fn plan_certificates(
             ));
             ca
         }
-        (Some(_), None) => bail!(Error::Refused(format!(
-            "\"{}\" exists but \"{}\" does not: restore the CA key, or move the CA certificate away to create a new CA",
-            ca_crt.display(),
-            ca_key.display()
-        ))),
-        (None, Some(_)) => bail!(Error::Refused(format!(
-            "\"{}\" exists but \"{}\" does not: restore the CA certificate, or move the key away to create a new CA",
-            ca_key.display(),
-            ca_crt.display()
-        ))),
+        (Some(_), None) => {
+            return Err(Error::Refused(format!(
+                "\"{}\" exists but \"{}\" does not: restore the CA key, or move the CA certificate away to create a new CA",
+                ca_crt.display(),
+                ca_key.display()
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(Error::Refused(format!(
+                "\"{}\" exists but \"{}\" does not: restore the CA certificate, or move the key away to create a new CA",
+                ca_key.display(),
+                ca_crt.display()
+            )));
+        }
     };
     let key_desc = ca.key_type().description();
     dirs.push(DirSpec {
@@ -620,7 +625,7 @@ fn plan_hba(
     host: &Path,
     mounted: bool,
     opts: &HardenOptions,
-) -> anyhow::Result<Step> {
+) -> Result<Step> {
     let mut step = Step::new("pg-hba");
     let (base, from) = match staging.read_text(host)? {
         Some(text) => (text, format!("{} edited", host.display())),
@@ -674,7 +679,7 @@ fn edit_db_service(
     hba_host: &Path,
     hba_container: &str,
     hba_mounted: bool,
-) -> anyhow::Result<bool> {
+) -> Result<bool> {
     let db = layout.db.key.as_str();
     let cert = format!("{DB_TLS_TARGET}/server.crt");
     let key = format!("{DB_TLS_TARGET}/server.key");
@@ -708,7 +713,7 @@ fn edit_pooler_service(
     compose: &mut ComposeFile,
     layout: &Layout,
     pooler: &crate::layout::Service,
-) -> anyhow::Result<bool> {
+) -> Result<bool> {
     let key = pooler.key.as_str();
     let label = selinux_for(layout);
     let mut changed = false;
@@ -752,7 +757,7 @@ fn plan_tenant(
     pooler: &crate::layout::Service,
     opts: &HardenOptions,
     step: &mut Step,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     match &layout.pooler_exs {
         PoolerExs::Missing => {
             step.status = StepStatus::Skipped;
@@ -821,7 +826,7 @@ fn plan_tenant(
     Ok(())
 }
 
-fn edit_script(text: &str, upsert: bool) -> anyhow::Result<(String, TenantLogic)> {
+fn edit_script(text: &str, upsert: bool) -> Result<(String, TenantLogic)> {
     let mut script = Script::parse(text)?;
     script.set_bool("enforce_ssl", true)?;
     let mut logic = script.tenant_logic();

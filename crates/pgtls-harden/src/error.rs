@@ -1,0 +1,135 @@
+//! The library's error type, and a small `context` extension so errors read as a chain
+//! ("editing \"docker-compose.yml\"" caused by the compose-patch error) the way the CLI prints it.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while detecting, planning or checking a deployment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No known deployment layout in the folder.
+    #[error("no supported deployment layout found in \"{dir}\"; looked for: {looked_for}")]
+    UnknownLayout {
+        /// The folder inspected.
+        dir: PathBuf,
+        /// What was looked for, human-readable.
+        looked_for: String,
+    },
+    /// The recipe refuses to proceed for a reason the user can fix (a half-present CA, ...).
+    #[error("{0}")]
+    Refused(String),
+    /// Reading a file or folder failed.
+    #[error("{context}")]
+    Io {
+        /// What was being done, naming the path.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that must be text is not UTF-8.
+    #[error("\"{}\" is not UTF-8 text", .path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    /// The compose file is not YAML.
+    #[error("invalid YAML")]
+    Yaml(#[source] yaml_serde::Error),
+    /// A condition described in words (a missing file, a missing mapping).
+    #[error("{0}")]
+    Message(String),
+    /// From compose-patch.
+    #[error(transparent)]
+    Compose(#[from] compose_patch::Error),
+    /// From pgtls-certs.
+    #[error(transparent)]
+    Certs(#[from] pgtls_certs::Error),
+    /// From pg-hba.
+    #[error(transparent)]
+    Hba(#[from] pg_hba::Error),
+    /// From pooler-exs.
+    #[error(transparent)]
+    Pooler(#[from] pooler_exs::Error),
+    /// An error with what was being done when it happened.
+    #[error("{context}")]
+    Context {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds what was being done to an error (or turns a `None` into an error).
+pub trait Context<T> {
+    /// Wraps the error with `context`.
+    fn context(self, context: impl Into<String>) -> Result<T>;
+    /// Wraps the error with a lazily built context.
+    fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            context: context.into(),
+            source: Box::new(e.into()),
+        })
+    }
+
+    fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            context: f().into(),
+            source: Box::new(e.into()),
+        })
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.ok_or_else(|| Error::Message(context.into()))
+    }
+
+    fn with_context<S: Into<String>>(self, f: impl FnOnce() -> S) -> Result<T> {
+        self.ok_or_else(|| Error::Message(f().into()))
+    }
+}
+
+impl Error {
+    /// Whether this error, or one it wraps, is a [`Error::Refused`].
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::Refused(_) => true,
+            Self::Context { source, .. } => source.is_refusal(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keeps_the_chain() {
+        let err = Err::<(), _>(Error::Refused("no owner".into()))
+            .context("planning")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "planning");
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("no owner"));
+        assert!(err.is_refusal());
+        let none: Option<u8> = None;
+        assert_eq!(
+            none.context("\"x\" disappeared").unwrap_err().to_string(),
+            "\"x\" disappeared"
+        );
+    }
+}

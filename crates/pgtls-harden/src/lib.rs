@@ -1,0 +1,106 @@
+//! `pgtls-harden`: the Supabase TLS hardening recipe as a library.
+//!
+//! This crate owns the Supabase and Coolify domain: which files make up a self-hosted Supabase
+//! deployment, what "hardened" means for it, and how to get there without breaking it. It
+//! composes the workspace's single-concern crates (pgtls-certs for the CA and certificates,
+//! pg-hba for `pg_hba.conf`, compose-patch for the compose file, pooler-exs for Supavisor's
+//! tenant script) into one recipe; the `pgtls` binary adds only the command-line grammar, the
+//! rendering (human and JSON) and the wiring.
+//!
+//! ```
+//! use pgtls_harden::{HardenOptions, Layout, MemSource, Tree};
+//!
+//! let compose = "\
+//! services:
+//!   db:
+//!     image: supabase/postgres:15.8.1.060
+//!     command: [\"postgres\", \"-c\", \"config_file=/etc/postgresql/postgresql.conf\"]
+//!     volumes:
+//!       - ./volumes/db/data:/var/lib/postgresql/data
+//!   supavisor:
+//!     image: supabase/supavisor:2.5.1
+//! ";
+//! let src = MemSource::new("/srv/supabase")
+//!     .file("docker-compose.yml", compose)
+//!     .dir("volumes/db/data", 0o700, 105, 106);
+//! let layout = Layout::detect(&src, None)?;
+//! assert_eq!(layout.db.key, "db");
+//!
+//! let tree = Tree::over(Box::new(src), None);
+//! let opts = HardenOptions::new((105, 106));
+//! let (plan, _staging) = pgtls_harden::plan(&tree, &layout, &opts)?;
+//! assert!(plan.changed());
+//! assert!(plan.steps.iter().any(|s| s.id == "certificates"));
+//! # Ok::<(), pgtls_harden::Error>(())
+//! ```
+//!
+//! # Design
+//! - **Detect, plan, check, apply, as separate pure-to-impure stages.** [`Layout::detect`] reads
+//!   the compose file through a [`Source`], a small read-only trait (read a file, its metadata,
+//!   list a folder) with a real-filesystem ([`FsSource`]) and an in-memory ([`MemSource`])
+//!   implementation. A [`Tree`] overlays the destination (`--out`) on the source, so a second
+//!   run against the same destination starts from the first run's result. [`plan()`] stages
+//!   every edit in memory ([`Staging`]), certificates included, and returns the [`Plan`]: steps
+//!   with stable ids, the file changes, warnings and next steps. Planning never writes, so it is
+//!   unit-tested over a [`MemSource`]. [`checklist::run`] judges a staged state (the deployment
+//!   as it is, or as it will be after the plan). [`apply::apply`] is the only stage that writes:
+//!   backup, temp file in the same folder created with its final mode, fsync, rename, fsync the
+//!   folder; a failure stops at once and says what was written and where the backups are.
+//! - **No terminal, no argv.** Options are plain structs ([`HardenOptions`]), key types are
+//!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or colours.
+//! - **Errors** are one [`Error`] enum; [`Context`] adds "what was being done" the way a chain
+//!   of causes reads in the CLI (`error: ...`, `caused by: ...`).
+//!
+//! # Limitations
+//! - Two layouts only (upstream `supabase/docker` and Coolify's Supabase service); others can be
+//!   forced with a [`LayoutKind`] when their service names match one of them.
+//! - Applying edits files; it does not restart containers. A running Supavisor's tenant row is
+//!   not changed by editing a create-only pooler.exs: the plan warns, and
+//!   [`HardenOptions::pooler_upsert`] rewrites the script into an upsert.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod checklist;
+pub mod connstr;
+pub mod error;
+pub mod harden;
+pub mod layout;
+pub mod plan;
+pub mod source;
+pub mod tree;
+
+#[cfg(test)]
+mod plan_tests;
+
+pub use crate::error::{Context, Error, Result};
+pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
+pub use crate::layout::{Layout, LayoutKind};
+pub use crate::plan::{FileChange, FileKind, Staging};
+pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
+pub use crate::tree::Tree;
+
+/// Clients [`connstr`] builds connection strings for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Client {
+    /// libpq / psql.
+    Libpq,
+    /// pgjdbc.
+    Jdbc,
+    /// Prisma.
+    Prisma,
+    /// node-postgres (pg).
+    NodePostgres,
+    /// asyncpg.
+    Asyncpg,
+    /// Npgsql (.NET).
+    Npgsql,
+    /// All of the above.
+    All,
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,218 @@
+//! Unit tests of detection and planning over an in-memory deployment ([`MemSource`]): no disk.
+
+use std::path::Path;
+
+use crate::checklist::{self, CheckOptions, Verdict};
+use crate::{Error, FileKind, HardenOptions, Layout, LayoutKind, MemSource, Source, Tree};
+
+const COMPOSE: &str = r#"services:
+  db:
+    container_name: supabase-db
+    image: supabase/postgres:15.8.1.060
+    volumes:
+      - ./volumes/db/data:/var/lib/postgresql/data:Z
+    command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]
+  supavisor:
+    container_name: supabase-pooler
+    image: supabase/supavisor:2.7.2
+    ports:
+      - ${POSTGRES_PORT}:5432
+      - ${POOLER_PROXY_PORT_TRANSACTION}:6543
+    volumes:
+      - ./volumes/pooler/pooler.exs:/etc/pooler/pooler.exs:ro,z
+    command: ["/bin/sh", "-c", "/app/bin/server"]
+"#;
+
+const POOLER_EXS: &str = r#"params = %{
+  "external_id" => System.get_env("POOLER_TENANT_ID"),
+  "db_host" => "db"
+}
+
+if !Supavisor.Tenants.get_tenant_by_external_id(params["external_id"]) do
+  {:ok, _} = Supavisor.Tenants.create_tenant(params)
+end
+"#;
+
+fn upstream() -> MemSource {
+    MemSource::new("/srv/supabase")
+        .file("docker-compose.yml", COMPOSE)
+        .file("volumes/pooler/pooler.exs", POOLER_EXS)
+        .dir("volumes/db/data", 0o700, 105, 106)
+}
+
+/// The source with every planned change written over it, as `apply` would leave it.
+fn applied(mut src: MemSource, plan: &crate::Plan) -> MemSource {
+    for c in &plan.changes {
+        let owner = c.owner.unwrap_or((1000, 1000));
+        src = src.file_with(&c.path, c.after.clone(), c.mode, owner);
+    }
+    for d in &plan.dirs {
+        if src.metadata(&d.path).is_none() {
+            src = src.dir(&d.path, d.mode, 0, 0);
+        }
+    }
+    src
+}
+
+#[test]
+fn detects_upstream_and_coolify_by_service_names() {
+    let layout = Layout::detect(&upstream(), None).unwrap();
+    assert_eq!(layout.kind, LayoutKind::Upstream);
+    assert_eq!(layout.db.key, "db");
+    assert_eq!(
+        layout.pgdata_host.as_deref(),
+        Some(Path::new("volumes/db/data"))
+    );
+    let coolify = COMPOSE
+        .replace("  db:\n", "  supabase-db:\n")
+        .replace("  supavisor:\n", "  supabase-supavisor:\n");
+    let src = MemSource::new("c").file("compose.yaml", coolify);
+    let layout = Layout::detect(&src, None).unwrap();
+    assert_eq!(layout.kind, LayoutKind::Coolify);
+    assert_eq!(layout.compose, Path::new("compose.yaml"));
+}
+
+#[test]
+fn unknown_layout_names_the_services_found() {
+    let src = MemSource::new("/x").file(
+        "docker-compose.yml",
+        "services:\n  web:\n    image: nginx\n",
+    );
+    let err = Layout::detect(&src, None).unwrap_err();
+    assert!(matches!(err, Error::UnknownLayout { .. }), "{err:?}");
+    assert!(err.to_string().contains("has services: web"), "{err}");
+    let empty = MemSource::new("/x");
+    assert!(
+        Layout::detect(&empty, None)
+            .unwrap_err()
+            .to_string()
+            .contains("no compose file found")
+    );
+}
+
+#[test]
+fn fresh_deployment_plans_every_step_with_a_private_key_for_the_db_owner() {
+    let src = upstream();
+    let layout = Layout::detect(&src, None).unwrap();
+    let tree = Tree::over(Box::new(src), None);
+    let mut opts = HardenOptions::new((105, 106));
+    opts.extra_sans = vec!["db.example.com".into()];
+    let (plan, staging) = crate::plan(&tree, &layout, &opts).unwrap();
+    let ids: Vec<_> = plan.steps.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "certificates",
+            "pg-hba",
+            "db-service",
+            "pooler-service",
+            "pooler-tenant"
+        ]
+    );
+    let key = plan
+        .changes
+        .iter()
+        .find(|c| c.path == Path::new("volumes/tls/server.key"))
+        .expect("a server key is planned");
+    assert_eq!(
+        (key.kind, key.mode, key.owner),
+        (FileKind::PrivateKey, 0o600, Some((105, 106)))
+    );
+    let cert = plan
+        .changes
+        .iter()
+        .find(|c| c.path == Path::new("volumes/tls/server.crt"))
+        .expect("a server certificate is planned");
+    let info = pgtls_certs::inspect(&cert.after).unwrap();
+    for san in [
+        "db",
+        "supabase-db",
+        "supavisor",
+        "supabase-pooler",
+        "db.example.com",
+    ] {
+        assert!(
+            info.sans.iter().any(|s| s.contains(san)),
+            "{san} in {:?}",
+            info.sans
+        );
+    }
+    // the db command gains ssl=on and the cert paths
+    let compose = staging.read_text(&layout.compose).unwrap().unwrap();
+    assert!(compose.contains("ssl=on"), "{compose}");
+    // a create-only pooler.exs is named as a trap
+    let tenant = plan.steps.iter().find(|s| s.id == "pooler-tenant").unwrap();
+    assert!(!tenant.warnings.is_empty(), "{tenant:?}");
+    // the checklist of the planned state passes the certificate and hba items
+    let checks = checklist::run(
+        &staging,
+        &crate::layout::detect_text(tree.src(), &layout.compose, &compose, Some(layout.kind))
+            .unwrap(),
+        &CheckOptions {
+            pg_uid: Some(105),
+            sans: crate::harden::wanted_sans(&layout, &opts.extra_sans),
+            expiry_warn_days: 30,
+        },
+    );
+    for id in [
+        "certificates",
+        "certificate-chain",
+        "key-matches",
+        "hba-valid",
+    ] {
+        let item = checks.items.iter().find(|i| i.id == id);
+        assert_eq!(
+            item.map(|i| i.verdict),
+            Some(Verdict::Pass),
+            "{id}: {item:?}"
+        );
+    }
+}
+
+#[test]
+fn planning_its_own_result_changes_nothing() {
+    let src = upstream();
+    let layout = Layout::detect(&src, None).unwrap();
+    let tree = Tree::over(Box::new(src.clone()), None);
+    let opts = HardenOptions::new((105, 106));
+    let (plan, _) = crate::plan(&tree, &layout, &opts).unwrap();
+    assert!(plan.changed());
+
+    let after = applied(src, &plan);
+    let layout = Layout::detect(&after, None).unwrap();
+    let tree = Tree::over(Box::new(after), None);
+    let (again, _) = crate::plan(&tree, &layout, &opts).unwrap();
+    let paths: Vec<_> = again.changes.iter().map(|c| c.path.clone()).collect();
+    assert!(!again.changed(), "second plan changes {paths:?}");
+}
+
+#[test]
+fn half_present_ca_is_refused() {
+    let src = upstream().file("volumes/tls-ca/ca.crt", "-----BEGIN CERTIFICATE-----\n");
+    let layout = Layout::detect(&src, None).unwrap();
+    let tree = Tree::over(Box::new(src), None);
+    let err = crate::plan(&tree, &layout, &HardenOptions::new((105, 106))).unwrap_err();
+    assert!(err.is_refusal(), "{err:?}");
+    assert!(err.to_string().contains("restore the CA key"), "{err}");
+}
+
+#[test]
+fn a_copy_into_another_source_starts_from_it() {
+    let src = upstream();
+    let layout = Layout::detect(&src, None).unwrap();
+    let tree = Tree::over(Box::new(src), Some(Box::new(MemSource::new("/out"))));
+    assert!(!tree.in_place());
+    let (plan, _) = crate::plan(&tree, &layout, &HardenOptions::new((105, 106))).unwrap();
+    assert_eq!(plan.steps.first().map(|s| s.id), Some("copy"));
+    // every source file lands in the destination: edited, or copied unchanged
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.path == Path::new("volumes/pooler/pooler.exs"))
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.kind == FileKind::Text && c.path == Path::new("docker-compose.yml"))
+    );
+}

@@ -1,0 +1,123 @@
+//! Recipe: harden the bundled upstream Supabase deployment through the pgtls-harden library API
+//! (no argv): detect the layout, plan into a copy, look at the plan, apply it, check the result,
+//! and prove a second plan changes nothing.
+//!
+//! This is what another Rust tool embedding the recipe does; `harden_supabase` drives the same
+//! work through the CLI entry point instead.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use pgtls_examples::{heading, upstream_deployment};
+use pgtls_harden::apply::{self, ApplyOptions};
+use pgtls_harden::checklist::{self, CheckOptions, Verdict};
+use pgtls_harden::{HardenOptions, Layout, Staging, StepStatus, Tree};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            let mut cause = std::error::Error::source(&err);
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> pgtls_harden::Result<()> {
+    let out = tempfile::tempdir().map_err(|source| pgtls_harden::Error::Io {
+        context: "creating a temp folder".into(),
+        source,
+    })?;
+    let dest = out.path().join("supabase-hardened");
+    let src = upstream_deployment();
+    // the bundled PGDATA folder is owned by whoever checked the repo out: use that as the owner
+    let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&src).map_err(|source| {
+        pgtls_harden::Error::Io {
+            context: format!("reading \"{}\"", src.display()),
+            source,
+        }
+    })?);
+
+    heading("detect");
+    let tree = Tree::new(&src, Some(&dest));
+    let layout = Layout::detect(&tree, None)?;
+    println!(
+        "{:?} layout: db service `{}`, pooler `{}`",
+        layout.kind,
+        layout.db.key,
+        layout.pooler.as_ref().map_or("(none)", |p| p.key.as_str())
+    );
+
+    heading("plan");
+    let mut opts = HardenOptions::new((me, me));
+    opts.extra_sans.push("db.example.com".into());
+    let (plan, _) = pgtls_harden::plan(&tree, &layout, &opts)?;
+    for step in &plan.steps {
+        println!("  {:<15} {:?}", step.id, step.status);
+    }
+    assert!(plan.steps.iter().any(|s| s.status == StepStatus::Changed));
+
+    heading("apply");
+    let applied = apply::apply(
+        tree.dest(),
+        &plan.dirs,
+        &plan.changes,
+        &ApplyOptions::default(),
+    )
+    .map_err(|e| pgtls_harden::Error::Io {
+        context: e.to_string(),
+        source: e.source,
+    })?;
+    println!(
+        "wrote {} file(s) into {}",
+        applied.written.len(),
+        dest.display()
+    );
+    assert!(dest.join("volumes/tls/server.key").is_file());
+
+    heading("checklist of the copy");
+    let copy = Tree::new(&dest, None);
+    let layout = Layout::detect(&copy, None)?;
+    let checks = checklist::run(
+        &Staging::new(&copy),
+        &layout,
+        &CheckOptions {
+            pg_uid: Some(me),
+            sans: pgtls_harden::harden::wanted_sans(&layout, &opts.extra_sans),
+            expiry_warn_days: 30,
+        },
+    );
+    for item in &checks.items {
+        println!(
+            "  {:<5} {:<20} {}",
+            item.verdict.as_str(),
+            item.id,
+            item.detail
+        );
+    }
+    assert!(
+        !checks.items.iter().any(|i| i.verdict == Verdict::Fail),
+        "the hardened copy passes every check"
+    );
+
+    heading("second plan");
+    let (again, _) = pgtls_harden::plan(&copy, &layout, &opts)?;
+    println!("changes: {}", again.changes.len());
+    assert!(!again.changed(), "a second plan changes nothing");
+    assert!(
+        !Path::new(&src).join("volumes/tls").exists(),
+        "the source is untouched"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+#[test]
+fn recipe_runs() {
+    assert_eq!(main(), ExitCode::SUCCESS);
+}
