@@ -54,6 +54,9 @@ pub enum Error {
     /// From pooler-exs.
     #[error(transparent)]
     Pooler(#[from] pooler_exs::Error),
+    /// Coolify's API failed or refused (its own message included).
+    #[error(transparent)]
+    Coolify(#[from] crate::coolify::ApiError),
     /// An error with what was being done when it happened.
     #[error("{context}")]
     Context {
@@ -107,6 +110,8 @@ impl Error {
     pub fn is_refusal(&self) -> bool {
         match self {
             Self::Refused(_) => true,
+            // an answer from Coolify is something the user can fix; no answer is a runtime error
+            Self::Coolify(e) => e.status().is_some(),
             Self::Context { source, .. } => source.is_refusal(),
             _ => false,
         }

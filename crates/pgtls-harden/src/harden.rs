@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use compose_patch::{ComposeFile, Selinux, VolumeMount};
 use pgtls_certs::{Ca, CaParams, KeyType, RenewalPolicy, ServerParams};
-use pooler_exs::{Script, TenantLogic};
+use pooler_exs::TenantLogic;
 
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Error, Result};
@@ -826,15 +826,18 @@ fn plan_tenant(
     Ok(())
 }
 
+/// `"enforce_ssl" => true` in a tenant script: a pooler.exs, or the Elixir inside a shell
+/// script's `supavisor eval '...'` ([`pooler_exs::TenantFile`]); an explicit `false` flips.
 fn edit_script(text: &str, upsert: bool) -> Result<(String, TenantLogic)> {
-    let mut script = Script::parse(text)?;
+    let mut file = pooler_exs::TenantFile::parse(text)?;
+    let script = file.script_mut();
     script.set_bool("enforce_ssl", true)?;
     let mut logic = script.tenant_logic();
     if upsert && logic == TenantLogic::CreateOnly {
         script.rewrite_to_upsert()?;
         logic = script.tenant_logic();
     }
-    Ok((script.as_str().to_owned(), logic))
+    Ok((file.text()?, logic))
 }
 
 fn trap_warnings(step: &mut Step, logic: TenantLogic, upsert: bool) {

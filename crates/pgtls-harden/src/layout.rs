@@ -63,6 +63,8 @@ pub struct Service {
     pub image: Option<String>,
     /// Command as a list of arguments (a string command is split on whitespace).
     pub command: Vec<String>,
+    /// Entrypoint, the same way.
+    pub entrypoint: Vec<String>,
     /// Volumes.
     pub volumes: Vec<Mount>,
     /// Environment (map or list form).
@@ -243,7 +245,7 @@ pub fn detect_text(
         .mount_for(PGDATA_TARGET)
         .filter(|m| m.bind)
         .and_then(|m| relative_host_path(&m.source));
-    let pooler_exs = match pooler.as_ref().and_then(|p| p.mount_for(POOLER_EXS_TARGET)) {
+    let pooler_exs = match pooler.as_ref().and_then(tenant_script_mount) {
         Some(m) if m.content.is_some() => PoolerExs::Inline {
             target: m.target.clone(),
             source: relative_host_path(&m.source),
@@ -260,6 +262,37 @@ pub fn detect_text(
         pooler_exs,
         service_keys: keys,
     })
+}
+
+/// The mount holding the pooler's tenant script, wherever it lives: the bind at
+/// [`POOLER_EXS_TARGET`]; else a bind whose container path the service's command or entrypoint
+/// runs or reads (Coolify's 2024 `/home/entrypoint.sh`); else an inline `content:` that calls
+/// `Supavisor.Tenants` (the same template, whose `command:` sat inside the mount by mistake).
+pub fn tenant_script_mount(pooler: &Service) -> Option<&Mount> {
+    if let Some(m) = pooler.mount_for(POOLER_EXS_TARGET) {
+        return Some(m);
+    }
+    let launch = format!(
+        "{} {}",
+        pooler.command.join(" "),
+        pooler.entrypoint.join(" ")
+    );
+    pooler
+        .volumes
+        .iter()
+        .filter(|m| m.bind && !m.target.is_empty())
+        .find(|m| {
+            launch
+                .split(|c: char| c.is_whitespace() || "\"'();&|$`".contains(c))
+                .any(|w| w == m.target)
+        })
+        .or_else(|| {
+            pooler.volumes.iter().find(|m| {
+                m.content
+                    .as_deref()
+                    .is_some_and(|c| c.contains("Supavisor.Tenants."))
+            })
+        })
 }
 
 /// A host path in a bind source, relative to the deployment folder (`./x` -> `x`).
@@ -308,6 +341,13 @@ fn parse_service(key: &str, body: &Value) -> Service {
     match body.get("command") {
         Some(Value::Sequence(items)) => svc.command = items.iter().filter_map(scalar).collect(),
         Some(Value::String(s)) => svc.command = s.split_whitespace().map(str::to_owned).collect(),
+        _ => {}
+    }
+    match body.get("entrypoint") {
+        Some(Value::Sequence(items)) => svc.entrypoint = items.iter().filter_map(scalar).collect(),
+        Some(Value::String(s)) => {
+            svc.entrypoint = s.split_whitespace().map(str::to_owned).collect();
+        }
         _ => {}
     }
     match body.get("environment") {

@@ -64,6 +64,7 @@
 pub mod apply;
 pub mod checklist;
 pub mod connstr;
+pub mod coolify;
 pub mod error;
 pub mod harden;
 pub mod layout;

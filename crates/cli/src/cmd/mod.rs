@@ -3,6 +3,7 @@
 mod certs;
 mod check;
 mod connstr;
+mod coolify;
 mod deployment;
 mod edit;
 mod harden;
