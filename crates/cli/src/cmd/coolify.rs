@@ -111,6 +111,8 @@ pub fn open(args: &HardenArgs, url: &str) -> anyhow::Result<Opened> {
 pub struct Saved {
     path: PathBuf,
     before: Option<(Vec<u8>, std::fs::Permissions, u32, u32)>,
+    /// Its folders that did not exist yet, deepest first.
+    missing_dirs: Vec<PathBuf>,
 }
 
 /// Record the current state of the files about to be written.
@@ -133,9 +135,16 @@ pub fn save(root: &Path, paths: &[PathBuf]) -> anyhow::Result<Vec<Saved>> {
                 );
             }
         };
+        let missing_dirs = abs
+            .ancestors()
+            .skip(1)
+            .take_while(|d| d.starts_with(root) && *d != root && !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
         out.push(Saved {
             path: rel.clone(),
             before,
+            missing_dirs,
         });
     }
     Ok(out)
@@ -163,6 +172,9 @@ pub fn rollback(
         }
     }
     for d in applied.created_dirs.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
+    for d in saved.iter().flat_map(|s| &s.missing_dirs) {
         let _ = std::fs::remove_dir(d);
     }
     if let Some(b) = &applied.backup_dir {
