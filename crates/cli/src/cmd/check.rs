@@ -15,7 +15,7 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let mut extra = dep.domain.clone();
     extra.extend(dep.san.iter().cloned());
     let staging = Staging::new(&tree);
-    let checks = checklist::run(
+    let mut checks = checklist::run(
         &staging,
         &layout,
         &CheckOptions {
@@ -24,6 +24,29 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             expiry_warn_days: args.expiry_warn_days,
         },
     );
+    if layout.kind == pgtls_harden::LayoutKind::Coolify {
+        // what Coolify holds in its database cannot be seen from here: unknown, never a pass
+        let paste = tree
+            .meta_src(std::path::Path::new("docker-compose.pgtls.yml"))
+            .is_some();
+        checks.items.insert(
+            0,
+            checklist::Item {
+                id: "coolify-compose",
+                verdict: checklist::Verdict::Warn,
+                detail: format!(
+                    "checked the files in this folder, {} as it is on disk; Coolify rewrites it from the compose in its own database at every deploy or restart, and that copy may differ: unknown here{}",
+                    layout.compose.display(),
+                    if paste {
+                        " (docker-compose.pgtls.yml is here: pasted into Coolify yet?)"
+                    } else {
+                        ""
+                    }
+                ),
+                fix: Some("COOLIFY_TOKEN=... pgtls harden <folder> --coolify-url <url> --dry-run reads Coolify's copy and shows what differs".to_owned()),
+            },
+        );
+    }
     if dep.json {
         out.json(&checks)?;
     } else {
@@ -40,7 +63,12 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .filter(|i| i.verdict == checklist::Verdict::Fail)
             .count();
         out.line("")?;
-        if failed == 0 {
+        if failed == 0 && layout.kind == pgtls_harden::LayoutKind::Coolify {
+            out.line(&out.paint(
+                Style::Yellow,
+                "The checks on the files in this folder passed; Coolify's own copy of the compose was not checked (unknown, see coolify-compose).",
+            ))?;
+        } else if failed == 0 {
             out.line(&out.paint(Style::Green, "All checks passed."))?;
         } else {
             out.line(&out.paint(Style::Red, &format!("{failed} check(s) failed.")))?;
