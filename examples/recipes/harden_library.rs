@@ -69,10 +69,7 @@ fn run() -> pgtls_harden::Result<()> {
         &plan.changes,
         &ApplyOptions::default(),
     )
-    .map_err(|e| pgtls_harden::Error::Io {
-        context: e.to_string(),
-        source: e.source,
-    })?;
+    .map_err(pgtls_harden::Error::from)?;
     println!(
         "wrote {} file(s) into {}",
         applied.written.len(),

@@ -13,11 +13,9 @@
 //! ```
 //!
 //! # Design
-//! - **Plan, show, apply.** `harden` detects the layout ([`layout`]), gathers facts, plans every
-//!   step as [`plan::FileChange`]s staged in memory (certificates are generated in memory too),
-//!   shows a unified diff per text file (keys and certificates summarised, never printed), then
-//!   applies atomically ([`apply`]): backup, temp file in the same folder created with its final
-//!   mode, fsync, rename, fsync the folder. `--dry-run` stops before applying.
+//! - **Plan, show, apply.** `harden` asks pgtls-harden for the plan ([`harden::plan`]), shows a
+//!   diff per text file (keys summarised, never printed), then applies it ([`apply`]) unless
+//!   `--dry-run`.
 //! - **One plan, three outputs.** The same plan feeds the human report, `--json`, and `check`.
 //! - **Exit codes** are a contract: 0 success, 1 checks failed / findings / refused for a reason
 //!   the user can fix, 2 usage or unexpected runtime error. A broken pipe is success.
@@ -25,11 +23,8 @@
 //! - Output is coloured only on a terminal and never when `NO_COLOR` is set.
 //!
 //! # Limitations: what is not supported
-//! - Two layouts only (upstream `supabase/docker` and Coolify's Supabase service); others can be
-//!   forced with `--layout` when their service names match one of them.
-//! - `harden` edits files; it does not restart containers. The tenant row of a running
-//!   Supavisor is not changed by editing pooler.exs when the script is create-only: see the
-//!   warning `harden` prints and `--pooler-upsert`.
+//! The recipe's limits are pgtls-harden's (two layouts, `--layout` to force one; files are
+//! edited, containers are not restarted; a create-only pooler.exs needs `--pooler-upsert`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -5,7 +5,8 @@ use yaml_serde::{Mapping, Value};
 use crate::cst::{self, Entry, Node};
 use crate::edit::{self, Plan};
 use crate::error::{Error, Result};
-use crate::model::{Changed, Edit, Service, Volume};
+use crate::model::{Changed, Edit, Port, Service, ServiceView, Volume};
+use crate::svc::{Svc, disagree, find_entry};
 use crate::text::line_of;
 
 /// A docker-compose document held as its exact text plus a typed view.
@@ -77,84 +78,6 @@ pub(crate) fn cst_root(text: &str) -> Result<Node> {
             column: crate::text::column(text, e.offset) + 1,
             message: format!("the lossless parser cannot read this: {}", e.message),
         }),
-    }
-}
-
-/// A service located in both views.
-pub(crate) struct Svc<'a> {
-    pub text: &'a str,
-    pub key: String,
-    pub line: usize,
-    pub node: &'a Node,
-    pub map: &'a Mapping,
-    /// All services (typed), for style decisions.
-    pub all: &'a Mapping,
-}
-
-impl<'a> Svc<'a> {
-    /// The entry for `key` in both views. A `<<` merge key in the service makes a
-    /// missing key an error (the value may come from the merge).
-    pub(crate) fn get(&self, key: &str) -> Result<Option<(&'a Entry, &'a Value)>> {
-        let entries = self.node.entries().unwrap_or(&[]);
-        let found = find_entry(self.text, self.node, self.map, key)?;
-        let merged_has_key = |v: &Value| match v {
-            Value::Mapping(m) => m.contains_key(key),
-            Value::Sequence(s) => s.iter().any(|m| m.get(key).is_some()),
-            _ => true,
-        };
-        if found.is_none()
-            && let Some(m) = entries.iter().find(|e| e.merge)
-            && self.map.get("<<").is_none_or(merged_has_key)
-        {
-            {
-                return Err(Error::Alias {
-                    service: self.key.clone(),
-                    key: key.to_owned(),
-                    line: line_of(self.text, m.key.range.start),
-                    detail: "the service has a `<<` merge key, so the value may come from the merged mapping".to_owned(),
-                });
-            }
-        }
-        Ok(found)
-    }
-
-    pub(crate) fn line(&self, off: usize) -> usize {
-        line_of(self.text, off)
-    }
-}
-
-/// Find `key` in a block or flow mapping node matched with its typed mapping.
-pub(crate) fn find_entry<'a>(
-    text: &str,
-    node: &'a Node,
-    map: &'a Mapping,
-    key: &str,
-) -> Result<Option<(&'a Entry, &'a Value)>> {
-    let entries = node.entries().unwrap_or(&[]);
-    if entries.len() != map.len() {
-        return Err(disagree(text, node.range.start, "mapping sizes differ"));
-    }
-    for (i, (k, v)) in map.iter().enumerate() {
-        if k.as_str() == Some(key) {
-            let entry = entries
-                .get(i)
-                .ok_or_else(|| disagree(text, node.range.start, "mapping sizes differ"))?;
-            let key_text = text.get(entry.key.range.clone()).unwrap_or("");
-            let decoded = yaml_serde::from_str::<Value>(key_text).ok();
-            if decoded.as_ref() != Some(k) {
-                return Err(disagree(text, entry.key.range.start, "keys differ"));
-            }
-            return Ok(Some((entry, v)));
-        }
-    }
-    Ok(None)
-}
-
-pub(crate) fn disagree(text: &str, off: usize, what: &str) -> Error {
-    Error::InvalidYaml {
-        line: line_of(text, off),
-        column: crate::text::column(text, off) + 1,
-        message: format!("the lossless and the typed parser read this differently ({what})"),
     }
 }
 
@@ -233,6 +156,61 @@ impl ComposeFile {
                 })
             })
             .collect()
+    }
+
+    /// The typed view of every service, in file order.
+    pub fn service_views(&self) -> Vec<ServiceView> {
+        self.services()
+            .into_iter()
+            .filter_map(|s| self.service_view(&s.key).ok())
+            .collect()
+    }
+
+    /// The typed view of the service named `name` (a key, else a `container_name`).
+    pub fn service_view(&self, name: &str) -> Result<ServiceView> {
+        let (key, m) = self.service_value(name)?;
+        let line = self
+            .services()
+            .into_iter()
+            .find(|s| s.key == key)
+            .map_or(0, |s| s.line);
+        let command = self.command(&key)?;
+        let environment = match m.get("environment") {
+            Some(Value::Mapping(env)) => env
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), str_of(Some(v)))))
+                .collect(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| match s.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                    None => (s.to_owned(), None),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let ports: Vec<Port> = match m.get("ports") {
+            Some(Value::Sequence(items)) => items.iter().filter_map(edit::read_port).collect(),
+            _ => Vec::new(),
+        };
+        let networks = match m.get("networks") {
+            Some(Value::Sequence(items)) => items.iter().filter_map(|v| str_of(Some(v))).collect(),
+            Some(Value::Mapping(map)) => map.keys().filter_map(|k| str_of(Some(k))).collect(),
+            _ => Vec::new(),
+        };
+        Ok(ServiceView {
+            settings: edit::settings_in(command.as_deref().unwrap_or_default()),
+            command,
+            container_name: str_of(m.get("container_name")),
+            image: str_of(m.get("image")),
+            environment,
+            volumes: self.volumes(&key)?,
+            ports,
+            networks,
+            key,
+            line,
+        })
     }
 
     /// The key of the service named `name`: a service key, else a

@@ -109,12 +109,13 @@ mod error;
 mod file;
 mod model;
 mod overrides;
+mod svc;
 mod text;
 mod verify;
 
 pub use crate::error::{Error, Result};
 pub use crate::file::ComposeFile;
-pub use crate::model::{Changed, Edit, Selinux, Service, Volume, VolumeMount};
+pub use crate::model::{Changed, Edit, Port, Selinux, Service, ServiceView, Volume, VolumeMount};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

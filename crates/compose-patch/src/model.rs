@@ -190,6 +190,8 @@ pub struct Service {
 
 /// A volume of a service as read from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// each flag is an independent fact read from the file, not a state machine
+#[allow(clippy::struct_excessive_bools)]
 pub struct Volume {
     /// Source (host path or named volume); None for an anonymous volume.
     pub source: Option<String>,
@@ -203,4 +205,69 @@ pub struct Volume {
     pub long_syntax: bool,
     /// Long syntax with an inline `content:`.
     pub has_content: bool,
+    /// The inline `content:` text (Coolify writes it to the source path).
+    pub content: Option<String>,
+    /// A bind mount of a host path: long syntax `type: bind`, or a short-syntax source that is
+    /// a path (starts with `.`, `/` or `~`) rather than a named volume.
+    pub bind: bool,
+}
+
+/// A port mapping as read from the file (long syntax normalised to the short fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Host address (`[::1]` in brackets for IPv6), if given.
+    pub host_ip: Option<String>,
+    /// Published (host) port or range, if given; may be a `${VAR}` reference.
+    pub published: Option<String>,
+    /// Container port or range.
+    pub target: String,
+    /// `tcp` unless written otherwise (lower-cased).
+    pub protocol: String,
+}
+
+impl std::fmt::Display for Port {
+    /// The short syntax: `[host_ip:][published:]target[/protocol]` (`/tcp` left out).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(ip) = &self.host_ip {
+            write!(f, "{ip}:")?;
+        }
+        if let Some(p) = &self.published {
+            write!(f, "{p}:")?;
+        }
+        write!(f, "{}", self.target)?;
+        if self.protocol != "tcp" {
+            write!(f, "/{}", self.protocol)?;
+        }
+        Ok(())
+    }
+}
+
+/// The typed, read-only view of one service, built by compose-patch's own reader (the same one
+/// its edits are verified against), so a tool reading a service and compose-patch editing it
+/// agree on every field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceView {
+    /// The key under `services:`.
+    pub key: String,
+    /// 1-based line of the key.
+    pub line: usize,
+    /// `container_name`, if set.
+    pub container_name: Option<String>,
+    /// `image`, if set.
+    pub image: Option<String>,
+    /// The command as arguments: a list as written, a string split with shell-words semantics
+    /// the way Compose splits it (`-c "log_line_prefix=%m [%p]"` is two arguments). `None` when
+    /// there is no command (or a string command has unbalanced quotes).
+    pub command: Option<Vec<String>>,
+    /// PostgreSQL settings in the command (`-c name=value`, `-cname=value`, `--name=value`), in
+    /// order.
+    pub settings: Vec<(String, String)>,
+    /// Environment in file order (map or list form); `None` for a key given without a value.
+    pub environment: Vec<(String, Option<String>)>,
+    /// Volumes (short and long syntax, with inline `content:`).
+    pub volumes: Vec<Volume>,
+    /// Port mappings.
+    pub ports: Vec<Port>,
+    /// Networks the service joins (list form, or the keys of the map form).
+    pub networks: Vec<String>,
 }

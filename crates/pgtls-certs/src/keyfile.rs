@@ -52,33 +52,54 @@ pub fn postgres_key_file_check_with_groups(
     check(path, server_uid, Some(server_gids))
 }
 
-fn check(path: &Path, server_uid: u32, server_gids: Option<&[u32]>) -> Result<(), KeyFileProblem> {
-    let shown = path.display();
-    let md = match std::fs::metadata(path) {
-        Ok(md) => md,
-        Err(e) => {
-            let reason = match e.kind() {
-                ErrorKind::NotFound => "No such file or directory".to_string(),
-                ErrorKind::PermissionDenied => "Permission denied".to_string(),
-                _ => e.to_string(),
-            };
-            return Err(KeyFileProblem {
-                message: format!("could not access private key file \"{shown}\": {reason}"),
-                detail: None,
-                hint: format!(
-                    "check that \"{shown}\" exists and its directories are searchable by the server user"
-                ),
-            });
-        }
-    };
-    if !md.file_type().is_file() {
+/// The facts about a key file PostgreSQL's rule looks at (`stat(2)` of the file, symlinks
+/// followed), for files that are planned rather than on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFileFacts {
+    /// Owner user id.
+    pub uid: u32,
+    /// Owner group id.
+    pub gid: u32,
+    /// Permission bits.
+    pub mode: u32,
+    /// Whether it is a regular file.
+    pub is_regular: bool,
+}
+
+/// PostgreSQL's key-file rule over facts, without touching the disk: the same checks, messages
+/// and hints as [`postgres_key_file_check`], with `shown` as the path in messages. With
+/// `server_gids` `None` the readability step is skipped.
+///
+/// ```
+/// use pgtls_certs::{KeyFileFacts, key_file_rule};
+///
+/// let facts = KeyFileFacts { uid: 105, gid: 106, mode: 0o640, is_regular: true };
+/// let problem = key_file_rule("/etc/postgresql-tls/server.key", facts, 105, None).unwrap_err();
+/// assert_eq!(
+///     problem.message,
+///     "private key file \"/etc/postgresql-tls/server.key\" has group or world access"
+/// );
+/// assert!(key_file_rule("k", KeyFileFacts { mode: 0o600, ..facts }, 105, None).is_ok());
+/// ```
+pub fn key_file_rule(
+    shown: &str,
+    facts: KeyFileFacts,
+    server_uid: u32,
+    server_gids: Option<&[u32]>,
+) -> Result<(), KeyFileProblem> {
+    let KeyFileFacts {
+        uid,
+        gid,
+        mode,
+        is_regular,
+    } = facts;
+    if !is_regular {
         return Err(KeyFileProblem {
             message: format!("private key file \"{shown}\" is not a regular file"),
             detail: None,
             hint: format!("point ssl_key_file at the key itself, not \"{shown}\""),
         });
     }
-    let (uid, gid, mode) = (md.uid(), md.gid(), md.mode());
     if uid != server_uid && uid != 0 {
         return Err(KeyFileProblem {
             message: format!(
@@ -122,6 +143,34 @@ fn check(path: &Path, server_uid: u32, server_gids: Option<&[u32]>) -> Result<()
         }
     }
     Ok(())
+}
+
+fn check(path: &Path, server_uid: u32, server_gids: Option<&[u32]>) -> Result<(), KeyFileProblem> {
+    let shown = path.display();
+    let md = match std::fs::metadata(path) {
+        Ok(md) => md,
+        Err(e) => {
+            let reason = match e.kind() {
+                ErrorKind::NotFound => "No such file or directory".to_string(),
+                ErrorKind::PermissionDenied => "Permission denied".to_string(),
+                _ => e.to_string(),
+            };
+            return Err(KeyFileProblem {
+                message: format!("could not access private key file \"{shown}\": {reason}"),
+                detail: None,
+                hint: format!(
+                    "check that \"{shown}\" exists and its directories are searchable by the server user"
+                ),
+            });
+        }
+    };
+    let facts = KeyFileFacts {
+        uid: md.uid(),
+        gid: md.gid(),
+        mode: md.mode(),
+        is_regular: md.file_type().is_file(),
+    };
+    key_file_rule(&shown.to_string(), facts, server_uid, server_gids)
 }
 
 /// Primary and supplementary group ids of `uid` from `/etc/passwd` and `/etc/group`; `None` when

@@ -45,8 +45,10 @@
 //!   later. Only the writer functions and [`postgres_key_file_check`] touch the disk.
 //! - **Keys never exist with loose modes.** [`write_atomic`] creates the temporary file with its
 //!   final mode at `open(2)` time (0600 for keys), sets the owner on the descriptor, fsyncs,
-//!   renames over the target and fsyncs the directory. A replaced file is kept as
-//!   `<name>.bak-<UTC timestamp>`. An existing, different CA key is never replaced unless forced.
+//!   renames over the target and fsyncs the directory. A replaced file is kept in one backup
+//!   folder per run, `.pgtls-backups/<UTC timestamp>/` ([`Backups`]). An existing, different CA
+//!   key is never replaced unless forced. This writer is the workspace's only one: `pgtls
+//!   harden` applies its plans through [`write_atomic_with`].
 //! - **Random serials.** rcgen's default serial is a hash of the public key, which would repeat
 //!   when a key is reused on renewal; every certificate here gets 16 random bytes instead.
 //! - **The verifier's semantics, not ours.** [`covers_host`] follows libpq's verify-full host
@@ -99,14 +101,15 @@ pub use inspect::{
 };
 pub use key::KeyType;
 pub use keyfile::{
-    GROUP_WORLD_DETAIL, KeyFileProblem, postgres_key_file_check,
+    GROUP_WORLD_DETAIL, KeyFileFacts, KeyFileProblem, key_file_rule, postgres_key_file_check,
     postgres_key_file_check_with_groups,
 };
 pub use names::{NameConstraint, San};
 pub use renew::{RenewOptions, RenewalPolicy, needs_renewal, renewal_reason};
 pub use writer::{
-    FileMeta, Owner, RenewOutcome, WriteFilesOptions, WriteOptions, WriteOutcome, WriteStatus,
-    file_meta, load_ca_dir, renew_files, write_atomic, write_files,
+    BACKUP_DIR, Backups, FileMeta, Owner, RenewOutcome, WriteFilesOptions, WriteOptions,
+    WriteOutcome, WriteStatus, file_meta, load_ca_dir, renew_files, write_atomic,
+    write_atomic_with, write_files,
 };
 
 #[cfg(doctest)]

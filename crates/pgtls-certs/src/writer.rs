@@ -3,12 +3,15 @@
 //! Every write goes to a temporary file in the target directory, created with its final mode
 //! (`O_CREAT|O_EXCL` with the mode given to `open`, so a key is never readable by others, not even
 //! for a moment), owned by the requested user, fsynced, then renamed over the target; the directory
-//! is fsynced last. A file being replaced is kept as `<name>.bak-<UTC timestamp>` (a hard link to
-//! the old inode, so its mode and owner are exactly the old ones).
+//! is fsynced last. A file being replaced is kept under one backup folder per run,
+//! `<root>/.pgtls-backups/<UTC timestamp>[-N]/<path relative to root>` ([`Backups`]; a hard link
+//! to the old inode, so its mode and owner are exactly the old ones; the folders are 0700). This
+//! is the workspace's one atomic writer: `pgtls harden`'s apply and every single-file edit of the
+//! CLI go through [`write_atomic_with`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,7 +86,7 @@ pub struct WriteOptions {
     pub mode: u32,
     /// Owner to give the file; `None` leaves it to the writing process.
     pub owner: Option<Owner>,
-    /// Keep the replaced file as `<name>.bak-<timestamp>`.
+    /// Keep the replaced file in a [`Backups`] folder (`.pgtls-backups/<timestamp>/`).
     pub backup: bool,
     /// Refuse to replace an existing file whose contents differ ([`Error::WouldOverwrite`]).
     pub protect_existing: bool,
@@ -135,6 +138,80 @@ pub struct WriteOutcome {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Name of the folder holding backups of replaced files, under the root of a run.
+pub const BACKUP_DIR: &str = ".pgtls-backups";
+
+/// One run's backup folder: `<root>/.pgtls-backups/<UTC timestamp>/`, or `...-2`, `...-3` when a
+/// run in the same second already has it. The folder is chosen and made on the first file kept,
+/// so a run that replaces nothing leaves no folder behind. Files keep their path relative to
+/// `root` (a file outside `root` keeps only its name).
+#[derive(Debug, Clone)]
+pub struct Backups {
+    root: PathBuf,
+    dir: Option<PathBuf>,
+}
+
+impl Backups {
+    /// Backups for files under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            dir: None,
+        }
+    }
+
+    /// The run's backup folder, once a file has been kept.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Keeps the current `path` (a hard link, else a copy with the same mode and owner) and
+    /// returns where.
+    pub fn keep(&mut self, path: &Path) -> Result<PathBuf> {
+        let dir = if let Some(d) = &self.dir {
+            d.clone()
+        } else {
+            let base = self.root.join(BACKUP_DIR);
+            let stamp = timestamp();
+            let mut candidate = base.join(&stamp);
+            let mut n = 2;
+            while fs::symlink_metadata(&candidate).is_ok() {
+                candidate = base.join(format!("{stamp}-{n}"));
+                n += 1;
+            }
+            make_private_dirs(&candidate)?;
+            self.dir = Some(candidate.clone());
+            candidate
+        };
+        let rel = path
+            .strip_prefix(&self.root)
+            .ok()
+            .filter(|r| !r.as_os_str().is_empty())
+            .map_or_else(
+                || PathBuf::from(path.file_name().unwrap_or_default()),
+                Path::to_path_buf,
+            );
+        let bak = dir.join(rel);
+        if let Some(parent) = bak.parent() {
+            make_private_dirs(parent)?;
+        }
+        if fs::hard_link(path, &bak).is_err() {
+            // hard links can be refused (some file systems, another device); fall back to a
+            // copy with the same mode and owner
+            copy_preserving(path, &bak)?;
+        }
+        Ok(bak)
+    }
+}
+
+fn make_private_dirs(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("create the backup folder", dir, &e))
+}
+
 fn timestamp() -> String {
     let now = OffsetDateTime::now_utc();
     format!(
@@ -148,26 +225,32 @@ fn timestamp() -> String {
     )
 }
 
-fn backup_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base = format!("{name}.bak-{}", timestamp());
-    let mut candidate = path.with_file_name(&base);
-    let mut n = 1;
-    while fs::symlink_metadata(&candidate).is_ok() {
-        candidate = path.with_file_name(format!("{base}.{n}"));
-        n += 1;
-    }
-    candidate
-}
-
 /// Write `contents` to `path` atomically with the given mode and owner (see the module notes).
 ///
 /// Identical contents with the right mode and owner are left alone ([`WriteStatus::Unchanged`]),
-/// so writing the same plan twice changes nothing.
+/// so writing the same plan twice changes nothing. With `opts.backup`, a replaced file is kept in
+/// a new [`Backups`] folder under the file's own folder; use [`write_atomic_with`] to share one
+/// backup folder between the files of a run.
 pub fn write_atomic(path: &Path, contents: &[u8], opts: &WriteOptions) -> Result<WriteOutcome> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut backups = Backups::new(dir);
+    write_atomic_with(path, contents, opts, Some(&mut backups), &|_| Ok(()))
+}
+
+/// [`write_atomic`] with the run's [`Backups`] (used when `opts.backup` is set; `None` keeps no
+/// backup) and a hook called after the temporary file is written and synced, just before the
+/// rename: an error from it leaves the target untouched and removes the temporary file (fault
+/// injection in tests, or a last check).
+pub fn write_atomic_with(
+    path: &Path,
+    contents: &[u8],
+    opts: &WriteOptions,
+    backups: Option<&mut Backups>,
+    before_rename: &dyn Fn(&Path) -> std::io::Result<()>,
+) -> Result<WriteOutcome> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -206,7 +289,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], opts: &WriteOptions) -> Result
     }
 
     let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
+        ".{name}.pgtls-tmp-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
@@ -216,19 +299,19 @@ pub fn write_atomic(path: &Path, contents: &[u8], opts: &WriteOptions) -> Result
         return Err(e);
     }
 
-    let backup = if existing.is_some() && opts.backup {
-        let bak = backup_path(path);
-        if fs::hard_link(path, &bak).is_err() {
-            // hard links can be refused (some file systems); fall back to a copy with the same
-            // mode and owner
-            if let Err(e) = copy_preserving(path, &bak) {
+    if let Err(e) = before_rename(&tmp) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io("write", path, &e));
+    }
+    let backup = match backups {
+        Some(backups) if existing.is_some() && opts.backup => match backups.keep(path) {
+            Ok(bak) => Some(bak),
+            Err(e) => {
                 let _ = fs::remove_file(&tmp);
                 return Err(e);
             }
-        }
-        Some(bak)
-    } else {
-        None
+        },
+        _ => None,
     };
 
     if let Err(e) = fs::rename(&tmp, path) {
@@ -316,10 +399,11 @@ pub fn write_files(
             }
         }
     }
+    let mut backups = Backups::new(dir);
     files
         .iter()
         .map(|f| {
-            write_atomic(
+            write_atomic_with(
                 &dir.join(&f.name),
                 &f.contents,
                 &WriteOptions {
@@ -328,6 +412,8 @@ pub fn write_files(
                     backup: !opts.no_backup,
                     protect_existing: f.protect_existing && !opts.force,
                 },
+                Some(&mut backups),
+                &|_| Ok(()),
             )
         })
         .collect()
@@ -391,10 +477,15 @@ pub fn renew_files(
     let old_serial = inspect::inspect(&old_cert)?.serial;
     let CertAndKey { cert_pem, key_pem } = ca.renew(&old_cert, Some(&old_key), opts)?;
     let new_serial = inspect::inspect(&cert_pem)?.serial;
+    let root = match cert_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut backups = Backups::new(root);
     let key = if opts.reuse_key {
         None
     } else {
-        Some(write_atomic(
+        Some(write_atomic_with(
             key_path,
             key_pem.as_bytes(),
             &WriteOptions {
@@ -403,9 +494,11 @@ pub fn renew_files(
                 backup: true,
                 protect_existing: false,
             },
+            Some(&mut backups),
+            &|_| Ok(()),
         )?)
     };
-    let cert = write_atomic(
+    let cert = write_atomic_with(
         cert_path,
         cert_pem.as_bytes(),
         &WriteOptions {
@@ -414,6 +507,8 @@ pub fn renew_files(
             backup: true,
             protect_existing: false,
         },
+        Some(&mut backups),
+        &|_| Ok(()),
     )?;
     Ok(RenewOutcome {
         old_serial,

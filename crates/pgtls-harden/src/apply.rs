@@ -1,16 +1,20 @@
 //! Atomic application of a plan: backup, temp file in the same folder created with its final
 //! mode, fsync, rename, fsync the folder. A failure stops at once and reports what was written
 //! and where the backups are.
+//!
+//! The writing itself is pgtls-certs' writer ([`pgtls_certs::write_atomic_with`]), the
+//! workspace's one implementation, with one [`pgtls_certs::Backups`] folder per run:
+//! `<destination>/.pgtls-backups/<UTC timestamp>[-N]/<relative path>`.
 
 use std::fmt::Write as _;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use pgtls_certs::{Backups, Owner, WriteOptions};
 
 use crate::plan::FileChange;
-use crate::tree::BACKUP_DIR;
 
 /// Environment variable of the test hook: `N` makes the N-th file write (1-based) fail right
 /// after its temp file has been written and synced, before the rename.
@@ -69,7 +73,7 @@ pub struct ApplyError {
     pub applied: Applied,
     /// The cause.
     #[source]
-    pub source: io::Error,
+    pub source: Box<pgtls_certs::Error>,
 }
 
 fn describe(failed: &Path, applied: &Applied) -> String {
@@ -111,34 +115,33 @@ pub fn apply(
         if abs.exists() {
             continue;
         }
-        if let Err(source) = create_dir(&abs, dir.mode, dir.owner) {
+        if let Err(e) = create_dir(&abs, dir.mode, dir.owner) {
             return Err(ApplyError {
+                source: Box::new(pgtls_certs::Error::Io {
+                    op: "create the folder",
+                    path: abs.clone(),
+                    message: e.to_string(),
+                }),
                 failed: abs,
                 applied,
-                source,
             });
         }
         applied.created_dirs.push(abs);
     }
     // one backup folder per run, never shared with an earlier run in the same second
-    let backup_root = unique_backup_root(root);
+    let mut backups = Backups::new(root);
     for (index, change) in changes.iter().enumerate() {
         let abs = root.join(&change.path);
         let fail_here = opts.fail_after_temp == Some(index + 1);
-        let result = (|| -> io::Result<()> {
-            if opts.backup && abs.exists() {
-                backup(&abs, &backup_root.join(&change.path))?;
-                if applied.backup_dir.is_none() {
-                    applied.backup_dir = Some(backup_root.clone());
-                }
-            }
-            write_atomic(&abs, &change.after, change.mode, change.owner, fail_here)
-        })();
+        let result = write_atomic(&abs, change, opts.backup.then_some(&mut backups), fail_here);
+        if applied.backup_dir.is_none() {
+            applied.backup_dir = backups.dir().map(Path::to_path_buf);
+        }
         if let Err(source) = result {
             return Err(ApplyError {
                 failed: abs,
                 applied,
-                source,
+                source: Box::new(source),
             });
         }
         applied.written.push(abs);
@@ -146,90 +149,37 @@ pub fn apply(
     Ok(applied)
 }
 
-/// Writes `bytes` to `path` atomically: a temp file in the same folder created with `mode`
-/// (never wider, also under a umask), owner set before the rename, fsync, rename, fsync folder.
-pub fn write_atomic(
+/// Writes one change to `path` through pgtls-certs' atomic writer (temp file with the final
+/// mode and owner, fsync, rename, fsync the folder), creating missing parent folders first.
+fn write_atomic(
     path: &Path,
-    bytes: &[u8],
-    mode: u32,
-    owner: Option<(u32, u32)>,
+    change: &FileChange,
+    backups: Option<&mut Backups>,
     simulate_failure: bool,
-) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.pgtls-tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        // the umask can only have removed bits; set the exact mode on the open descriptor
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        if let Some((uid, gid)) = owner {
-            std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot give \"{}\" owner {uid}:{gid} ({e}); run as root or pass --pg-owner with your own uid:gid",
-                        path.display()
-                    ),
-                )
-            })?;
-        }
-        file.write_all(bytes)?;
-        file.sync_all()?;
+) -> Result<(), pgtls_certs::Error> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| pgtls_certs::Error::Io {
+            op: "create the folder",
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    let opts = WriteOptions {
+        mode: change.mode,
+        owner: change.owner.map(|(uid, gid)| Owner { uid, gid }),
+        backup: backups.is_some(),
+        protect_existing: false,
+    };
+    let hook = |_: &Path| {
         if simulate_failure {
-            return Err(io::Error::other(format!(
+            Err(io::Error::other(format!(
                 "simulated failure after writing the temp file ({FAIL_HOOK_ENV})"
-            )));
+            )))
+        } else {
+            Ok(())
         }
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn unique_backup_root(root: &Path) -> PathBuf {
-    let stamp = timestamp();
-    let base = root.join(BACKUP_DIR);
-    let mut candidate = base.join(&stamp);
-    let mut n = 2;
-    while candidate.exists() {
-        candidate = base.join(format!("{stamp}-{n}"));
-        n += 1;
-    }
-    candidate
-}
-
-fn backup(src: &Path, dest: &Path) -> io::Result<()> {
-    let meta = fs::metadata(src)?;
-    let bytes = fs::read(src)?;
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent)?;
-        fs::set_permissions(parent, fs::Permissions::from_mode(0o700))?;
-    }
-    let mode = meta.permissions().mode() & 0o7777;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode & 0o700)
-        .open(dest)?;
-    file.write_all(&bytes)?;
-    file.sync_all()
+    };
+    pgtls_certs::write_atomic_with(path, &change.after, &opts, backups, &hook).map(|_| ())
 }
 
 fn create_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
@@ -242,36 +192,6 @@ fn create_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> io::Result<(
         std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
     }
     Ok(())
-}
-
-/// UTC timestamp `YYYYMMDDTHHMMSSZ` for backup folder names.
-fn timestamp() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -289,13 +209,6 @@ mod tests {
             kind: FileKind::Text,
             summary: None,
         }
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 
     #[test]

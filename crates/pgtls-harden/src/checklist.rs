@@ -133,26 +133,21 @@ fn setting_file(
     Some((container, host))
 }
 
-/// PostgreSQL's key-file rule on a mode and owner (mirrors `check_ssl_key_file_permissions`;
-/// pgtls-certs' `postgres_key_file_check` does the same from a path on disk).
+/// PostgreSQL's key-file rule on a mode and owner: pgtls-certs' [`pgtls_certs::key_file_rule`],
+/// the one implementation `postgres_key_file_check` also uses for a path on disk.
 pub fn key_rule(shown: &str, mode: u32, owner_uid: u32, server_uid: u32) -> Result<(), String> {
-    if owner_uid != server_uid && owner_uid != 0 {
-        return Err(format!(
-            "private key file \"{shown}\" must be owned by the database user or root"
-        ));
-    }
-    let bad = if owner_uid == server_uid {
-        mode & 0o077 != 0
-    } else {
-        mode & 0o037 != 0
+    // pgtls-certs' rule over the planned facts (the key may not be written yet); the group is
+    // not part of the ownership and mode checks
+    let facts = pgtls_certs::KeyFileFacts {
+        uid: owner_uid,
+        gid: 0,
+        mode,
+        is_regular: true,
     };
-    if bad {
-        return Err(format!(
-            "private key file \"{shown}\" has group or world access ({})",
-            pgtls_certs::GROUP_WORLD_DETAIL
-        ));
-    }
-    Ok(())
+    pgtls_certs::key_file_rule(shown, facts, server_uid, None).map_err(|p| match p.detail {
+        Some(detail) => format!("{} ({detail})", p.message),
+        None => p.message,
+    })
 }
 
 /// Runs every check over the staged (or on-disk) state.

@@ -36,9 +36,6 @@ pub enum Error {
         #[source]
         source: std::string::FromUtf8Error,
     },
-    /// The compose file is not YAML.
-    #[error("invalid YAML")]
-    Yaml(#[source] yaml_serde::Error),
     /// A condition described in words (a missing file, a missing mapping).
     #[error("{0}")]
     Message(String),
@@ -57,6 +54,9 @@ pub enum Error {
     /// Coolify's API failed or refused (its own message included).
     #[error(transparent)]
     Coolify(#[from] crate::coolify::ApiError),
+    /// Applying a plan failed part-way (what was written and where the backups are is in it).
+    #[error(transparent)]
+    Apply(Box<crate::apply::ApplyError>),
     /// An error with what was being done when it happened.
     #[error("{context}")]
     Context {
@@ -66,6 +66,12 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+impl From<crate::apply::ApplyError> for Error {
+    fn from(e: crate::apply::ApplyError) -> Self {
+        Self::Apply(Box::new(e))
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -3,13 +3,12 @@
 //! Two layouts are recognised: the upstream `supabase/docker` folder (services `db` /
 //! `supabase-db` and `supavisor` / `supabase-pooler`, pooler.exs as a file) and a Coolify service
 //! folder (services `supabase-db` and `supabase-supavisor`, pooler.exs inline in a `content: |`
-//! block of a long-syntax bind). The typed view comes from `yaml_serde`; edits go through
-//! compose-patch, which keeps every other byte.
+//! block of a long-syntax bind). The typed view comes from compose-patch's reader
+//! ([`compose_patch::ServiceView`]); edits go through compose-patch too, which keeps every other
+//! byte.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use yaml_serde::Value;
 
 use crate::error::{Context as _, Error, Result};
 use crate::source::Source;
@@ -22,6 +21,24 @@ pub enum LayoutKind {
     Upstream,
     /// A Coolify service folder (`supabase-db`, `supabase-supavisor`, inline pooler.exs).
     Coolify,
+}
+
+impl LayoutKind {
+    /// `upstream` or `coolify` (as in JSON and on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Upstream => "upstream",
+            Self::Coolify => "coolify",
+        }
+    }
+
+    /// A human description: "upstream supabase/docker layout", "Coolify layout".
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Upstream => "upstream supabase/docker layout",
+            Self::Coolify => "Coolify layout",
+        }
+    }
 }
 
 /// Compose file names looked for, in order.
@@ -61,16 +78,16 @@ pub struct Service {
     pub container_name: Option<String>,
     /// `image`.
     pub image: Option<String>,
-    /// Command as a list of arguments (a string command is split on whitespace).
+    /// Command as a list of arguments (a string command is split with shell-words semantics).
     pub command: Vec<String>,
-    /// Entrypoint, the same way.
-    pub entrypoint: Vec<String>,
     /// Volumes.
     pub volumes: Vec<Mount>,
     /// Environment (map or list form).
     pub environment: BTreeMap<String, String>,
-    /// Port specs as written.
+    /// Port specs in the short syntax (long syntax rendered short).
     pub ports: Vec<String>,
+    /// Networks the service joins.
+    pub networks: Vec<String>,
 }
 
 impl Service {
@@ -265,18 +282,14 @@ pub fn detect_text(
 }
 
 /// The mount holding the pooler's tenant script, wherever it lives: the bind at
-/// [`POOLER_EXS_TARGET`]; else a bind whose container path the service's command or entrypoint
-/// runs or reads (Coolify's 2024 `/home/entrypoint.sh`); else an inline `content:` that calls
+/// [`POOLER_EXS_TARGET`]; else a bind whose container path the service's command runs or
+/// reads (Coolify's 2024 `/home/entrypoint.sh`); else an inline `content:` that calls
 /// `Supavisor.Tenants` (the same template, whose `command:` sat inside the mount by mistake).
 pub fn tenant_script_mount(pooler: &Service) -> Option<&Mount> {
     if let Some(m) = pooler.mount_for(POOLER_EXS_TARGET) {
         return Some(m);
     }
-    let launch = format!(
-        "{} {}",
-        pooler.command.join(" "),
-        pooler.entrypoint.join(" ")
-    );
+    let launch = pooler.command.join(" ");
     pooler
         .volumes
         .iter()
@@ -307,111 +320,44 @@ pub fn relative_host_path(source: &str) -> Option<PathBuf> {
     }
 }
 
-/// Parses the `services:` of a compose file into typed views.
+/// Parses the `services:` of a compose file into typed views, through compose-patch's reader
+/// ([`compose_patch::ComposeFile::service_views`]): the same reading its edits are checked
+/// against, so a string command is split with shell-words semantics here as there.
 pub fn parse_services(text: &str) -> Result<Vec<Service>> {
-    let doc: Value = yaml_serde::from_str(text).map_err(Error::Yaml)?;
-    let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
-        return Err(Error::Message("no `services:` mapping".into()));
-    };
-    let mut out = Vec::new();
-    for (key, body) in services {
-        let Some(key) = key.as_str() else { continue };
-        out.push(parse_service(key, body));
-    }
-    Ok(out)
+    let file = compose_patch::ComposeFile::parse(text)?;
+    Ok(file
+        .service_views()
+        .into_iter()
+        .map(Service::from)
+        .collect())
 }
 
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Null => Some(String::new()),
-        _ => None,
-    }
-}
-
-fn parse_service(key: &str, body: &Value) -> Service {
-    let mut svc = Service {
-        key: key.to_owned(),
-        container_name: body.get("container_name").and_then(scalar),
-        image: body.get("image").and_then(scalar),
-        ..Service::default()
-    };
-    match body.get("command") {
-        Some(Value::Sequence(items)) => svc.command = items.iter().filter_map(scalar).collect(),
-        Some(Value::String(s)) => svc.command = s.split_whitespace().map(str::to_owned).collect(),
-        _ => {}
-    }
-    match body.get("entrypoint") {
-        Some(Value::Sequence(items)) => svc.entrypoint = items.iter().filter_map(scalar).collect(),
-        Some(Value::String(s)) => {
-            svc.entrypoint = s.split_whitespace().map(str::to_owned).collect();
+impl From<compose_patch::ServiceView> for Service {
+    fn from(view: compose_patch::ServiceView) -> Self {
+        Self {
+            key: view.key,
+            container_name: view.container_name,
+            image: view.image,
+            command: view.command.unwrap_or_default(),
+            volumes: view
+                .volumes
+                .into_iter()
+                .map(|v| Mount {
+                    source: v.source.unwrap_or_default(),
+                    target: v.target,
+                    read_only: v.read_only,
+                    bind: v.bind,
+                    content: v.content,
+                })
+                .collect(),
+            environment: view
+                .environment
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
+            ports: view.ports.iter().map(ToString::to_string).collect(),
+            networks: view.networks,
         }
-        _ => {}
-    }
-    match body.get("environment") {
-        Some(Value::Mapping(map)) => {
-            for (k, v) in map {
-                if let (Some(k), Some(v)) = (k.as_str(), scalar(v)) {
-                    svc.environment.insert(k.to_owned(), v);
-                }
-            }
-        }
-        Some(Value::Sequence(items)) => {
-            for item in items.iter().filter_map(Value::as_str) {
-                let (k, v) = item.split_once('=').unwrap_or((item, ""));
-                svc.environment.insert(k.to_owned(), v.to_owned());
-            }
-        }
-        _ => {}
-    }
-    if let Some(Value::Sequence(items)) = body.get("ports") {
-        svc.ports = items.iter().filter_map(scalar).collect();
-    }
-    if let Some(Value::Sequence(items)) = body.get("volumes") {
-        for item in items {
-            if let Some(m) = parse_mount(item) {
-                svc.volumes.push(m);
-            }
-        }
-    }
-    svc
-}
-
-fn parse_mount(item: &Value) -> Option<Mount> {
-    match item {
-        Value::String(s) => {
-            let mut parts = s.splitn(3, ':');
-            let source = parts.next()?.to_owned();
-            let target = parts.next()?.to_owned();
-            let opts = parts.next().unwrap_or("");
-            let bind =
-                source.starts_with('.') || source.starts_with('/') || source.starts_with('~');
-            Some(Mount {
-                source,
-                target,
-                read_only: opts.split(',').any(|o| o == "ro"),
-                bind,
-                content: None,
-            })
-        }
-        Value::Mapping(_) => {
-            let source = item.get("source").and_then(scalar).unwrap_or_default();
-            let target = item.get("target").and_then(scalar)?;
-            let kind = item.get("type").and_then(scalar).unwrap_or_default();
-            Some(Mount {
-                bind: kind == "bind",
-                source,
-                target,
-                read_only: item
-                    .get("read_only")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                content: item.get("content").and_then(scalar),
-            })
-        }
-        _ => None,
     }
 }
 
@@ -431,6 +377,18 @@ mod tests {
         assert_eq!(s.get("ssl").map(String::as_str), Some("on"));
         assert_eq!(s.get("port").map(String::as_str), Some("5433"));
         assert_eq!(s.get("hba_file").map(String::as_str), Some("/x"));
+    }
+
+    #[test]
+    fn a_quoted_string_command_is_read_with_shell_words() {
+        let text = "services:\n  db:\n    image: x\n    command: postgres -c \"log_line_prefix=%m [%p]\" -c ssl=on\n";
+        let svcs = parse_services(text).unwrap();
+        let s = svcs[0].pg_settings();
+        assert_eq!(
+            s.get("log_line_prefix").map(String::as_str),
+            Some("%m [%p]")
+        );
+        assert_eq!(s.get("ssl").map(String::as_str), Some("on"));
     }
 
     #[test]

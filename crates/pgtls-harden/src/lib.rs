@@ -68,6 +68,7 @@ pub mod coolify;
 pub mod error;
 pub mod harden;
 pub mod layout;
+pub mod owner;
 pub mod plan;
 pub mod source;
 pub mod tree;

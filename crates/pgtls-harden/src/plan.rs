@@ -1,11 +1,13 @@
-//! Plans: ordered steps producing [`FileChange`]s, staged in memory (the CLI renders them as
-//! unified diffs).
+//! Plans: ordered steps producing [`FileChange`]s, staged in memory, rendered as unified diffs.
 //!
 //! Planning is pure: nothing is written until [`crate::apply`] runs. Keys and certificates are
 //! summarised, never printed.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use similar::{ChangeTag, TextDiff};
 
 use crate::error::Result;
 use crate::tree::Tree;
@@ -41,6 +43,102 @@ pub struct FileChange {
     pub kind: FileKind,
     /// A one-line description for certificates and keys.
     pub summary: Option<String>,
+}
+
+impl FileChange {
+    /// Renders the change for humans: a unified diff for text, a summary for secrets (a key's
+    /// contents are never shown). Plain text; the CLI colours it.
+    pub fn render(&self) -> String {
+        let path = self.path.display().to_string();
+        let mut meta = format!("mode {:04o}", self.mode);
+        if let Some((uid, gid)) = self.owner {
+            let _ = write!(meta, ", owner {uid}:{gid}");
+        }
+        match self.kind {
+            FileKind::Text => {
+                let before = self
+                    .before
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                let after = String::from_utf8_lossy(&self.after);
+                if before == after {
+                    return format!("{path}: {meta} (content unchanged)\n");
+                }
+                let old_name = if self.before.is_some() {
+                    format!("a/{path}")
+                } else {
+                    "/dev/null".to_owned()
+                };
+                unified_diff(&before, &after, &old_name, &format!("b/{path}"))
+            }
+            FileKind::Certificate | FileKind::PrivateKey => {
+                let what = if self.before.is_some() {
+                    "replaced"
+                } else {
+                    "new"
+                };
+                let summary = self.summary.as_deref().unwrap_or("");
+                let secret = if self.kind == FileKind::PrivateKey {
+                    " (contents not shown)"
+                } else {
+                    ""
+                };
+                format!("{path}: {what} {summary}, {meta}{secret}\n")
+            }
+            FileKind::Copy => format!("{path}: copied, {meta}\n"),
+        }
+    }
+}
+
+/// A unified diff with 3 lines of context (plain text).
+pub fn unified_diff(before: &str, after: &str, old: &str, new: &str) -> String {
+    let diff = TextDiff::from_lines(before, after);
+    let mut text = String::new();
+    let _ = write!(text, "--- {old}\n+++ {new}");
+    text.push('\n');
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        let header = format!(
+            "@@ -{} +{} @@",
+            hunk_range(old_range.start, old_range.len()),
+            hunk_range(new_range.start, new_range.len())
+        );
+        text.push_str(&header);
+        text.push('\n');
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    ChangeTag::Delete => "-",
+                    ChangeTag::Insert => "+",
+                    ChangeTag::Equal => " ",
+                };
+                let value = change.value();
+                let body = value.strip_suffix('\n').unwrap_or(value);
+                let _ = write!(text, "{sign}{body}");
+                text.push('\n');
+                if change.missing_newline() {
+                    text.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    text
+}
+
+fn hunk_range(start: usize, len: usize) -> String {
+    // unified diff convention: 1-based start; an empty range names the line before it
+    if len == 0 {
+        format!("{start},0")
+    } else if len == 1 {
+        format!("{}", start + 1)
+    } else {
+        format!("{},{len}", start + 1)
+    }
 }
 
 /// A file as staged during planning.
@@ -186,5 +284,38 @@ impl<'a> Staging<'a> {
             }
         }
         Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_has_headers_and_hunks() {
+        let d = unified_diff("a\nb\nc\n", "a\nB\nc\n", "a/f", "b/f");
+        assert_eq!(d, "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+    }
+
+    #[test]
+    fn diff_marks_missing_newline() {
+        let d = unified_diff("a", "a\nb\n", "a/f", "b/f");
+        assert!(d.contains("\\ No newline at end of file"), "{d}");
+    }
+
+    #[test]
+    fn key_is_never_printed() {
+        let change = FileChange {
+            path: "tls/server.key".into(),
+            before: None,
+            after: b"-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n".to_vec(),
+            mode: 0o600,
+            owner: Some((105, 106)),
+            kind: FileKind::PrivateKey,
+            summary: Some("ECDSA P-256 private key".into()),
+        };
+        let shown = change.render();
+        assert!(!shown.contains("SECRET"));
+        assert!(shown.contains("mode 0600, owner 105:106"), "{shown}");
     }
 }

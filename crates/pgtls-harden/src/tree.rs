@@ -158,8 +158,9 @@ impl Source for Tree {
     }
 }
 
-/// Name of the folder (in the destination) holding backups of replaced files.
-pub const BACKUP_DIR: &str = ".pgtls-backups";
+/// Name of the folder (in the destination) holding backups of replaced files (pgtls-certs'
+/// writer makes it).
+pub use pgtls_certs::BACKUP_DIR;
 
 #[cfg(test)]
 mod tests {

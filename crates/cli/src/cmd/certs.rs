@@ -112,10 +112,12 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line("(dry run: nothing was written)")?;
         return Ok(Outcome::Ok);
     }
+    // one backup folder for the run: <out>/.pgtls-backups/<timestamp>/
+    let mut backups = pgtls_certs::Backups::new(&a.out);
     for file in kit.files() {
         let is_ca = file.name.starts_with("ca.");
         let path = a.out.join(&file.name);
-        let outcome = write_atomic(
+        let outcome = pgtls_certs::write_atomic_with(
             &path,
             &file.contents,
             &WriteOptions {
@@ -124,6 +126,8 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                 backup: true,
                 protect_existing: file.protect_existing,
             },
+            Some(&mut backups),
+            &|_| Ok(()),
         )
         .with_context(|| format!("writing \"{}\"", path.display()))?;
         out.line(&format!(

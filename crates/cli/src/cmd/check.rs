@@ -50,10 +50,7 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     if dep.json {
         out.json(&checks)?;
     } else {
-        let kind = match layout.kind {
-            pgtls_harden::LayoutKind::Upstream => "upstream",
-            pgtls_harden::LayoutKind::Coolify => "coolify",
-        };
+        let kind = layout.kind.name();
         let title = format!("pgtls check {} ({kind} layout)", tree.src().display());
         out.line(&out.paint(Style::Bold, &title))?;
         render_items(out, &checks)?;

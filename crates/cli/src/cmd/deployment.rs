@@ -8,6 +8,7 @@ use crate::cli::DeploymentArgs;
 use crate::error::{Error, parse_owner};
 use crate::layout::{self, Layout};
 use crate::tree::Tree;
+pub use pgtls_harden::owner::owner_refusal;
 
 /// Where the `--pg-owner` answer came from.
 #[derive(Debug, Clone)]
@@ -44,30 +45,12 @@ pub fn pg_owner(
             source: "--pg-owner".into(),
         }));
     }
-    if let Some(pgdata) = &layout.pgdata_host {
-        // the source's folder: a copy made by --out is owned by whoever ran pgtls
-        if let Some(meta) = tree.meta_src(pgdata) {
-            return Ok(Some(Owner {
-                ids: (meta.uid, meta.gid),
-                source: format!("owner of the host PGDATA folder {}", pgdata.display()),
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// The refusal when the owner cannot be found.
-pub fn owner_refusal(layout: &Layout) -> Error {
-    let where_ = match layout.db.mount_for(layout::PGDATA_TARGET) {
-        Some(m) if !m.bind => format!("a named volume (`{}`)", m.source),
-        Some(m) => format!("`{}`, which does not exist on this host", m.source),
-        None => "no mount at all".to_owned(),
-    };
-    let image = layout.db.image.as_deref().unwrap_or("supabase/postgres");
-    Error::Refused(format!(
-        "cannot tell which uid the db container's postgres user has: PGDATA is {where_}, and the supabase/postgres image has no fixed uid (105:106 in some builds, 100:101 in others). Pass --pg-owner UID:GID; find it with `docker compose exec {} id postgres` or `docker run --rm --entrypoint id {image} postgres`",
-        layout.db.key
-    ))
+    Ok(
+        pgtls_harden::owner::pgdata_owner(tree, layout).map(|(ids, pgdata)| Owner {
+            ids,
+            source: format!("owner of the host PGDATA folder {}", pgdata.display()),
+        }),
+    )
 }
 
 pub fn context_dir(dir: &Path) -> String {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use crate::apply::{self, ApplyOptions};
 use crate::output::Out;
 use crate::plan::{FileChange, FileKind};
-use crate::render::unified_diff;
+use crate::render::diff as unified_diff;
 
 /// Reads a text file, naming it in the error.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -38,13 +38,7 @@ pub fn show_and_write(
         out.line("(dry run: pass --write to apply)")?;
         return Ok(());
     }
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("reading \"{}\"", path.display()))?;
-    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
-    let owner = Some((
-        std::os::unix::fs::MetadataExt::uid(&meta),
-        std::os::unix::fs::MetadataExt::gid(&meta),
-    ));
+    let meta = pgtls_certs::file_meta(path)?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -54,8 +48,8 @@ pub fn show_and_write(
         path: file.into(),
         before: Some(before.as_bytes().to_vec()),
         after: after.as_bytes().to_vec(),
-        mode,
-        owner,
+        mode: meta.mode,
+        owner: Some((meta.uid, meta.gid)),
         kind: FileKind::Text,
         summary: None,
     };

@@ -89,7 +89,8 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     );
 
     // setting another owner needs root: refuse before writing anything rather than half-way
-    let owner_problem = owner_problem(&plan.changes);
+    let me = std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m));
+    let owner_problem = pgtls_harden::owner::owner_problem(&plan.changes, me);
     if let (Some(problem), false) = (&owner_problem, args.dry_run) {
         return Err(crate::error::Error::Refused(problem.clone()).into());
     }
@@ -247,10 +248,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
 
-    let layout_name = match plan.layout {
-        pgtls_harden::LayoutKind::Upstream => "upstream supabase/docker layout",
-        pgtls_harden::LayoutKind::Coolify => "Coolify layout",
-    };
+    let layout_name = plan.layout.description();
     let target = if tree.in_place() {
         "editing in place".to_owned()
     } else {
@@ -359,20 +357,4 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line(&format!("  {}. {s}", i + 1))?;
     }
     Ok(Outcome::Ok)
-}
-
-/// When not running as root, files planned for another owner cannot be written: say so.
-fn owner_problem(changes: &[crate::plan::FileChange]) -> Option<String> {
-    use std::os::unix::fs::MetadataExt as _;
-    let me = std::fs::metadata("/proc/self").ok()?.uid();
-    if me == 0 {
-        return None;
-    }
-    let (uid, gid) = changes
-        .iter()
-        .filter_map(|c| c.owner)
-        .find(|(uid, _)| *uid != me)?;
-    Some(format!(
-        "the server key must be owned by {uid}:{gid}, but pgtls runs as uid {me} and only root can give files away: run it with sudo, or pass --pg-owner with your own uid:gid for a test copy"
-    ))
 }

@@ -158,7 +158,10 @@ fn patched_compose_passes_the_same_checks_as_the_file_edit() {
     }
     // check says what it looked at, and that Coolify's copy is unknown from here
     assert!(report.contains("coolify-compose"), "{report}");
-    assert!(report.contains("that copy may differ: unknown here"), "{report}");
+    assert!(
+        report.contains("that copy may differ: unknown here"),
+        "{report}"
+    );
     assert!(!report.contains("All checks passed."), "{report}");
     // a second run finds nothing to do and sends no PATCH
     let again = harden(&svc.dir, coolify.url(), Some(TOKEN), &[]);

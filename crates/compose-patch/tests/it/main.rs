@@ -6,3 +6,4 @@ mod errors;
 mod golden;
 mod props;
 mod support;
+mod view;

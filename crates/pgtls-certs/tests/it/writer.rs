@@ -29,12 +29,12 @@ fn keys_are_0600_and_certs_0644_even_with_a_loose_umask_and_replaced_with_backup
     let out = write_atomic(&key, b"two", &WriteOptions::key()).unwrap();
     assert_eq!(out.status, WriteStatus::Replaced);
     let bak = out.backup.unwrap();
-    assert!(
-        bak.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("server.key.bak-")
+    assert_eq!(bak.file_name().unwrap(), "server.key");
+    assert_eq!(
+        bak.parent().unwrap().parent().unwrap(),
+        dir.path().join(".pgtls-backups")
     );
+    assert_eq!(file_meta(bak.parent().unwrap()).unwrap().mode, 0o700);
     assert_eq!(fs::read(&bak).unwrap(), b"one");
     assert_eq!(fs::read(&key).unwrap(), b"two");
     assert_eq!(file_meta(&bak).unwrap().mode, 0o600);
@@ -57,7 +57,7 @@ fn keys_are_0600_and_certs_0644_even_with_a_loose_umask_and_replaced_with_backup
     let leftovers: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .filter(|e| e.file_name().to_string_lossy().contains("pgtls-tmp"))
         .collect();
     assert!(leftovers.is_empty());
 }
