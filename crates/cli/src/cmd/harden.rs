@@ -170,10 +170,14 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         ));
         if args.dry_run {
             coolify_notes.push("dry run: only that GET was sent; nothing was written and nothing was sent to Coolify".to_owned());
+            if to_coolify.is_some() {
+                coolify_notes.push("a real run stores the compose with PATCH; Coolify re-serialises a stored compose (Yaml::dump(Yaml::parse(...))), so comments and formatting in its copy do not survive that path".to_owned());
+            }
         } else if patched {
             coolify_notes.push(format!("PATCH {}/api/v1/services/{uuid}: Coolify stored the hardened compose. Coolify re-serialises a stored compose (Yaml::dump(Yaml::parse(...))): comments and formatting in its copy do not survive this path", client.url()));
             if plan.changed() {
                 coolify_notes.push("the host files (certificates, pg_hba.conf, tenant script) were written into the folder first, because Coolify makes a folder where a newly mounted file is missing".to_owned());
+                coolify_notes.push("Coolify records each newly mounted single file (the pooler's server.crt and server.key, pg_hba.conf) as a file storage of the service and reads its content into its own database".to_owned());
             }
         } else if to_coolify.is_none() {
             coolify_notes
