@@ -382,3 +382,83 @@ fn entrypoint_sh_with_explicit_false_ends_with_true() {
         stdout(&o)
     );
 }
+
+/// The compose as Coolify returns it since v4.0.0-beta.439: `content:` removed from every
+/// volume after parsing (the files' contents live in Coolify's file storages).
+fn without_content(compose: &str) -> String {
+    let mut out = String::new();
+    let mut skip_deeper_than: Option<usize> = None;
+    for line in compose.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(d) = skip_deeper_than {
+            if line.trim().is_empty() || indent > d {
+                continue;
+            }
+            skip_deeper_than = None;
+        }
+        if line.trim_start().starts_with("content: |") {
+            skip_deeper_than = Some(indent);
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[test]
+fn compose_without_content_edits_the_host_tenant_script() {
+    let svc = service_from(&examples_dir().join("coolify"));
+    let on_disk = std::fs::read_to_string(svc.dir.join("docker-compose.yml")).unwrap();
+    let raw = without_content(&on_disk);
+    assert!(!raw.contains("content:"));
+    let script_path = svc.dir.join("volumes/pooler/pooler.exs");
+    let script_before = std::fs::read_to_string(&script_path).unwrap();
+    let coolify = CoolifyStandIn::start();
+    coolify.token(TOKEN, Abilities::ROOT).service(UUID, &raw);
+    let mut cmd = Command::new(bin());
+    let o = cmd
+        .arg("harden")
+        .arg(&svc.dir)
+        .args([
+            "--coolify-url",
+            coolify.url(),
+            "--pg-owner",
+            &owner(&svc.dir),
+            "--json",
+        ])
+        .env("NO_COLOR", "1")
+        .env("COOLIFY_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_token_not_printed(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["coolify"]["patched"], true, "{v:#}");
+    assert_eq!(v["coolify"]["service"], UUID);
+    let notes = v["coolify_notes"].to_string();
+    assert!(
+        notes.contains("Coolify keeps its own copy of volumes/pooler/pooler.exs"),
+        "{notes}"
+    );
+    // the tenant script on the host gained one line and lost none
+    let script_after = std::fs::read_to_string(&script_path).unwrap();
+    let old: Vec<&str> = script_before.lines().collect();
+    let new: Vec<&str> = script_after.lines().collect();
+    assert_eq!(new.len(), old.len() + 1);
+    let mut it = new.iter();
+    assert!(old.iter().all(|l| it.any(|n| n == l)), "{script_after}");
+    assert!(script_after.contains("\"enforce_ssl\" => true,"));
+    // what Coolify writes at the restart, with the host files, passes the checklist
+    std::fs::write(
+        svc.dir.join("docker-compose.yml"),
+        coolify.compose(UUID).unwrap(),
+    )
+    .unwrap();
+    let ok = check(&svc.dir);
+    assert_eq!(code(&ok), 0, "{}", stdout(&ok));
+    assert!(
+        stdout(&ok).contains("✓ pooler-enforce-ssl"),
+        "{}",
+        stdout(&ok)
+    );
+}
