@@ -778,6 +778,7 @@ fn plan_tenant(
             let (after, logic) = edit_script(&text, opts.pooler_upsert)
                 .with_context(|| format!("editing \"{}\"", path.display()))?;
             trap_warnings(step, logic, opts.pooler_upsert);
+            explicit_false_note(step, &text);
             let changed =
                 staging.write(path, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
             step.notes
@@ -796,6 +797,7 @@ fn plan_tenant(
                 )
             })?;
             trap_warnings(step, logic, opts.pooler_upsert);
+            explicit_false_note(step, &text);
             let changed = compose
                 .set_inline_content(&pooler.key, target, &after)?
                 .changed();
@@ -838,6 +840,17 @@ fn edit_script(text: &str, upsert: bool) -> Result<(String, TenantLogic)> {
         logic = script.tenant_logic();
     }
     Ok((file.text()?, logic))
+}
+
+/// A script that upserts `"enforce_ssl" => false` at every pooler start undoes any other fix.
+fn explicit_false_note(step: &mut Step, text: &str) {
+    let before = pooler_exs::TenantFile::parse(text).and_then(|f| f.script().inspect());
+    if let Ok(i) = before
+        && i.enforce_ssl == pooler_exs::FlagState::False
+        && i.tenant_logic == TenantLogic::Upsert
+    {
+        step.notes.push("the script said \"enforce_ssl\" => false and upserts the tenant at every pooler start, so setting enforce_ssl through Supavisor's API alone would be reverted at the next start: the script itself now says true".into());
+    }
 }
 
 fn trap_warnings(step: &mut Step, logic: TenantLogic, upsert: bool) {

@@ -206,7 +206,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     {
         {
             *first = format!(
-                "NOT DONE YET: Coolify still holds the old compose. Open the service in Coolify, choose \"Edit Compose File\", replace the compose with the content of {} (in this folder), save, then restart the service. A deploy or restart before pasting rewrites docker-compose.yml from Coolify's copy and drops these compose edits (the files under volumes/ stay). With an API token, pgtls does this itself: COOLIFY_TOKEN=... pgtls harden <folder> --coolify-url <url>",
+                "NOT DONE YET: Coolify still holds the old compose. Open the service in Coolify, choose \"Edit Compose File\", replace the compose with the content of {} (in this folder), save, then restart the service. It was made from the docker-compose.yml on disk: if Coolify's copy differs (the editor shows it), carry the changes in the diff above over by hand instead. A deploy or restart before pasting rewrites docker-compose.yml from Coolify's copy and drops these compose edits (the files under volumes/ stay). With an API token, pgtls does this itself: COOLIFY_TOKEN=... pgtls harden <folder> --coolify-url <url>",
                 paste.display()
             );
         }

@@ -347,6 +347,11 @@ fn entrypoint_sh_with_explicit_false_ends_with_true() {
     coolify.token(TOKEN, Abilities::ROOT).service(UUID, &raw);
     let o = harden(&svc.dir, coolify.url(), Some(TOKEN), &[]);
     assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("through Supavisor's API alone would be reverted at the next start"),
+        "{}",
+        stdout(&o)
+    );
     let stored = coolify.compose(UUID).unwrap();
     let services = pgtls::layout::parse_services(&stored).unwrap();
     let pooler = services
