@@ -19,6 +19,10 @@
 //!   `{"uuid", "domains"}`.
 //! - `POST /api/v1/services/{uuid}/restart`: 403 without `deploy`, else 200
 //!   `{"message":"Service restarting request queued."}`.
+//! - `GET /api/v1/services/{uuid}/storages` and `PATCH .../storages` (Coolify v4.0.0-beta.470+):
+//!   file storages registered with [`CoolifyStandIn::file_storage`], `content` shown only to a
+//!   token that may read sensitive data, 422 for a read-only storage's content, 404
+//!   `Storage not found.`. Without registered storages the list is empty.
 //!
 //! Not modelled: YAML re-serialisation (the stored text is the decoded text, so tests can compare
 //! it), the removal of `content:` keys after parsing, file storages, teams and rate limits.
@@ -76,10 +80,24 @@ pub struct Recorded {
     pub status: u16,
 }
 
+/// A file storage the stand-in holds for a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStorage {
+    /// Its uuid.
+    pub uuid: String,
+    /// The container path.
+    pub mount_path: String,
+    /// The content Coolify keeps.
+    pub content: String,
+    /// Mounted `:ro` / `read_only: true` in the compose: content edits get 422.
+    pub read_only: bool,
+}
+
 #[derive(Debug, Default)]
 struct State {
     tokens: BTreeMap<String, Abilities>,
     services: BTreeMap<String, String>,
+    storages: BTreeMap<String, Vec<FileStorage>>,
     domains_in_use: Vec<String>,
     requests: Vec<Recorded>,
     restarts: Vec<String>,
@@ -149,6 +167,25 @@ impl CoolifyStandIn {
             .services
             .insert(uuid.to_owned(), compose.to_owned());
         self
+    }
+
+    /// Give a service a file storage (what Coolify records for a bind-mounted file).
+    pub fn file_storage(&self, service: &str, storage: FileStorage) -> &Self {
+        self.lock()
+            .storages
+            .entry(service.to_owned())
+            .or_default()
+            .push(storage);
+        self
+    }
+
+    /// A service's file storages now.
+    pub fn file_storages(&self, service: &str) -> Vec<FileStorage> {
+        self.lock()
+            .storages
+            .get(service)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// A domain another resource uses: `urls` naming it get 409.
@@ -438,6 +475,91 @@ fn route(req: &Request, st: &mut State) -> (u16, Value) {
                 200,
                 json!({"message": "Service restarting request queued."}),
             )
+        }
+        ("GET", Some("storages")) => {
+            if !st.services.contains_key(&uuid) {
+                return (404, json!({"message": "Service not found."}));
+            }
+            let files: Vec<Value> = st
+                .storages
+                .get(&uuid)
+                .into_iter()
+                .flatten()
+                .map(|f| {
+                    let mut v = json!({"uuid": f.uuid, "mount_path": f.mount_path, "resource_type": "application"});
+                    if abilities.read_sensitive {
+                        v["content"] = Value::String(f.content.clone());
+                    }
+                    v
+                })
+                .collect();
+            (
+                200,
+                json!({"persistent_storages": [], "file_storages": files}),
+            )
+        }
+        ("PATCH", Some("storages")) => {
+            if let Some(denied) = needs(abilities.write, "write") {
+                return denied;
+            }
+            let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
+                return (
+                    400,
+                    json!({"message": "Invalid request.", "error": "Invalid JSON."}),
+                );
+            };
+            if !st.services.contains_key(&uuid) {
+                return (404, json!({"message": "Service not found."}));
+            }
+            let allowed = [
+                "uuid",
+                "id",
+                "type",
+                "is_preview_suffix_enabled",
+                "name",
+                "mount_path",
+                "host_path",
+                "content",
+            ];
+            let mut errors = serde_json::Map::new();
+            for k in body.keys().filter(|k| !allowed.contains(&k.as_str())) {
+                errors.insert(k.clone(), json!(["This field is not allowed."]));
+            }
+            match body.get("type").and_then(Value::as_str) {
+                Some("persistent" | "file") => {}
+                Some(_) => {
+                    errors.insert("type".into(), json!(["The selected type is invalid."]));
+                }
+                None => {
+                    errors.insert("type".into(), json!(["This field is required."]));
+                }
+            }
+            if !errors.is_empty() {
+                return validation(Value::Object(errors));
+            }
+            let Some(id) = body.get("uuid").and_then(Value::as_str) else {
+                return validation(json!({"uuid": "Either uuid or id is required."}));
+            };
+            let Some(f) = st
+                .storages
+                .get_mut(&uuid)
+                .and_then(|v| v.iter_mut().find(|f| f.uuid == id))
+            else {
+                return (404, json!({"message": "Storage not found."}));
+            };
+            if f.read_only && body.contains_key("content") {
+                return (
+                    422,
+                    json!({
+                        "message": "This storage is read-only (managed by docker-compose or service definition). Only is_preview_suffix_enabled can be updated.",
+                        "read_only_fields": ["content"],
+                    }),
+                );
+            }
+            if let Some(Value::String(c)) = body.get("content") {
+                f.content.clone_from(c);
+            }
+            (200, json!({"uuid": f.uuid, "mount_path": f.mount_path}))
         }
         ("GET", Some("restart")) => (
             405,

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 pub mod coolify;
 mod pki;
-pub use coolify::{Abilities, CoolifyStandIn, Recorded};
+pub use coolify::{Abilities, CoolifyStandIn, FileStorage, Recorded};
 pub use pki::{Leaf, Pki};
 
 /// The superuser every cluster is created with.

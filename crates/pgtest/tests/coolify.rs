@@ -169,3 +169,47 @@ fn patch_validation_as_coolify_does_it() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(c.requests().len(), 11);
 }
+
+#[test]
+fn file_storages_as_coolify_lists_and_updates_them() {
+    let c = standin();
+    for (id, ro) in [("st1", false), ("st2", true)] {
+        c.file_storage(
+            UUID,
+            pgtest::FileStorage {
+                uuid: id.into(),
+                mount_path: format!("/etc/{id}"),
+                content: "old".into(),
+                read_only: ro,
+            },
+        );
+    }
+    let path = format!("/api/v1/services/{UUID}/storages");
+    let (s, v) = call(&c, "GET", &path, "t", None);
+    assert_eq!(s, 200);
+    assert_eq!(v["file_storages"][0]["content"], "old");
+    let (_, v) = call(&c, "GET", &path, "r", None);
+    assert!(v["file_storages"][0].get("content").is_none(), "{v}");
+    let set = |id: &str| json!({"uuid": id, "type": "file", "content": "new"});
+    assert_eq!(call(&c, "PATCH", &path, "t", Some(set("st1"))).0, 200);
+    assert_eq!(c.file_storages(UUID)[0].content, "new");
+    let (s, v) = call(&c, "PATCH", &path, "t", Some(set("st2")));
+    assert_eq!(s, 422);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("This storage is read-only")
+    );
+    assert_eq!(
+        call(&c, "PATCH", &path, "t", Some(set("nope"))),
+        (404, json!({"message": "Storage not found."}))
+    );
+    assert_eq!(
+        call(&c, "PATCH", &path, "t", Some(json!({"uuid": "st1"}))),
+        (
+            422,
+            json!({"message": "Validation failed.", "errors": {"type": ["This field is required."]}})
+        )
+    );
+}

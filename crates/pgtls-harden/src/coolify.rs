@@ -118,6 +118,20 @@ pub struct ServiceInfo {
     pub docker_compose_raw: Option<String>,
 }
 
+/// A file storage of a service (a bind-mounted file whose content Coolify keeps), as
+/// `GET /api/v1/services/{uuid}/storages` lists it (Coolify v4.0.0-beta.470 and later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStorage {
+    /// The storage's uuid, when Coolify gives one.
+    pub uuid: Option<String>,
+    /// Its numeric id (older answers have only this).
+    pub id: Option<i64>,
+    /// The container path.
+    pub mount_path: String,
+    /// The content Coolify holds (only shown to tokens that may read sensitive data).
+    pub content: Option<String>,
+}
+
 /// A client for one Coolify instance.
 #[derive(Debug)]
 pub struct Client {
@@ -296,6 +310,68 @@ impl Client {
             .header("Accept", "application/json")
             .content_type("application/json")
             .send(body);
+        self.answer("PATCH", &path, r).map(|_| ())
+    }
+
+    /// `GET /api/v1/services/{uuid}/storages`: the service's file storages.
+    pub fn file_storages(&self, uuid: &str) -> Result<Vec<FileStorage>, ApiError> {
+        let path = Self::path(uuid, "/storages");
+        let r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", self.bearer())
+            .header("Accept", "application/json")
+            .call();
+        let v = self.answer("GET", &path, r)?;
+        let Some(items) = v.get("file_storages").and_then(Value::as_array) else {
+            return Err(ApiError::BadAnswer {
+                path,
+                reason: "no file_storages list".to_owned(),
+            });
+        };
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                Some(FileStorage {
+                    uuid: i.get("uuid").and_then(Value::as_str).map(str::to_owned),
+                    id: i.get("id").and_then(Value::as_i64),
+                    mount_path: i.get("mount_path")?.as_str()?.to_owned(),
+                    content: i.get("content").and_then(Value::as_str).map(str::to_owned),
+                })
+            })
+            .collect())
+    }
+
+    /// `PATCH /api/v1/services/{uuid}/storages` with `{"uuid", "type": "file", "content"}`:
+    /// Coolify stores the content (it does not write the file on the server; pgtls does).
+    pub fn set_file_content(
+        &self,
+        uuid: &str,
+        storage: &FileStorage,
+        content: &str,
+    ) -> Result<(), ApiError> {
+        let path = Self::path(uuid, "/storages");
+        let mut body = serde_json::json!({"type": "file", "content": content});
+        match (&storage.uuid, storage.id) {
+            (Some(u), _) => body["uuid"] = Value::String(u.clone()),
+            (None, Some(id)) => body["id"] = Value::from(id),
+            (None, None) => {
+                return Err(ApiError::BadAnswer {
+                    path,
+                    reason: format!(
+                        "the storage at {} has neither uuid nor id",
+                        storage.mount_path
+                    ),
+                });
+            }
+        }
+        let r = self
+            .agent
+            .patch(format!("{}{path}", self.base))
+            .header("Authorization", self.bearer())
+            .header("Accept", "application/json")
+            .content_type("application/json")
+            .send(body.to_string());
         self.answer("PATCH", &path, r).map(|_| ())
     }
 

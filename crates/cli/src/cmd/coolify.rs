@@ -212,3 +212,61 @@ fn restore(
     let _ = std::os::unix::fs::chown(&tmp, Some(uid), Some(gid));
     std::fs::rename(&tmp, abs)
 }
+
+/// The plan's change of the tenant script's host file, with its container path.
+pub fn tenant_change<'a>(
+    layout: &Layout,
+    changes: &'a [pgtls_harden::FileChange],
+) -> Option<(&'a pgtls_harden::FileChange, String)> {
+    let pooler = layout.pooler.as_ref()?;
+    let mount = layout::tenant_script_mount(pooler)?;
+    let host = layout::relative_host_path(&mount.source)?;
+    let change = changes.iter().find(|c| c.path == host)?;
+    Some((change, mount.target.clone()))
+}
+
+/// Put the new tenant script into Coolify's file storage at `target` too (Coolify keeps the
+/// content of bind-mounted files in its database and writes it back when the storage is saved
+/// in its UI). Returns what happened, as a sentence for the report.
+pub fn sync_storage(
+    client: &Client,
+    uuid: &str,
+    host: &Path,
+    target: &str,
+    content: &str,
+    pooler: &str,
+) -> String {
+    let by_hand = format!(
+        "put the same content into Coolify's copy by hand (service > {pooler} > Persistent Storage > {target}), or a save of that storage in Coolify's UI writes the old script back"
+    );
+    let storages = match client.file_storages(uuid) {
+        Ok(s) => s,
+        Err(e) if matches!(e.status(), Some(404 | 405)) => {
+            return format!(
+                "this Coolify has no storage API (it came with v4.0.0-beta.470): {}: {by_hand}",
+                host.display()
+            );
+        }
+        Err(e) => return format!("reading Coolify's file storages failed ({e}): {by_hand}"),
+    };
+    let Some(storage) = storages
+        .iter()
+        .find(|s| s.mount_path.trim_end_matches('/') == target.trim_end_matches('/'))
+    else {
+        return format!("Coolify lists no file storage at {target}: {by_hand}");
+    };
+    if storage.content.as_deref() == Some(content) {
+        return format!(
+            "Coolify's stored copy of {target} already matches {}",
+            host.display()
+        );
+    }
+    match client.set_file_content(uuid, storage, content) {
+        Ok(()) => format!(
+            "PATCH {}/api/v1/services/{uuid}/storages: Coolify's stored copy of {target} now matches {}",
+            client.url(),
+            host.display()
+        ),
+        Err(e) => format!("storing {target} in Coolify failed ({e}): {by_hand}"),
+    }
+}

@@ -124,6 +124,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         )
     };
     let mut patched = false;
+    let mut storage_note = None;
     let mut restarted = None;
     if let (Some((client, uuid)), false) = (&api, args.dry_run) {
         if let Some(c) = &to_coolify {
@@ -147,6 +148,20 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                     .context(format!("storing the hardened compose in Coolify ({msg})")));
             }
             patched = true;
+        }
+        if let Some((change, target)) = coolify::tenant_change(&layout, &plan.changes) {
+            let pooler = layout
+                .pooler
+                .as_ref()
+                .map_or("supabase-supavisor", |p| p.key.as_str());
+            storage_note = Some(coolify::sync_storage(
+                client,
+                uuid,
+                &change.path,
+                &target,
+                &String::from_utf8_lossy(&change.after),
+                pooler,
+            ));
         }
         if args.coolify_restart {
             let message = client
@@ -183,17 +198,13 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             coolify_notes
                 .push("Coolify's compose is already hardened: nothing was sent".to_owned());
         }
-        if let Some(tenant) = plan
-            .changes
-            .iter()
-            .find(|c| layout.pooler_exs == crate::layout::PoolerExs::File(c.path.clone()))
-        {
+        if let Some((tenant, _)) = coolify::tenant_change(&layout, &plan.changes) {
             coolify_notes.push(format!(
-                "Coolify keeps its own copy of {} (a file storage of the pooler) and writes it back when that storage is saved in its UI: put the same content there too (service > {} > Persistent Storage)",
+                "Coolify keeps its own copy of {} (a file storage of the pooler; a changed `content:` in the compose does not replace it) and writes it back when that storage is saved in its UI",
                 tenant.path.display(),
-                layout.pooler.as_ref().map_or("supabase-supavisor", |p| p.key.as_str())
             ));
         }
+        coolify_notes.extend(storage_note.clone());
         if let Some(first) = next_steps.first_mut() {
             *first = match (&restarted, args.dry_run) {
                 (Some(m), _) => format!("Coolify answered the restart: {m}; the containers pick up the new compose and files when it has run"),

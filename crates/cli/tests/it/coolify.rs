@@ -117,8 +117,14 @@ fn patched_compose_passes_the_same_checks_as_the_file_edit() {
         [
             format!("GET /api/v1/services/{UUID} 200"),
             format!("PATCH /api/v1/services/{UUID} 200"),
+            format!("GET /api/v1/services/{UUID}/storages 200"),
             format!("POST /api/v1/services/{UUID}/restart 200"),
         ]
+    );
+    assert!(
+        stdout(&o).contains("Coolify lists no file storage at /etc/pooler/pooler.exs"),
+        "{}",
+        stdout(&o)
     );
     let reqs = coolify.requests();
     assert!(
@@ -419,7 +425,18 @@ fn compose_without_content_edits_the_host_tenant_script() {
     let script_path = svc.dir.join("volumes/pooler/pooler.exs");
     let script_before = std::fs::read_to_string(&script_path).unwrap();
     let coolify = CoolifyStandIn::start();
-    coolify.token(TOKEN, Abilities::ROOT).service(UUID, &raw);
+    coolify
+        .token(TOKEN, Abilities::ROOT)
+        .service(UUID, &raw)
+        .file_storage(
+            UUID,
+            pgtest::FileStorage {
+                uuid: "st1".into(),
+                mount_path: "/etc/pooler/pooler.exs".into(),
+                content: script_before.clone(),
+                read_only: false,
+            },
+        );
     let mut cmd = Command::new(bin());
     let o = cmd
         .arg("harden")
@@ -453,6 +470,12 @@ fn compose_without_content_edits_the_host_tenant_script() {
     let mut it = new.iter();
     assert!(old.iter().all(|l| it.any(|n| n == l)), "{script_after}");
     assert!(script_after.contains("\"enforce_ssl\" => true,"));
+    // Coolify's stored copy (its file storage) got the same content
+    assert_eq!(coolify.file_storages(UUID)[0].content, script_after);
+    assert!(
+        notes.contains("Coolify's stored copy of /etc/pooler/pooler.exs now matches"),
+        "{notes}"
+    );
     // what Coolify writes at the restart, with the host files, passes the checklist
     std::fs::write(
         svc.dir.join("docker-compose.yml"),
