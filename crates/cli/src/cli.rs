@@ -469,15 +469,15 @@ Exit codes: 0 allowed, 1 rejected or no matching entry, 2 error")]
     Explain(HbaExplainArgs),
     /// Align columns (opt-in normalisation; everything else preserved).
     #[command(after_help = "Examples:
-  pgtls hba fmt pg_hba.conf            print the aligned file
-  pgtls hba fmt pg_hba.conf --write    rewrite it in place (atomic, with a backup)
+  pgtls hba fmt pg_hba.conf              rewrite it in place (atomic, with a backup)
+  pgtls hba fmt pg_hba.conf --dry-run    print the aligned file, write nothing
 
 Exit codes: 0 done, 2 error")]
     Fmt(HbaFmtArgs),
     /// Apply the hardening policy (trusted CIDRs without TLS, hostssl elsewhere, explicit rejects).
     #[command(after_help = "Examples:
   pgtls hba apply-policy pg_hba.conf --dry-run
-  pgtls hba apply-policy pg_hba.conf --trusted-cidr 10.0.0.0/8 --write
+  pgtls hba apply-policy pg_hba.conf --trusted-cidr 10.0.0.0/8
 
 Exit codes: 0 done (or nothing to do), 2 error")]
     ApplyPolicy(HbaApplyPolicyArgs),
@@ -571,8 +571,11 @@ pub struct HbaExplainArgs {
 pub struct HbaFmtArgs {
     /// The pg_hba.conf file.
     pub file: PathBuf,
-    /// Rewrite the file in place instead of printing it.
+    /// Print the aligned file; write nothing.
     #[arg(long)]
+    pub dry_run: bool,
+    /// Accepted for compatibility: writing is the default.
+    #[arg(long, hide = true)]
     pub write: bool,
 }
 
@@ -585,11 +588,11 @@ pub struct HbaApplyPolicyArgs {
     /// Networks allowed without TLS (default: the Docker private ranges); repeatable.
     #[arg(long, value_name = "CIDR")]
     pub trusted_cidr: Vec<String>,
-    /// Show the diff only (the default).
+    /// Show the diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write the file (atomic, with a backup).
-    #[arg(long)]
+    /// Accepted for compatibility: writing (atomic, with a backup) is the default.
+    #[arg(long, hide = true)]
     pub write: bool,
 }
 
@@ -599,8 +602,8 @@ pub enum PoolerCommand {
     /// Set enforce_ssl (and optionally upstream TLS) in the tenant parameters.
     #[command(after_help = "Examples:
   pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --dry-run
-  pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --upsert --write
-  pgtls pooler set --compose docker-compose.yml --service supabase-supavisor --enforce-ssl --write
+  pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --upsert
+  pgtls pooler set --compose docker-compose.yml --service supabase-supavisor --enforce-ssl
 
 Exit codes: 0 done (or nothing to do), 2 error")]
     Set(PoolerSetArgs),
@@ -646,11 +649,11 @@ pub struct PoolerSetArgs {
     /// Rewrite a create-only script into an upsert using update_tenant/2.
     #[arg(long)]
     pub upsert: bool,
-    /// Show the diff only (the default).
+    /// Show the diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Write the file (atomic, with a backup).
-    #[arg(long)]
+    /// Accepted for compatibility: writing (atomic, with a backup) is the default.
+    #[arg(long, hide = true)]
     pub write: bool,
 }
 

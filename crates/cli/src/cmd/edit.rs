@@ -35,7 +35,7 @@ pub fn show_and_write(
         &format!("b/{name}"),
     ))?;
     if !write {
-        out.line("(dry run: pass --write to apply)")?;
+        out.line("(dry run: nothing was written; run again without --dry-run to apply)")?;
         return Ok(());
     }
     let meta = pgtls_certs::file_meta(path)?;

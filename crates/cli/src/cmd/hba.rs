@@ -183,10 +183,10 @@ fn fmt(a: &HbaFmtArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let (text, mut doc) = load(&a.file, PgVersionArg::V15)?;
     doc.align_columns();
     let after = doc.to_string();
-    if a.write {
-        show_and_write(out, &a.file, &text, &after, true)?;
-    } else {
+    if a.dry_run {
         out.raw(&after)?;
+    } else {
+        show_and_write(out, &a.file, &text, &after, true)?;
     }
     Ok(Outcome::Ok)
 }
@@ -202,7 +202,7 @@ fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome
     let (after, warnings) = policy
         .apply_text(&text, options(&a.file, PgVersionArg::V15))
         .with_context(|| format!("applying the policy to \"{}\"", a.file.display()))?;
-    show_and_write(out, &a.file, &text, &after, a.write)?;
+    show_and_write(out, &a.file, &text, &after, !a.dry_run)?;
     for w in &warnings {
         out.line(&format!("{} {w}", out.paint(Style::Yellow, "warning:")))?;
     }

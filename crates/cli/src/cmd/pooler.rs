@@ -94,7 +94,7 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             (before, compose.text().to_owned())
         }
     };
-    show_and_write(out, &path, &before, &after, a.write)?;
+    show_and_write(out, &path, &before, &after, !a.dry_run)?;
     for change in &report.changes {
         out.line(&format!(
             "{} {} (script line {})",

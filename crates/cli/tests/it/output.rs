@@ -277,7 +277,9 @@ fn pooler_set_edits_coolify_inline_content_in_place() {
         compose.as_os_str(),
         "--enforce-ssl".as_ref(),
     ];
-    let o = pgtls(args);
+    let mut dry = args.to_vec();
+    dry.push("--dry-run".as_ref());
+    let o = pgtls(&dry);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
         stdout(&o).contains("+            \"enforce_ssl\" => true"),
@@ -287,10 +289,19 @@ fn pooler_set_edits_coolify_inline_content_in_place() {
     assert_eq!(
         std::fs::read_to_string(&compose).unwrap(),
         before,
-        "without --write nothing is written"
+        "with --dry-run nothing is written"
     );
+    // writing is the default; `--write` is still accepted as a no-op alias
     let mut write = args.to_vec();
     write.push("--write".as_ref());
+    let o = pgtls(args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_ne!(
+        std::fs::read_to_string(&compose).unwrap(),
+        before,
+        "the default writes"
+    );
+    std::fs::write(&compose, &before).unwrap();
     let o = pgtls(&write);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let after = std::fs::read_to_string(&compose).unwrap();
@@ -395,4 +406,38 @@ fn verify_exit_codes_without_a_server() {
     let o = pgtls(["verify"]);
     assert_eq!(code(&o), 2, "no targets is a usage error");
     assert!(stderr(&o).contains("no targets"), "{}", stderr(&o));
+}
+
+#[test]
+fn hba_writes_by_default_and_dry_run_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pg_hba.conf");
+    let original = "local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\n";
+    std::fs::write(&file, original).unwrap();
+    for cmd in ["apply-policy", "fmt"] {
+        let o = pgtls([
+            "hba".as_ref(),
+            cmd.as_ref(),
+            file.as_os_str(),
+            "--dry-run".as_ref(),
+        ]);
+        assert_eq!(code(&o), 0, "{cmd}: {}", stderr(&o));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            original,
+            "{cmd} --dry-run"
+        );
+    }
+    let o = pgtls(["hba".as_ref(), "fmt".as_ref(), file.as_os_str()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let aligned = std::fs::read_to_string(&file).unwrap();
+    assert_ne!(aligned, original, "fmt writes by default");
+    assert!(aligned.starts_with("local   all     all"), "{aligned}");
+    let o = pgtls(["hba".as_ref(), "apply-policy".as_ref(), file.as_os_str()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("hostnossl")
+    );
 }
