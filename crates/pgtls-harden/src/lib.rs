@@ -76,6 +76,7 @@ pub mod owner;
 pub mod plan;
 pub mod source;
 pub mod tree;
+pub mod via_coolify;
 
 #[cfg(test)]
 mod plan_tests;

@@ -24,28 +24,9 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             expiry_warn_days: args.expiry_warn_days,
         },
     );
-    if layout.kind == pgtls_harden::LayoutKind::Coolify {
-        // what Coolify holds in its database cannot be seen from here: unknown, never a pass
-        let paste = tree
-            .meta_src(std::path::Path::new("docker-compose.pgtls.yml"))
-            .is_some();
-        checks.items.insert(
-            0,
-            checklist::Item {
-                id: "coolify-compose",
-                verdict: checklist::Verdict::Warn,
-                detail: format!(
-                    "checked the files in this folder, {} as it is on disk; Coolify rewrites it from the compose in its own database at every deploy or restart, and that copy may differ: unknown here{}",
-                    layout.compose.display(),
-                    if paste {
-                        " (docker-compose.pgtls.yml is here: pasted into Coolify yet?)"
-                    } else {
-                        ""
-                    }
-                ),
-                fix: Some("COOLIFY_TOKEN=... pgtls harden <folder> --coolify-url <url> --dry-run reads Coolify's copy and shows what differs".to_owned()),
-            },
-        );
+    // what Coolify holds in its database cannot be seen from here: unknown, never a pass
+    if let Some(item) = pgtls_harden::via_coolify::check_item(&layout, &tree) {
+        checks.items.insert(0, item);
     }
     if dep.json {
         out.json(&checks)?;

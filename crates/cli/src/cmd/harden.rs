@@ -1,21 +1,29 @@
 //! `pgtls harden`.
 
-use anyhow::Context as _;
-
 use crate::apply::{self, ApplyOptions};
 use crate::checklist::{self, CheckOptions};
 use crate::cli::HardenArgs;
-use crate::cmd::{coolify, deployment};
+use crate::cmd::deployment;
 use crate::error::Outcome;
 use crate::harden::{self, DEFAULT_TRUSTED, HardenOptions, StepStatus};
 use crate::layout;
 use crate::output::{Out, Style};
 use crate::plan::FileKind;
+use pgtls_harden::via_coolify as coolify;
 
 pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
     let api = match &args.coolify_url {
-        Some(url) => Some(deployment::with_dir(coolify::open(args, url), &dep.dir)?),
+        Some(url) => Some(deployment::with_dir(
+            coolify::open(
+                &dep.dir,
+                url,
+                pgtls_harden::coolify::Token::from_env(coolify::TOKEN_ENV),
+                args.coolify_service.as_deref(),
+                dep.layout.map(Into::into),
+            ),
+            &dep.dir,
+        )?),
         None => None,
     };
     let (tree, layout, api) = if let Some(o) = api {
@@ -43,32 +51,8 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         pooler_upsert: args.pooler_upsert,
     };
     let (mut plan, staging) = deployment::with_dir(harden::plan(&tree, &layout, &opts), &dep.dir)?;
-    // Coolify rewrites docker-compose.yml from its own copy at every deploy: the compose goes
-    // to Coolify through the API, or into a file to paste there; never (only) onto the disk.
-    let coolify_folder =
-        layout.kind == pgtls_harden::LayoutKind::Coolify && tree.in_place() && api.is_none();
-    let compose_at = plan
-        .changes
-        .iter()
-        .position(|c| c.path == layout.compose)
-        .filter(|_| api.is_some() || coolify_folder);
-    let compose_change = compose_at.map(|i| plan.changes.remove(i));
-    let mut paste_file = None;
-    let mut to_coolify = None;
-    if let Some(mut c) = compose_change {
-        if api.is_some() {
-            // sent with PATCH below (and shown in the diff)
-            to_coolify = Some(c);
-        } else if coolify_folder {
-            let paste = std::path::PathBuf::from(coolify::PASTE_FILE);
-            c.before = tree.read(&paste)?;
-            c.path.clone_from(&paste);
-            if c.before.as_deref() != Some(c.after.as_slice()) {
-                plan.changes.push(c);
-            }
-            paste_file = Some(paste);
-        }
-    }
+    let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;
+    let (to_coolify, paste_file) = (routed.to_coolify, routed.paste_file);
 
     // the checklist of the state after applying (staged in memory)
     let compose_after = staging.read_text(&layout.compose)?.unwrap_or_default();
@@ -95,9 +79,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         return Err(crate::error::Error::Refused(problem.clone()).into());
     }
     let changed = plan.changed() || to_coolify.is_some();
-    // Host files first, then the PATCH: Coolify makes a folder (`mkdir -p`) where a newly
-    // mounted file is missing when it processes the new compose, so the files must exist
-    // before it sees the compose. A failed PATCH puts every file back.
+    // Coolify API: the host files first (recorded to put back), then the PATCH
     let saved = if api.is_some() && !args.dry_run && plan.changed() {
         let paths: Vec<_> = plan.changes.iter().map(|c| c.path.clone()).collect();
         Some(coolify::save(tree.dest(), &paths)?)
@@ -123,112 +105,48 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             })?,
         )
     };
-    let mut patched = false;
-    let mut storage_note = None;
-    let mut restarted = None;
+    let mut stored = coolify::Stored::default();
     if let (Some((client, uuid)), false) = (&api, args.dry_run) {
-        if let Some(c) = &to_coolify {
-            let text = String::from_utf8_lossy(&c.after);
-            if let Err(e) = client.set_compose(uuid, &text) {
-                let msg = match (&saved, &applied) {
-                    (Some(saved), Some(applied)) => {
-                        let problems = coolify::rollback(tree.dest(), saved, applied);
-                        if problems.is_empty() {
-                            "the host files written before the PATCH were put back: nothing in the folder was changed".to_owned()
-                        } else {
-                            format!(
-                                "the host files were written before the PATCH and could not all be put back: {}",
-                                problems.join("; ")
-                            )
-                        }
-                    }
-                    _ => "nothing in the folder was changed".to_owned(),
-                };
-                return Err(anyhow::Error::from(pgtls_harden::Error::from(e))
-                    .context(format!("storing the hardened compose in Coolify ({msg})")));
-            }
-            patched = true;
-        }
-        if let Some((change, target)) = coolify::tenant_change(&layout, &plan.changes) {
-            let pooler = layout
-                .pooler
-                .as_ref()
-                .map_or("supabase-supavisor", |p| p.key.as_str());
-            storage_note = Some(coolify::sync_storage(
-                client,
-                uuid,
-                &change.path,
-                &target,
-                &String::from_utf8_lossy(&change.after),
-                pooler,
-            ));
-        }
-        if args.coolify_restart {
-            let message = client
-                .restart(uuid)
-                .map_err(pgtls_harden::Error::from)
-                .with_context(|| {
-                    format!(
-                        "asking Coolify to restart service {uuid} (the compose {} stored; restart it from Coolify)",
-                        if patched { "is" } else { "was already" }
-                    )
-                })?;
-            restarted = Some(message);
-        }
+        let undo = saved.as_deref().zip(applied.as_ref());
+        stored = coolify::store(
+            (client, uuid),
+            tree.dest(),
+            &layout,
+            &plan.changes,
+            to_coolify.as_ref(),
+            undo,
+            args.coolify_restart,
+        )?;
     }
     let mut next_steps = plan.next_steps.clone();
-    let mut coolify_notes: Vec<String> = Vec::new();
-    if let Some((client, uuid)) = &api {
-        let get = format!("GET {}/api/v1/services/{uuid}", client.url());
-        coolify_notes.push(format!(
-            "{get}: Coolify's copy of the compose was read and hardened in memory"
-        ));
-        if args.dry_run {
-            coolify_notes.push("dry run: only that GET was sent; nothing was written and nothing was sent to Coolify".to_owned());
-            if to_coolify.is_some() {
-                coolify_notes.push("a real run stores the compose with PATCH; Coolify re-serialises a stored compose (Yaml::dump(Yaml::parse(...))), so comments and formatting in its copy do not survive that path".to_owned());
-            }
-        } else if patched {
-            coolify_notes.push(format!("PATCH {}/api/v1/services/{uuid}: Coolify stored the hardened compose. Coolify re-serialises a stored compose (Yaml::dump(Yaml::parse(...))): comments and formatting in its copy do not survive this path", client.url()));
-            if plan.changed() {
-                coolify_notes.push("the host files (certificates, pg_hba.conf, tenant script) were written into the folder first, because Coolify makes a folder where a newly mounted file is missing".to_owned());
-                coolify_notes.push("Coolify records each newly mounted single file (the pooler's server.crt and server.key, pg_hba.conf) as a file storage of the service and reads its content into its own database".to_owned());
-            }
-        } else if to_coolify.is_none() {
-            coolify_notes
-                .push("Coolify's compose is already hardened: nothing was sent".to_owned());
-        }
-        if let Some((tenant, _)) = coolify::tenant_change(&layout, &plan.changes) {
-            coolify_notes.push(format!(
-                "Coolify keeps its own copy of {} (a file storage of the pooler; a changed `content:` in the compose does not replace it) and writes it back when that storage is saved in its UI",
-                tenant.path.display(),
-            ));
-        }
-        coolify_notes.extend(storage_note.clone());
-        if let Some(first) = next_steps.first_mut() {
-            *first = match (&restarted, args.dry_run) {
-                (Some(m), _) => format!("Coolify answered the restart: {m}; the containers pick up the new compose and files when it has run"),
-                (None, true) => "run again without --dry-run to store the compose in Coolify and write the host files".to_owned(),
-                (None, false) => "restart the service in Coolify (or run again with --coolify-restart) so the containers use the new compose and files".to_owned(),
-            };
-        }
-    } else if let Some(paste) = &paste_file
-        && let Some(first) = next_steps.first_mut()
-    {
-        {
-            *first = format!(
-                "NOT DONE YET: Coolify still holds the old compose. Open the service in Coolify, choose \"Edit Compose File\", replace the compose with the content of {} (in this folder), save, then restart the service. It was made from the docker-compose.yml on disk: if Coolify's copy differs (the editor shows it), carry the changes in the diff above over by hand instead. A deploy or restart before pasting rewrites docker-compose.yml from Coolify's copy and drops these compose edits (the files under volumes/ stay). With an API token, pgtls does this itself: COOLIFY_TOKEN=... pgtls harden <folder> --coolify-url <url>",
-                paste.display()
+    let mut coolify_notes = Vec::new();
+    let first = match (&api, &paste_file) {
+        (Some((client, uuid)), _) => {
+            let (notes, next) = coolify::notes(
+                (client, uuid),
+                &stored,
+                args.dry_run,
+                plan.changed(),
+                to_coolify.is_some(),
+                &layout,
+                &plan.changes,
             );
+            coolify_notes = notes;
+            Some(next)
         }
+        (None, Some(paste)) => Some(coolify::paste_step(paste)),
+        (None, None) => None,
+    };
+    if let (Some(f), Some(step)) = (first, next_steps.first_mut()) {
+        *step = f;
     }
     let coolify_json = api.as_ref().map(|(client, uuid)| {
         serde_json::json!({
             "url": client.url(),
             "service": uuid,
             "compose_changed": to_coolify.is_some(),
-            "patched": patched,
-            "restart": restarted,
+            "patched": stored.patched,
+            "restart": stored.restarted,
         })
     });
 

@@ -3,7 +3,6 @@
 mod certs;
 mod check;
 mod connstr;
-mod coolify;
 mod deployment;
 mod edit;
 mod harden;
