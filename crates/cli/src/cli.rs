@@ -84,6 +84,14 @@ const HARDEN_HELP: &str = "Examples:
   pgtls harden /srv/supabase/docker --dry-run --domain db.example.com
   pgtls harden /data/coolify/services/abc123 --pg-owner 105:106 --json
   pgtls harden . --trusted-cidr 172.16.0.0/12 --pooler-upsert
+  COOLIFY_TOKEN=... pgtls harden /data/coolify/services/abc123 --pg-owner 105:106 \\
+      --coolify-url https://coolify.example.com --coolify-restart
+
+Coolify owns a service's compose: it rewrites docker-compose.yml from its database at every
+deploy. With --coolify-url (and an API token allowed to read sensitive data in COOLIFY_TOKEN)
+pgtls reads Coolify's copy, hardens it, writes the host files and stores the compose back
+(Coolify re-serialises it: comments in the compose do not survive). Without it, a Coolify
+folder gets docker-compose.pgtls.yml to paste into the service's \"Edit Compose File\".
 
 Steps: certificates (CA reused when present), pg_hba.conf (hardened policy), db service
 (-c ssl settings, read-only mounts), pooler service (cert mounts, env, ports), pooler tenant
@@ -251,6 +259,18 @@ pub struct HardenArgs {
     /// 1 with the failing items; the files are written either way).
     #[arg(long)]
     pub allow_failed_checks: bool,
+    /// Harden through Coolify's API (token in the COOLIFY_TOKEN environment variable): read the
+    /// service's compose from Coolify, harden it, write the host files into DIR and store the
+    /// compose back with PATCH /api/v1/services/UUID. Without it, a Coolify folder gets
+    /// docker-compose.pgtls.yml to paste into Coolify.
+    #[arg(long, value_name = "URL", conflicts_with = "out")]
+    pub coolify_url: Option<String>,
+    /// The Coolify service uuid (default: the name of DIR, /data/coolify/services/UUID).
+    #[arg(long, value_name = "UUID", requires = "coolify_url")]
+    pub coolify_service: Option<String>,
+    /// After storing the compose, ask Coolify to restart the service.
+    #[arg(long, requires = "coolify_url")]
+    pub coolify_restart: bool,
 }
 
 /// `pgtls check`.

@@ -288,7 +288,11 @@ pub(crate) fn tokenize_pest(content: &str) -> Result<Vec<Field<'_>>, String> {
 /// loop through `tokenize_pest`, which keeps using it.
 fn token_value_fast(raw: &str) -> (Cow<'_, str>, bool) {
     let b = raw.as_bytes();
-    let mut quotes = b.iter().enumerate().filter(|(_, c)| **c == b'"').map(|(i, _)| i);
+    let mut quotes = b
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'"')
+        .map(|(i, _)| i);
     let (Some(p), Some(q), None) = (quotes.next(), quotes.next(), quotes.next()) else {
         return token_value(raw);
     };

@@ -42,7 +42,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+pub mod coolify;
 mod pki;
+pub use coolify::{Abilities, CoolifyStandIn, FileStorage, Recorded};
 pub use pki::{Leaf, Pki};
 
 /// The superuser every cluster is created with.

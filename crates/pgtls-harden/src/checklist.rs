@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pgtls_certs::{KeyFileFacts, KeyFileVerdict, KeyReader, RenewalPolicy, key_file_verdict};
-use pooler_exs::{FlagState, Script, TenantLogic};
+use pooler_exs::{FlagState, TenantLogic};
 
 use crate::harden::{container_port, host_path_in};
 use crate::layout::{Layout, PoolerExs, Service};
@@ -729,7 +729,7 @@ fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Service) {
         );
         return;
     };
-    let inspection = Script::parse(&text).and_then(|s| s.inspect());
+    let inspection = pooler_exs::TenantFile::parse(&text).and_then(|f| f.script().inspect());
     match inspection {
         Err(e) => cx.fail(
             "pooler-enforce-ssl",
@@ -741,6 +741,12 @@ fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Service) {
                 cx.pass(
                     "pooler-enforce-ssl",
                     "\"enforce_ssl\" => true in the tenant parameters",
+                );
+            } else if i.enforce_ssl == FlagState::False && i.tenant_logic == TenantLogic::Upsert {
+                cx.fail(
+                    "pooler-enforce-ssl",
+                    "the tenant script sets \"enforce_ssl\" => false and upserts the tenant at every pooler start: plaintext clients are accepted, and setting enforce_ssl through Supavisor's API alone would be reverted at the next start",
+                    HARDEN_FIX,
                 );
             } else {
                 cx.fail(

@@ -76,6 +76,9 @@ pub enum Error {
     /// The PGDATA bind source is not a folder (a file, a symlink) or cannot be read.
     #[error(transparent)]
     PgData(#[from] crate::owner::PgDataError),
+    /// Coolify's API failed or refused (its own message included).
+    #[error(transparent)]
+    Coolify(#[from] crate::coolify::ApiError),
     /// Applying a plan failed part-way (what was written and where the backups are is in it).
     #[error(transparent)]
     Apply(Box<crate::apply::ApplyError>),
@@ -138,6 +141,8 @@ impl Error {
     pub fn is_refusal(&self) -> bool {
         match self {
             Self::Refused(_) => true,
+            // an answer from Coolify is something the user can fix; no answer is a runtime error
+            Self::Coolify(e) => e.status().is_some(),
             Self::Context { source, .. } => source.is_refusal(),
             _ => false,
         }

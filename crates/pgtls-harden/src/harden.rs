@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use compose_patch::{ComposeFile, Selinux, VolumeMount};
 use pgtls_certs::{Ca, CaParams, KeyType, RenewalPolicy, ServerParams};
-use pooler_exs::{Script, TenantLogic};
+use pooler_exs::TenantLogic;
 
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Error, Result};
@@ -874,6 +874,7 @@ fn plan_tenant(
             let (after, logic) = edit_script(&text, opts.pooler_upsert)
                 .with_context(|| format!("editing \"{}\"", path.display()))?;
             trap_warnings(step, logic, opts.pooler_upsert);
+            explicit_false_note(step, &text);
             let changed =
                 staging.write(path, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
             step.notes
@@ -892,6 +893,7 @@ fn plan_tenant(
                 )
             })?;
             trap_warnings(step, logic, opts.pooler_upsert);
+            explicit_false_note(step, &text);
             let changed = compose
                 .set_inline_content(&pooler.key, target, &after)?
                 .changed();
@@ -922,15 +924,29 @@ fn plan_tenant(
     Ok(())
 }
 
+/// `"enforce_ssl" => true` in a tenant script: a pooler.exs, or the Elixir inside a shell
+/// script's `supavisor eval '...'` ([`pooler_exs::TenantFile`]); an explicit `false` flips.
 fn edit_script(text: &str, upsert: bool) -> Result<(String, TenantLogic)> {
-    let mut script = Script::parse(text)?;
+    let mut file = pooler_exs::TenantFile::parse(text)?;
+    let script = file.script_mut();
     script.set_bool("enforce_ssl", true)?;
     let mut logic = script.tenant_logic();
     if upsert && logic == TenantLogic::CreateOnly {
         script.rewrite_to_upsert()?;
         logic = script.tenant_logic();
     }
-    Ok((script.as_str().to_owned(), logic))
+    Ok((file.text()?, logic))
+}
+
+/// A script that upserts `"enforce_ssl" => false` at every pooler start undoes any other fix.
+fn explicit_false_note(step: &mut Step, text: &str) {
+    let before = pooler_exs::TenantFile::parse(text).and_then(|f| f.script().inspect());
+    if let Ok(i) = before
+        && i.enforce_ssl == pooler_exs::FlagState::False
+        && i.tenant_logic == TenantLogic::Upsert
+    {
+        step.notes.push("the script said \"enforce_ssl\" => false and upserts the tenant at every pooler start, so setting enforce_ssl through Supavisor's API alone would be reverted at the next start: the script itself now says true".into());
+    }
 }
 
 fn trap_warnings(step: &mut Step, logic: TenantLogic, upsert: bool) {

@@ -274,7 +274,7 @@ pub fn detect_text(
         .mount_for(PGDATA_TARGET)
         .filter(|m| m.bind)
         .and_then(|m| relative_host_path(&m.source));
-    let pooler_exs = match pooler.as_ref().and_then(|p| p.mount_for(POOLER_EXS_TARGET)) {
+    let pooler_exs = match pooler.as_ref().and_then(tenant_script_mount) {
         Some(m) if m.content.is_some() => PoolerExs::Inline {
             target: m.target.clone(),
             source: relative_host_path(&m.source),
@@ -291,6 +291,33 @@ pub fn detect_text(
         pooler_exs,
         service_keys: keys,
     })
+}
+
+/// The mount holding the pooler's tenant script, wherever it lives: the bind at
+/// [`POOLER_EXS_TARGET`]; else a bind whose container path the service's command runs or
+/// reads (Coolify's 2024 `/home/entrypoint.sh`); else an inline `content:` that calls
+/// `Supavisor.Tenants` (the same template, whose `command:` sat inside the mount by mistake).
+pub fn tenant_script_mount(pooler: &Service) -> Option<&Mount> {
+    if let Some(m) = pooler.mount_for(POOLER_EXS_TARGET) {
+        return Some(m);
+    }
+    let launch = pooler.command.join(" ");
+    pooler
+        .volumes
+        .iter()
+        .filter(|m| m.bind && !m.target.is_empty())
+        .find(|m| {
+            launch
+                .split(|c: char| c.is_whitespace() || "\"'();&|$`".contains(c))
+                .any(|w| w == m.target)
+        })
+        .or_else(|| {
+            pooler.volumes.iter().find(|m| {
+                m.content
+                    .as_deref()
+                    .is_some_and(|c| c.contains("Supavisor.Tenants."))
+            })
+        })
 }
 
 /// A host path in a bind source, relative to the deployment folder (`./x` -> `x`).

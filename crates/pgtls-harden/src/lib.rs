@@ -46,6 +46,10 @@
 //!   as it is, or as it will be after the plan). [`apply::apply`] is the only stage that writes:
 //!   backup, temp file in the same folder created with its final mode, fsync, rename, fsync the
 //!   folder; a failure stops at once and says what was written and where the backups are.
+//! - **Coolify through its API.** [`coolify::Client`] reads a service's compose from Coolify and
+//!   stores the hardened one; [`coolify::ComposeOverlay`] is a [`Source`] serving that compose
+//!   over the host folder, so the same plan hardens Coolify's copy. The facts it relies on, read
+//!   in Coolify's sources, are in the module docs and `docs/coolify-facts.md`.
 //! - **No terminal, no argv.** Options are plain structs ([`HardenOptions`]), key types are
 //!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or colours.
 //! - **Errors** are one [`Error`] enum; [`Context`] adds "what was being done" the way a chain
@@ -64,6 +68,7 @@
 pub mod apply;
 pub mod checklist;
 pub mod connstr;
+pub mod coolify;
 pub mod error;
 pub mod harden;
 pub mod layout;
@@ -71,6 +76,7 @@ pub mod owner;
 pub mod plan;
 pub mod source;
 pub mod tree;
+pub mod via_coolify;
 
 #[cfg(test)]
 mod plan_tests;

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::analyze::TenantLogic;
+use crate::embed::{Host, TenantFile};
 use crate::error::Result;
 use crate::script::Script;
 
@@ -43,13 +44,20 @@ pub struct HardenReport {
     pub warnings: Vec<String>,
     /// The tenant logic after the edit.
     pub tenant_logic: TenantLogic,
+    /// Whether the code is a `pooler.exs` file or sits in a shell script's `supavisor eval '...'`.
+    pub host: Host,
 }
 
 /// Apply the requested edits to a pooler.exs text and report what changed and what to watch.
 ///
+/// `text` may be a `pooler.exs` or a shell script running `supavisor eval '<code>'`
+/// ([`TenantFile`]); an explicit `"enforce_ssl" => false` becomes `true` in place.
+///
 /// Idempotent: running it on its own output gives `changed == false` and the same text.
 pub fn harden(text: &str, options: &HardenOptions) -> Result<HardenReport> {
-    let mut script = Script::parse(text)?;
+    let mut file = TenantFile::parse(text)?;
+    let host = file.host();
+    let script = file.script_mut();
     // Fail early, before any edit, when there is no parameters map.
     script.params_map()?;
     let mut changes = Vec::new();
@@ -60,7 +68,7 @@ pub fn harden(text: &str, options: &HardenOptions) -> Result<HardenReport> {
         changes.push(Change {
             id: "enforce-ssl",
             detail: "set enforce_ssl to true in the tenant parameters".to_owned(),
-            line: map_line(&script),
+            line: map_line(script),
         });
     }
     if let Some(ca) = &options.upstream_ca {
@@ -70,7 +78,7 @@ pub fn harden(text: &str, options: &HardenOptions) -> Result<HardenReport> {
                 detail: format!(
                     "set upstream_ssl, upstream_verify \"peer\" and upstream_tls_ca from {ca:?}"
                 ),
-                line: map_line(&script),
+                line: map_line(script),
             });
         }
         warnings.push(format!(
@@ -101,13 +109,14 @@ pub fn harden(text: &str, options: &HardenOptions) -> Result<HardenReport> {
         ),
         TenantLogic::Upsert => {}
     }
-    let text_out = script.to_string();
+    let text_out = file.text()?;
     Ok(HardenReport {
         changed: text_out != text,
         text: text_out,
         changes,
         warnings,
         tenant_logic,
+        host,
     })
 }
 

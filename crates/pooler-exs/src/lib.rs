@@ -35,8 +35,8 @@
 //! assert_eq!(script.tenant_logic(), TenantLogic::Upsert);
 //! assert_eq!(script.to_string(), r#"params = %{
 //!   "external_id" => System.get_env("POOLER_TENANT_ID"),
-//!   "auth_query" => "SELECT * FROM pgbouncer.get_auth($1)", # } => in a comment
-//!   "enforce_ssl" => true
+//!   "enforce_ssl" => true,
+//!   "auth_query" => "SELECT * FROM pgbouncer.get_auth($1)" # } => in a comment
 //! }
 //!
 //! tenant = Supavisor.Tenants.get_tenant_by_external_id(params["external_id"])
@@ -66,11 +66,17 @@
 //!   qualified by `Tenants.` (or unqualified, as after `import`), also in pipes
 //!   (`params |> Supavisor.Tenants.create_tenant()`); their argument is a map literal or a
 //!   variable, resolved to the last `var = %{...}` before the call. All calls must agree.
-//! - **Style of new entries.** A new key goes after the last entry, in that entry's key style
+//! - **Style of new entries.** A new key is written in the last entry's key style
 //!   (`"k" => v`, `k: v`, `"k": v` or `:k => v`; Ecto refuses maps that mix string and atom
 //!   keys), with that entry's indentation in a multi-line map (so the deeper indentation of a
-//!   YAML `content: |` block is kept), the map's trailing-comma habit and the file's line
-//!   endings (CRLF stays CRLF). A comma added after a value goes before a same-line comment.
+//!   YAML `content: |` block is kept) and the file's line endings (CRLF stays CRLF).
+//! - **Edits add lines and change none.** In a multi-line map a new key is a line of its own
+//!   ending in a comma, like its siblings: after the last entry when the map has a trailing
+//!   comma, otherwise just before the last entry (before the comment lines right above it), so
+//!   the last entry's line (`}]` in Supabase's scripts) is not touched. Only a map whose last
+//!   entry shares a line with another entry or with `%{`, and a single-line map, get the entry
+//!   on an existing line (a comma added after a value goes before a same-line comment).
+//!   Setting a present key replaces its value in place (an explicit `false` becomes `true`).
 //! - **Tenant logic.** [`TenantLogic::Upsert`] when any `update_tenant` call exists;
 //!   [`TenantLogic::CreateOnly`] when `create_tenant` sits in
 //!   `if !...get_tenant_by_external_id(...) do` (also `if not`, `unless`, `if is_nil(...)`,
@@ -106,6 +112,7 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod embed;
 mod error;
 mod harden;
 mod lex;
@@ -113,6 +120,7 @@ mod script;
 mod value;
 
 pub use analyze::{KeyStyle, TenantLogic};
+pub use embed::{Host, TenantFile};
 pub use error::{Error, Result};
 pub use harden::{Change, HardenOptions, HardenReport, harden};
 pub use script::{Entry, FlagState, Inspection, ParamsMap, Script};

@@ -260,8 +260,9 @@ impl Script {
     /// Set `key` to `value` in the parameters map. Returns whether the text changed.
     ///
     /// A present key has its value replaced in place (every occurrence, when repeated). A new
-    /// key is added after the last entry, in the last entry's key style, with its indentation
-    /// (multi-line maps) and the map's trailing-comma habit; line endings follow the file.
+    /// key, in the last entry's key style, is a line of its own in a multi-line map (with a
+    /// trailing comma: after the last entry when the map ends in a comma, else just before the
+    /// last entry), so no existing line changes; line endings follow the file.
     pub fn set(&mut self, key: &str, value: &ValueExpr) -> Result<bool> {
         check_key(key)?;
         let new = value.source();
@@ -547,6 +548,12 @@ fn insert_entry(view: View<'_>, map: &MapInfo, key: &str, value: &str) -> Vec<Sp
         }];
     }
     let indent = view.line_indent(last.key_start);
+    if !trailing && let Some(at) = line_before_last(view, map, open.end) {
+        // A line of its own before the last entry, ending in a comma like its siblings: no
+        // existing line changes (`}]` stays `}]`).
+        let nl = view.newline_near(last.key_start);
+        return vec![insert(at, format!("{indent}{entry},{nl}"))];
+    }
     let tail = if trailing { "," } else { "" };
     match view.eol_after(anchor) {
         Some(nl_tok) if view.tok(nl_tok).start < close.start => {
@@ -566,6 +573,41 @@ fn insert_entry(view: View<'_>, map: &MapInfo, key: &str, value: &str) -> Vec<Sp
             vec![insert(anchor, format!("{lead}{nl}{indent}{entry}{tail}"))]
         }
     }
+}
+
+/// Where a new line can go before the last entry of a multi-line map without touching any
+/// existing line: the start of the last entry's line, or of the comment lines right above it
+/// (they describe it). `None` when the last entry does not start its own line.
+fn line_before_last(view: View<'_>, map: &MapInfo, open_end: usize) -> Option<usize> {
+    let last = map.entries.last()?;
+    let src = view.src;
+    let ls = view.line_start(last.key_start);
+    if !src[ls..last.key_start]
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+    {
+        return None;
+    }
+    // The earliest byte the insertion may move back to: after the previous entry's line, or
+    // after the `%{` line.
+    let floor = match map.entries.len().checked_sub(2).map(|i| &map.entries[i]) {
+        Some(prev) => view
+            .eol_after(prev.end_with_comma())
+            .map(|n| view.tok(n).end)?,
+        None => view.eol_after(open_end).map(|n| view.tok(n).end)?,
+    };
+    if floor > ls {
+        return None;
+    }
+    let mut at = ls;
+    while at > floor {
+        let prev_start = view.line_start(at - 1);
+        if prev_start < floor || !src[prev_start..at].trim_start().starts_with('#') {
+            break;
+        }
+        at = prev_start;
+    }
+    Some(at)
 }
 
 fn remove_entry(view: View<'_>, map: &MapInfo, k: usize) -> Vec<Splice> {

@@ -38,10 +38,8 @@ pub fn db_facts(args: &DeploymentArgs, tree: &Tree, layout: &Layout) -> anyhow::
     Ok(owner::db_facts(tree, layout, flag, &DockerCli::from_env())?)
 }
 
-pub fn context_dir(dir: &Path) -> String {
-    format!("deployment folder \"{}\"", dir.display())
-}
-
+/// Names the deployment folder in an error.
 pub fn with_dir<T, E: Into<anyhow::Error>>(r: Result<T, E>, dir: &Path) -> anyhow::Result<T> {
-    r.map_err(Into::into).with_context(|| context_dir(dir))
+    r.map_err(Into::into)
+        .with_context(|| format!("deployment folder \"{}\"", dir.display()))
 }

@@ -9,6 +9,7 @@ use crate::harden::{self, DEFAULT_TRUSTED, HardenOptions, StepStatus};
 use crate::layout;
 use crate::output::{Out, Style};
 use crate::plan::FileKind;
+use pgtls_harden::via_coolify as coolify;
 
 /// How long a run waits for another run on the same deployment before refusing.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -34,8 +35,25 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             &dep.dir,
         )?)
     };
-    let (tree, layout) =
-        deployment::with_dir(deployment::open(dep, args.out.as_deref()), &dep.dir)?;
+    let api = match &args.coolify_url {
+        Some(url) => Some(deployment::with_dir(
+            coolify::open(
+                &dep.dir,
+                url,
+                pgtls_harden::coolify::Token::from_env(coolify::TOKEN_ENV),
+                args.coolify_service.as_deref(),
+                dep.layout.map(Into::into),
+            ),
+            &dep.dir,
+        )?),
+        None => None,
+    };
+    let (tree, layout, api) = if let Some(o) = api {
+        (o.tree, o.layout, Some((o.client, o.uuid)))
+    } else {
+        let (t, l) = deployment::with_dir(deployment::open(dep, args.out.as_deref()), &dep.dir)?;
+        (t, l, None)
+    };
     let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
     let Some(user) = facts.user.clone() else {
         return Err(crate::error::Error::Refused(facts.refusal.clone()).into());
@@ -60,7 +78,9 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         days: args.days,
         pooler_upsert: args.pooler_upsert,
     };
-    let (plan, staging) = deployment::with_dir(harden::plan(&tree, &layout, &opts), &dep.dir)?;
+    let (mut plan, staging) = deployment::with_dir(harden::plan(&tree, &layout, &opts), &dep.dir)?;
+    let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;
+    let (to_coolify, paste_file) = (routed.to_coolify, routed.paste_file);
 
     // the checklist of the state after applying (staged in memory)
     let compose_after = staging.read_text(&layout.compose)?.unwrap_or_default();
@@ -92,6 +112,14 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         })?;
         return run(args, out);
     }
+    let changed = plan.changed() || to_coolify.is_some();
+    // Coolify API: the host files first (recorded to put back), then the PATCH
+    let saved = if api.is_some() && !args.dry_run && plan.changed() {
+        let paths: Vec<_> = plan.changes.iter().map(|c| c.path.clone()).collect();
+        Some(coolify::save(tree.dest(), &paths)?)
+    } else {
+        None
+    };
     let applied = if args.dry_run || !plan.changed() {
         None
     } else {
@@ -111,6 +139,50 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             })?,
         )
     };
+    let mut stored = coolify::Stored::default();
+    if let (Some((client, uuid)), false) = (&api, args.dry_run) {
+        let undo = saved.as_deref().zip(applied.as_ref());
+        stored = coolify::store(
+            (client, uuid),
+            tree.dest(),
+            &layout,
+            &plan.changes,
+            to_coolify.as_ref(),
+            undo,
+            args.coolify_restart,
+        )?;
+    }
+    let mut next_steps = plan.next_steps.clone();
+    let mut coolify_notes = Vec::new();
+    let first = match (&api, &paste_file) {
+        (Some((client, uuid)), _) => {
+            let (notes, next) = coolify::notes(
+                (client, uuid),
+                &stored,
+                args.dry_run,
+                plan.changed(),
+                to_coolify.is_some(),
+                &layout,
+                &plan.changes,
+            );
+            coolify_notes = notes;
+            Some(next)
+        }
+        (None, Some(paste)) => Some(coolify::paste_step(paste)),
+        (None, None) => None,
+    };
+    if let (Some(f), Some(step)) = (first, next_steps.first_mut()) {
+        *step = f;
+    }
+    let coolify_json = api.as_ref().map(|(client, uuid)| {
+        serde_json::json!({
+            "url": client.url(),
+            "service": uuid,
+            "compose_changed": to_coolify.is_some(),
+            "patched": stored.patched,
+            "restart": stored.restarted,
+        })
+    });
 
     if dep.json {
         let steps: Vec<_> = plan
@@ -125,7 +197,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .collect();
         out.json(&serde_json::json!({
             "layout": plan.layout,
-            "changed": plan.changed(),
+            "changed": changed,
             "dry_run": args.dry_run,
             "source": tree.src(),
             "destination": tree.dest(),
@@ -134,10 +206,13 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             "deployment": facts.json()["deployment"],
             "docker_engine": facts.json()["docker_engine"],
             "steps": steps,
-            "changes": plan.changes.iter().map(harden::change_json).collect::<Vec<_>>(),
+            "changes": plan.changes.iter().chain(&to_coolify).map(harden::change_json).collect::<Vec<_>>(),
             "warnings": plan.warnings,
-            "next_steps": plan.next_steps,
+            "next_steps": next_steps,
+            "coolify_notes": coolify_notes,
             "checklist": checks,
+            "coolify": coolify_json,
+            "paste_file": paste_file,
             "applied": applied,
         }))?;
         return Ok(checklist_outcome(args, &checks));
@@ -192,9 +267,9 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             out.line(&format!("  {:<28}  {} {w}", "", out.mark("warn")))?;
         }
     }
-    let shown: Vec<_> = plan
-        .changes
+    let shown: Vec<_> = to_coolify
         .iter()
+        .chain(&plan.changes)
         .filter(|c| c.kind != FileKind::Copy)
         .collect();
     if !shown.is_empty() {
@@ -225,7 +300,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     out.line(&out.paint(Style::Bold, heading))?;
     crate::cmd::check::render_items(out, &checks)?;
     out.line("")?;
-    match (&applied, plan.changed(), args.dry_run) {
+    match (&applied, changed, args.dry_run) {
         (_, false, _) => out.line(&out.paint(
             Style::Green,
             "Nothing to do: every step is already applied; no file was changed.",
@@ -245,9 +320,22 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         }
         (None, true, false) => {}
     }
+    if let Some(paste) = &paste_file {
+        out.line(&format!(
+            "The hardened compose is in {}: Coolify does not read it until you paste it (Next steps).",
+            tree.dest().join(paste).display()
+        ))?;
+    }
+    if !coolify_notes.is_empty() {
+        out.line("")?;
+        out.line(&out.paint(Style::Bold, "Coolify"))?;
+        for n in &coolify_notes {
+            out.line(&format!("  {n}"))?;
+        }
+    }
     out.line("")?;
     out.line(&out.paint(Style::Bold, "Next steps"))?;
-    for (i, s) in plan.next_steps.iter().enumerate() {
+    for (i, s) in next_steps.iter().enumerate() {
         out.line(&format!("  {}. {s}", i + 1))?;
     }
     if checks.failed() {

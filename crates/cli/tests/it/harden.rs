@@ -194,7 +194,20 @@ fn coolify_harden_keeps_every_other_byte() {
         my_owner(tmp.path()).as_ref(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let after = std::fs::read_to_string(&compose).unwrap();
+    // Coolify rewrites docker-compose.yml from its own copy: the hardened compose goes into a
+    // file to paste into Coolify, and the output says so and does not claim to be done
+    assert_eq!(std::fs::read_to_string(&compose).unwrap(), before);
+    let paste = tmp.path().join("docker-compose.pgtls.yml");
+    let after = std::fs::read_to_string(&paste).unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("NOT DONE YET") && text.contains("\"Edit Compose File\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("A deploy or restart before pasting rewrites docker-compose.yml"),
+        "{text}"
+    );
     let diff = similar::TextDiff::from_lines(&before, &after);
     let removed: Vec<&str> = diff
         .iter_all_changes()
@@ -206,10 +219,10 @@ fn coolify_harden_keeps_every_other_byte() {
         .filter(|c| c.tag() == similar::ChangeTag::Insert)
         .map(|c| c.value())
         .collect();
-    // the only line that changes is the one that gains a comma before the new map entry
-    assert_eq!(removed, ["            }]\n"], "unexpected removals");
+    // edits add lines and change none: the new map entry is a line of its own, with a comma
+    assert!(removed.is_empty(), "unexpected removals: {removed:?}");
     assert!(
-        added.contains("            }],\n            \"enforce_ssl\" => true\n"),
+        added.contains("            \"enforce_ssl\" => true,\n"),
         "{added}"
     );
     assert!(
@@ -234,12 +247,19 @@ fn coolify_harden_keeps_every_other_byte() {
     assert_eq!(host_copy, script);
     let db = services.iter().find(|s| s.key == "supabase-db").unwrap();
     assert_eq!(db.pg_settings().get("ssl").map(String::as_str), Some("on"));
-    let o = pgtls([
-        "check".as_ref(),
-        tmp.path().as_os_str(),
-        "--pg-owner".as_ref(),
-        my_owner(tmp.path()).as_ref(),
-    ]);
+    let check = |dir: &std::path::Path| {
+        pgtls([
+            "check".as_ref(),
+            dir.as_os_str(),
+            "--pg-owner".as_ref(),
+            my_owner(dir).as_ref(),
+        ])
+    };
+    // before the paste, the compose on disk is not hardened
+    assert_eq!(code(&check(tmp.path())), 1);
+    // what Coolify writes after the paste and a restart
+    std::fs::copy(&paste, &compose).unwrap();
+    let o = check(tmp.path());
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 

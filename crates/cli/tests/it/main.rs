@@ -2,6 +2,7 @@
 
 mod clients;
 mod connstr;
+mod coolify;
 mod e2e;
 mod harden;
 mod npgsql;

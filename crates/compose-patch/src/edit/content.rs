@@ -51,6 +51,19 @@ pub(super) fn plan_content(svc: &Svc<'_>, target: &str, content: &str) -> Result
         return Err(not_found());
     };
     guard(svc, "volumes", v)?;
+    // Folded content (`content: >`): YAML joins its lines with spaces, so the file holds that
+    // joined text. Rewriting it as a literal block would change what the file says around the
+    // edit; refuse rather than write a file that differs from the YAML's meaning.
+    if v.style() == Some(Style::Folded) {
+        return Err(Error::Unsupported {
+            service: svc.key.clone(),
+            key: "volumes".to_owned(),
+            line: svc.line(v.range.start),
+            detail: format!(
+                "the content of {target:?} is a folded block (`content: >`), whose lines YAML joins with spaces; it is not edited: write it as a literal block (`content: |`) and run again"
+            ),
+        });
+    }
     let text = svc.text;
     let nl = newline(text);
     let key_col = column(text, e.key.range.start);

@@ -239,3 +239,28 @@ fn keep_chomped_content_keeps_its_trailing_blank_lines() {
         Some("a\n\n")
     );
 }
+
+#[test]
+fn folded_content_is_read_by_its_meaning_and_not_rewritten() {
+    let text = "services:\n  pooler:\n    image: x\n    volumes:\n      - type: bind\n        source: ./p.exs\n        target: /etc/pooler/pooler.exs\n        content: >\n          params = %{\n            \"a\" => 1\n          }\n";
+    let mut f = ComposeFile::parse(text).unwrap();
+    // The file Coolify writes holds the folded meaning: lines joined with spaces.
+    let content = f
+        .inline_content("pooler", "/etc/pooler/pooler.exs")
+        .unwrap()
+        .unwrap();
+    assert_eq!(content, "params = %{\n  \"a\" => 1\n}\n");
+    // Same content: nothing to do, no error.
+    assert!(
+        !f.set_inline_content("pooler", "/etc/pooler/pooler.exs", &content)
+            .unwrap()
+            .changed()
+    );
+    let e = f
+        .set_inline_content("pooler", "/etc/pooler/pooler.exs", "other\n")
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("folded block (`content: >`)"), "{msg}");
+    assert!(msg.contains("line 8"), "{msg}");
+    assert_eq!(f.text(), text, "nothing changed");
+}

@@ -2,7 +2,7 @@
 
 use pooler_exs::{Error, KeyStyle, Script, TenantLogic, ValueExpr};
 
-use crate::support::{assert_changed_within, to_crlf};
+use crate::support::{assert_changed_within, assert_lines_only_added, to_crlf};
 
 const CALL: &str = "\nSupavisor.Tenants.create_tenant(params)\n";
 
@@ -33,7 +33,7 @@ fn comments_and_strings_with_brackets_and_arrows() {
     assert_eq!(
         out,
         with_call(
-            "%{\n  # } => not an entry\n  \"a\" => \"x => } # y\", # trailing } =>\n  \"b\" => ~s(}),\n  \"enforce_ssl\" => true\n}"
+            "%{\n  # } => not an entry\n  \"a\" => \"x => } # y\", # trailing } =>\n  \"enforce_ssl\" => true,\n  \"b\" => ~s(})\n}"
         )
     );
     let s = Script::parse(&src).unwrap();
@@ -41,12 +41,24 @@ fn comments_and_strings_with_brackets_and_arrows() {
 }
 
 #[test]
-fn value_with_trailing_comment_gets_comma_before_it() {
+fn last_entry_with_trailing_comment_keeps_its_line() {
     let src = with_call("%{\n  \"a\" => 1 # one }\n}");
+    let out = enforce(&src);
     assert_eq!(
-        enforce(&src),
-        with_call("%{\n  \"a\" => 1, # one }\n  \"enforce_ssl\" => true\n}")
+        out,
+        with_call("%{\n  \"enforce_ssl\" => true,\n  \"a\" => 1 # one }\n}")
     );
+    assert_lines_only_added(&src, &out, 1);
+    // Comment lines above the last entry stay with it.
+    let src = with_call(
+        "%{\n  \"a\" => 1,\n\n  # the users\n  # (one)\n  \"users\" => [%{\n    \"u\" => 1\n  }]\n}",
+    );
+    let out = enforce(&src);
+    assert!(
+        out.contains("\"a\" => 1,\n\n  \"enforce_ssl\" => true,\n  # the users\n"),
+        "{out}"
+    );
+    assert_lines_only_added(&src, &out, 1);
 }
 
 #[test]
@@ -68,7 +80,7 @@ fn heredoc_values_and_decoys() {
     assert_eq!(s.params_map().unwrap().line(), 5);
     let out = enforce(src);
     assert!(
-        out.contains("  \"\"\",\n  \"enforce_ssl\" => true\n}\n"),
+        out.contains("  ''',\n  \"enforce_ssl\" => true,\n  \"q\" => ~S\"\"\"\n"),
         "{out}"
     );
 }
@@ -104,7 +116,7 @@ fn keyword_style_maps() {
     let src = with_call("%{\n  external_id: \"t\",\n  db_port: 5432\n}");
     assert_eq!(
         enforce(&src),
-        with_call("%{\n  external_id: \"t\",\n  db_port: 5432,\n  enforce_ssl: true\n}")
+        with_call("%{\n  external_id: \"t\",\n  enforce_ssl: true,\n  db_port: 5432\n}")
     );
     let s = Script::parse(&src).unwrap();
     assert_eq!(s.params_map().unwrap().key_style(), KeyStyle::Keyword);
@@ -139,7 +151,7 @@ fn insertion_styles() {
     // Closing brace on the last entry's line.
     assert_eq!(
         enforce(&with_call("%{\"a\" => 1,\n  \"b\" => 2}")),
-        with_call("%{\"a\" => 1,\n  \"b\" => 2,\n  \"enforce_ssl\" => true}")
+        with_call("%{\"a\" => 1,\n  \"enforce_ssl\" => true,\n  \"b\" => 2}")
     );
     // Single line, with and without trailing comma.
     assert_eq!(
@@ -166,7 +178,7 @@ fn insertion_styles() {
     // Tabs.
     assert_eq!(
         enforce(&with_call("%{\n\t\"a\" => 1\n}")),
-        with_call("%{\n\t\"a\" => 1,\n\t\"enforce_ssl\" => true\n}")
+        with_call("%{\n\t\"enforce_ssl\" => true,\n\t\"a\" => 1\n}")
     );
 }
 
@@ -267,7 +279,7 @@ fn crlf_files_get_crlf_lines() {
     assert_eq!(
         out,
         to_crlf(&with_call(
-            "%{\n  \"a\" => 1, # c\n  \"enforce_ssl\" => true\n}"
+            "%{\n  \"enforce_ssl\" => true,\n  \"a\" => 1 # c\n}"
         ))
     );
     let mut s = Script::parse(&out).unwrap();
@@ -455,7 +467,7 @@ fn torture_fixture_scans_and_edits() {
     s.set_bool("enforce_ssl", true).unwrap();
     assert_changed_within(&src, s.as_str(), lo, hi);
     assert!(s.as_str().contains(
-        "  \"users\" => for(u <- [\"pgbouncer\"], do: %{\"db_user\" => u, \"is_manager\" => true}),\n  \"enforce_ssl\" => true\n}\n"
+        "  \"enforce_ssl\" => true,\n  \"users\" => for(u <- [\"pgbouncer\"], do: %{\"db_user\" => u, \"is_manager\" => true})\n}\n"
     ));
     s.rewrite_to_upsert().unwrap();
     assert_eq!(s.tenant_logic(), TenantLogic::Upsert);

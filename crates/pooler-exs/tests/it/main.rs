@@ -2,6 +2,7 @@
 
 mod edge;
 mod elixir;
+mod embedded;
 mod errors;
 mod golden;
 mod props;

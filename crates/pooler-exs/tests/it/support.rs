@@ -39,3 +39,22 @@ pub fn assert_changed_within(before: &str, after: &str, lo: usize, hi: usize) {
 pub fn to_crlf(s: &str) -> String {
     s.replace('\n', "\r\n")
 }
+
+/// Assert that `after` is `before` with whole lines added: every line of `before` is still there,
+/// byte for byte and in order, and `after` has exactly `added` more lines.
+pub fn assert_lines_only_added(before: &str, after: &str, added: usize) {
+    let old: Vec<&str> = before.split_inclusive('\n').collect();
+    let new: Vec<&str> = after.split_inclusive('\n').collect();
+    let mut it = new.iter();
+    for line in &old {
+        assert!(
+            it.any(|n| n == line),
+            "line {line:?} changed or disappeared\n--- before\n{before}\n--- after\n{after}"
+        );
+    }
+    assert_eq!(
+        new.len(),
+        old.len() + added,
+        "expected {added} added lines\n--- before\n{before}\n--- after\n{after}"
+    );
+}
