@@ -36,6 +36,12 @@ pub struct CertInfo {
     pub days_left: i64,
     /// Key algorithm and size: `ECDSA P-256`, `ECDSA P-384`, `RSA 2048`, `Ed25519`, ...
     pub key: String,
+    /// The key type in the workspace's one spelling (the same as `key`, and as pgtls-probe's
+    /// `key_type`): `ECDSA P-256`, `RSA 2048`, `Ed25519`.
+    pub key_type: String,
+    /// The SANs typed, in the workspace's one spelling (as pgtls-probe's `sans` and
+    /// `sans_typed`, and OpenSSL): `DNS:db.example.com`, `IP:127.0.0.1`.
+    pub sans_typed: Vec<String>,
     /// Signature algorithm, OpenSSL's name (`ecdsa-with-SHA256`, `sha256WithRSAEncryption`, `ED25519`).
     pub signature: String,
     /// Whether basicConstraints says `CA:TRUE`.
@@ -184,6 +190,15 @@ fn san_strings(cert: &X509Certificate<'_>) -> Vec<String> {
     out
 }
 
+/// `IP:` for an address, `DNS:` for a name (what `san_strings` returns is one or the other).
+pub(crate) fn typed_san(san: &str) -> String {
+    if san.parse::<IpAddr>().is_ok() {
+        format!("IP:{san}")
+    } else {
+        format!("DNS:{san}")
+    }
+}
+
 fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     match bytes.len() {
         4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
@@ -229,15 +244,19 @@ fn info_from_der(der: &[u8], now: i64) -> Result<CertInfo> {
     };
     let not_before_unix = cert.validity().not_before.timestamp();
     let not_after_unix = cert.validity().not_after.timestamp();
+    let sans = san_strings(&cert);
+    let key = key_description(&cert);
     Ok(CertInfo {
+        sans_typed: sans.iter().map(|s| typed_san(s)).collect(),
+        key_type: key.clone(),
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
         serial: hex_upper(trimmed, ""),
-        sans: san_strings(&cert),
+        sans,
         not_before: rfc3339(not_before_unix),
         not_after: rfc3339(not_after_unix),
         days_left: (not_after_unix - now).div_euclid(86_400),
-        key: key_description(&cert),
+        key,
         signature: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
         is_ca: cert.is_ca(),
         sha256: hex_upper(&Sha256::digest(der), ":"),

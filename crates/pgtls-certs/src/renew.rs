@@ -214,6 +214,8 @@ mod tests {
             not_after: na.to_string(),
             days_left: 0,
             key: String::new(),
+            key_type: String::new(),
+            sans_typed: Vec::new(),
             signature: String::new(),
             is_ca: false,
             sha256: String::new(),

@@ -467,6 +467,11 @@ impl Serialize for Check {
                 m.serialize_entry("not_after", &c.not_after)?;
                 m.serialize_entry("days_left", &c.days_left)?;
                 m.serialize_entry("key", &c.key)?;
+                // one spelling with pgtls-certs' `certs inspect --json`: "ECDSA P-256", and the
+                // SANs typed ("DNS:db") under the same name
+                let key_type = c.key.strip_prefix("EC ").map(|r| format!("ECDSA {r}"));
+                m.serialize_entry("key_type", key_type.as_deref().unwrap_or(&c.key))?;
+                m.serialize_entry("sans_typed", &c.sans)?;
                 m.serialize_entry("signature", &c.signature)?;
                 m.serialize_entry("is_ca", &c.is_ca)?;
                 m.serialize_entry("chain", &c.chain)?;

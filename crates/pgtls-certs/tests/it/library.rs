@@ -262,6 +262,9 @@ fn inspect_json_has_the_contract_keys() {
     }
     assert_eq!(json["sans"], serde_json::json!(["db"]));
     assert_eq!(json["key"], "ECDSA P-256");
+    // one spelling with `verify --json`: the key type and the typed SANs
+    assert_eq!(json["key_type"], "ECDSA P-256");
+    assert_eq!(json["sans_typed"], serde_json::json!(["DNS:db"]));
     assert_eq!(json["is_ca"], false);
     assert!(json["not_after"].as_str().unwrap().ends_with('Z'));
 }

@@ -358,6 +358,11 @@ async fn good_tls_endpoint_passes_with_ca() {
         .unwrap();
     assert_eq!(cert["key"], "EC P-256");
     assert_eq!(
+        cert["key_type"], "ECDSA P-256",
+        "spelled as certs inspect --json"
+    );
+    assert_eq!(cert["sans_typed"], cert["sans"]);
+    assert_eq!(
         cert["sans"],
         serde_json::json!(["DNS:localhost", "IP:127.0.0.1"])
     );
