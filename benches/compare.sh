@@ -106,18 +106,21 @@ for _ in $(seq "$RUNS"); do
     | sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p' >> "$J/pg_hba_ms.txt"
 done
 cp "$W/hba100k.conf" "$W/hba100k-fmt.conf"
+# fmt and apply-policy write by default since the one write policy: the timed reads use --dry-run
+# so that every command reads the generated file, not a formatted one.
 # lint and apply-policy exit 1 / print a diff on this file by design (findings, a dry run): -i.
 hf hba -i \
   -n "pgtls hba check" "$PGTLS hba check $W/hba100k.conf" \
   -n "pgtls hba lint" "$PGTLS hba lint $W/hba100k.conf" \
   -n "pgtls hba explain" "$PGTLS hba explain $W/hba100k.conf --addr 203.0.113.9 --user app --database app" \
-  -n "pgtls hba fmt" "$PGTLS hba fmt $W/hba100k.conf" \
-  -n "pgtls hba apply-policy (dry run)" "$PGTLS hba apply-policy $W/hba100k.conf"
+  -n "pgtls hba fmt --dry-run" "$PGTLS hba fmt --dry-run $W/hba100k.conf" \
+  -n "pgtls hba apply-policy --dry-run" "$PGTLS hba apply-policy --dry-run $W/hba100k.conf"
 hf hba_fmt_write --prepare "cp $W/hba100k.conf $W/hba100k-fmt.conf" \
-  -n "pgtls hba fmt --write" "$PGTLS hba fmt --write $W/hba100k-fmt.conf"
+  -n "pgtls hba fmt (writes, with a backup)" "$PGTLS hba fmt $W/hba100k-fmt.conf"
 # Peak resident memory of each (GNU time's "Maximum resident set size", KiB).
 : > "$J/hba_rss.txt"
-for c in "check" "lint" "explain --addr 203.0.113.9 --user app --database app" "fmt" "apply-policy"; do
+# fmt and apply-policy write by default: --dry-run keeps the file every command reads unchanged.
+for c in "check" "lint" "explain --addr 203.0.113.9 --user app --database app" "fmt --dry-run" "apply-policy --dry-run"; do
   # shellcheck disable=SC2086 # $c carries the subcommand's arguments
   /usr/bin/time -v "$PGTLS" hba $c "$W/hba100k.conf" 2>&1 >/dev/null \
     | sed -n "s/^\tMaximum resident set size (kbytes): \([0-9]*\)$/${c%% *} \1/p" >> "$J/hba_rss.txt"

@@ -136,7 +136,7 @@ lines.append("| command | median | min–max | runs | peak RSS |")
 lines.append("|---|---|---|---|---|")
 for r in hba:
     name = r["command"].replace("pgtls hba ", "").split(" ")[0]
-    peak = f"{rss[name]:.0f} MiB" if name in rss and "--write" not in r["command"] else ""
+    peak = f"{rss[name]:.0f} MiB" if name in rss and "(writes" not in r["command"] else ""
     lines.append(row(r) + f" {peak} |")
 if pg_ms:
     lines.append(f"| PostgreSQL 15 pg_hba_file_rules (in server) | {statistics.median(pg_ms):.1f} ms | {min(pg_ms):.1f} ms–{max(pg_ms):.1f} ms | {len(pg_ms)} | |")

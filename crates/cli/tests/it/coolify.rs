@@ -29,10 +29,10 @@ fn fixture_2024() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coolify-2024")
 }
 
-fn owner(dir: &Path) -> String {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).unwrap();
-    format!("{}:{}", m.uid(), m.gid())
+/// The db user the key is given to: the test server's user (never root: harden refuses 0).
+fn owner(_dir: &Path) -> String {
+    let u = pgtest::server_user();
+    format!("{}:{}", u.uid, u.gid)
 }
 
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
@@ -43,6 +43,11 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
         for e in std::fs::read_dir(&d).unwrap() {
             let e = e.unwrap();
             let p = e.path();
+            // the run lock: an empty file harden keeps in the deployment folder (flock), not
+            // a change to the deployment
+            if e.file_name() == ".pgtls.lock" {
+                continue;
+            }
             let mode = e.metadata().unwrap().permissions().mode();
             if e.file_type().unwrap().is_dir() {
                 out.insert(
