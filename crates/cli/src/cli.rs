@@ -246,7 +246,8 @@ pub struct HardenArgs {
     #[arg(long, value_enum)]
     pub key_type: Option<KeyTypeArg>,
     /// Validity of a new server certificate in days.
-    #[arg(long, value_name = "N", default_value_t = 825)]
+    #[arg(long, value_name = "N", default_value_t = 825,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub days: u32,
     /// Rewrite a create-only pooler.exs into an upsert (update_tenant) so enforce_ssl reaches an existing tenant.
     #[arg(long)]
@@ -414,10 +415,12 @@ pub struct CertsInitArgs {
     #[arg(long, value_name = "NAME_OR_IP")]
     pub san: Vec<String>,
     /// Server certificate validity in days.
-    #[arg(long, value_name = "N", default_value_t = 825)]
+    #[arg(long, value_name = "N", default_value_t = 825,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub days: u32,
     /// CA validity in days.
-    #[arg(long, value_name = "N", default_value_t = 3650)]
+    #[arg(long, value_name = "N", default_value_t = 3650,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub ca_days: u32,
     /// Owner of server.key/server.crt as UID:GID.
     #[arg(long, value_name = "UID:GID")]
@@ -446,7 +449,8 @@ pub struct CertsIssueClientArgs {
     #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
     pub key_type: KeyTypeArg,
     /// Validity in days.
-    #[arg(long, value_name = "N", default_value_t = 825)]
+    #[arg(long, value_name = "N", default_value_t = 825,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub days: u32,
     /// Show what would be written; write nothing.
     #[arg(long)]
@@ -495,7 +499,8 @@ pub struct CertsRenewArgs {
     #[arg(long)]
     pub reuse_key: bool,
     /// Validity in days.
-    #[arg(long, value_name = "N", default_value_t = 825)]
+    #[arg(long, value_name = "N", default_value_t = 825,
+          value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub days: u32,
     /// Show what would be renewed; write nothing.
     #[arg(long)]
