@@ -568,3 +568,59 @@ fn the_default_probe_costs_two_connections_and_one_fatal_line() {
         pgtls_probe::render_target(&r, false)
     );
 }
+
+/// Issue #17: a fleet of 1,000 targets at concurrency 256 against healthy PostgreSQL 15 servers
+/// gives no `fail`. Two clusters (max_connections 300: 256 probes in flight, two connections
+/// each, share them) take the targets in turn. A timeout under this load is retried once and
+/// then reported inconclusive, never fail; the test also requires nearly all of them to pass so
+/// that a probe that times out everywhere cannot pass it.
+#[test]
+fn a_thousand_targets_at_concurrency_256_give_no_fail_on_healthy_servers() {
+    let pki = Pki::new();
+    let leaf = pki.leaf("localhost", "DNS:localhost,IP:127.0.0.1", 30);
+    let servers: Vec<Pg> = (0..2)
+        .map(|_| pg_with_tls(&leaf, REJECT_HBA, &[("max_connections", "300")]))
+        .collect();
+    let targets: Vec<Target> = (0..1000)
+        .map(|i| Target::new("127.0.0.1", servers[i % servers.len()].port()))
+        .collect();
+    let o = ProbeOptions::default()
+        .with_timeout(Duration::from_secs(10))
+        .with_ca_pem(&pki.ca_pem(), "ca.crt")
+        .unwrap()
+        .with_concurrency(256);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reports = rt.block_on(pgtls_probe::probe_many(&targets, &o));
+    let took = started.elapsed();
+    assert_eq!(reports.len(), 1000);
+    let count = |v: TargetVerdict| reports.iter().filter(|r| r.verdict == v).count();
+    let (pass, fail, inconclusive, error) = (
+        count(TargetVerdict::Pass),
+        count(TargetVerdict::Fail),
+        count(TargetVerdict::Inconclusive),
+        count(TargetVerdict::Error),
+    );
+    let retried = reports.iter().filter(|r| r.attempts > 1).count();
+    eprintln!(
+        "1,000 targets in {took:?}: {pass} pass, {fail} fail, {inconclusive} inconclusive, \
+         {error} error, {retried} retried"
+    );
+    if let Some(bad) = reports
+        .iter()
+        .find(|r| matches!(r.verdict, TargetVerdict::Fail | TargetVerdict::Error))
+    {
+        panic!(
+            "a healthy server was reported {:?}:\n{}",
+            bad.verdict,
+            pgtls_probe::render_target(bad, false)
+        );
+    }
+    assert!(
+        pass >= 990,
+        "{pass} of 1,000 passed ({inconclusive} inconclusive)"
+    );
+}
