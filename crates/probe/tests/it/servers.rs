@@ -570,7 +570,7 @@ fn the_default_probe_costs_two_connections_and_one_fatal_line() {
 }
 
 /// Issue #17: a fleet of 1,000 targets at concurrency 256 against healthy PostgreSQL 15 servers
-/// gives no `fail`. Two clusters (max_connections 300: 256 probes in flight, two connections
+/// gives no `fail`. Two clusters (`max_connections` 300: 256 probes in flight, two connections
 /// each, share them) take the targets in turn. A timeout under this load is retried once and
 /// then reported inconclusive, never fail; the test also requires nearly all of them to pass so
 /// that a probe that times out everywhere cannot pass it.
