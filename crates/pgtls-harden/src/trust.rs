@@ -536,6 +536,7 @@ mod tests {
 
     #[test]
     fn the_decision_feeds_the_policy_so_the_gateway_is_refused_plaintext() {
+        use pg_hba::{Encryption::None as Plain, Encryption::Ssl, Outcome};
         let dir = PathBuf::from("/nonexistent/deploy");
         let fake = Fake {
             running: Some("0123456789abcdef"),
@@ -558,7 +559,6 @@ mod tests {
             )
             .outcome
         };
-        use pg_hba::{Encryption::None as Plain, Encryption::Ssl, Outcome};
         for a in [
             "172.19.0.1",
             "172.19.0.7",
