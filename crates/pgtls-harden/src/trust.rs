@@ -76,7 +76,7 @@ impl TrustSource {
                 "the ipam subnets the compose file declares for {}",
                 networks.join(", ")
             ),
-            Self::Default => "the private ranges (no network facts found)".to_owned(),
+            Self::Default => "the private ranges: no network facts found".to_owned(),
         }
     }
 }
