@@ -157,6 +157,7 @@ fn fresh_deployment_plans_every_step_with_a_private_key_for_the_db_owner() {
             }),
             sans: crate::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
+            trust: None,
         },
     );
     for id in [

@@ -98,6 +98,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             db_user: Some(user.clone()),
             sans: harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
+            trust: opts.trust.clone(),
         },
     );
 
