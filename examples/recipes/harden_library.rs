@@ -95,6 +95,7 @@ fn run() -> pgtls_harden::Result<()> {
             }),
             sans: pgtls_harden::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
+            trust: None,
         },
     );
     for item in &checks.items {

@@ -238,7 +238,9 @@ pub struct HardenArgs {
     /// Write a hardened copy into this folder instead of editing in place.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Networks allowed to connect without TLS (default: the Docker private ranges; repeatable).
+    /// Networks allowed to connect without TLS (repeatable). Default: the running db container's
+    /// Docker networks (IPv4 and IPv6), else the compose file's ipam subnets, else the private
+    /// ranges; their gateways and `*-proxy` containers are refused plaintext either way.
     #[arg(long, value_name = "CIDR")]
     pub trusted_cidr: Vec<String>,
     /// Key algorithm: new keys use it (default ecdsa-p256); given explicitly, an existing server
@@ -652,6 +654,10 @@ pub struct HbaApplyPolicyArgs {
     /// Networks allowed without TLS (default: the Docker private ranges); repeatable.
     #[arg(long, value_name = "CIDR")]
     pub trusted_cidr: Vec<String>,
+    /// An address inside a trusted network refused without TLS (a Docker gateway, a proxy
+    /// container): `hostnossl all all ADDR/32 reject` before the trust lines; repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub refuse_plaintext_from: Vec<std::net::IpAddr>,
     /// Show the diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,

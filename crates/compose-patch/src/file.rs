@@ -5,7 +5,7 @@ use yaml_serde::{Mapping, Value};
 use crate::cst::{self, Entry, Node};
 use crate::edit::{self, Plan};
 use crate::error::{Error, Result};
-use crate::model::{Changed, Edit, Port, Service, ServiceView, Volume};
+use crate::model::{Changed, Edit, Ipam, Port, Service, ServiceView, Volume};
 use crate::svc::{Svc, disagree, find_entry};
 use crate::text::line_of;
 
@@ -211,6 +211,30 @@ impl ComposeFile {
             key,
             line,
         })
+    }
+
+    /// The `ipam.config` entries (subnet and optional gateway) declared for the top-level
+    /// network `name` (a key under `networks:`); empty when it declares none.
+    pub fn network_ipam(&self, name: &str) -> Vec<Ipam> {
+        let Some(configs) = self
+            .view
+            .get("networks")
+            .and_then(|n| n.get(name))
+            .and_then(|n| n.get("ipam"))
+            .and_then(|i| i.get("config"))
+            .and_then(Value::as_sequence)
+        else {
+            return Vec::new();
+        };
+        configs
+            .iter()
+            .filter_map(|c| {
+                Some(Ipam {
+                    subnet: str_of(c.get("subnet"))?,
+                    gateway: str_of(c.get("gateway")),
+                })
+            })
+            .collect()
     }
 
     /// The key of the service named `name`: a service key, else a

@@ -115,7 +115,9 @@ mod verify;
 
 pub use crate::error::{Error, Result};
 pub use crate::file::ComposeFile;
-pub use crate::model::{Changed, Edit, Port, Selinux, Service, ServiceView, Volume, VolumeMount};
+pub use crate::model::{
+    Changed, Edit, Ipam, Port, Selinux, Service, ServiceView, Volume, VolumeMount,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -242,6 +242,15 @@ impl std::fmt::Display for Port {
     }
 }
 
+/// One `ipam.config` entry of a top-level network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipam {
+    /// `subnet`, as written (`IP/bits`).
+    pub subnet: String,
+    /// `gateway`, when written.
+    pub gateway: Option<String>,
+}
+
 /// The typed, read-only view of one service, built by compose-patch's own reader (the same one
 /// its edits are verified against), so a tool reading a service and compose-patch editing it
 /// agree on every field.

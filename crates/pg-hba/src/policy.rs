@@ -103,10 +103,23 @@ impl fmt::Display for Warning {
 /// `hostnossl all all 0.0.0.0/0 reject` and `::/0`. Rules that still accept plaintext from
 /// outside the trusted ranges before the reject lines are reported as warnings. Applying
 /// the policy to its own output changes nothing.
+///
+/// Addresses inside a trusted network that must not get plaintext (the network's Docker
+/// gateway, which is where the host's loopback and Docker's userland proxy come from, and proxy
+/// containers that forward public clients without the PROXY protocol) are [`Policy::excluded`]:
+/// each gets `hostnossl all all ADDR/32 reject` (`/128` for IPv6) placed before the first rule
+/// that would admit it without TLS. TLS from them still matches the rules after it.
+///
+/// When the trusted networks are narrower than the private ranges, catch-all `host all all`
+/// rules for exactly `10.0.0.0/8`, `172.16.0.0/12` or `192.168.0.0/16` (the supabase/postgres
+/// image's defaults, and what earlier pgtls versions trusted) that are not trusted become
+/// `hostssl`, so narrowing really narrows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Networks allowed without TLS (default: the Docker private ranges).
     pub trusted_cidrs: Vec<Cidr>,
+    /// Addresses refused without TLS even inside a trusted network (gateways, proxies).
+    pub excluded: Vec<IpAddr>,
     /// Method for the trusted and TLS rules (default `scram-sha-256`).
     pub method: Method,
 }
@@ -128,9 +141,18 @@ impl Default for Policy {
                     bits: 16,
                 },
             ],
+            excluded: Vec::new(),
             method: Method::ScramSha256,
         }
     }
+}
+
+/// The RFC 1918 ranges as the image's default file writes them.
+fn private_range(addr: Option<&Address>) -> bool {
+    Policy::default()
+        .trusted_cidrs
+        .iter()
+        .any(|c| addr == Some(&c.address()))
 }
 
 fn any_v4() -> Address {
@@ -189,6 +211,17 @@ impl Policy {
         })
     }
 
+    /// The same policy, also refusing plaintext from each of `addrs` (see [`Policy::excluded`]).
+    #[must_use]
+    pub fn excluding<I: IntoIterator<Item = IpAddr>>(mut self, addrs: I) -> Self {
+        for a in addrs {
+            if !self.excluded.contains(&a) {
+                self.excluded.push(a);
+            }
+        }
+        self
+    }
+
     fn within_trusted(&self, addr: &Address) -> bool {
         let Some((net, mask)) = addr.network() else {
             return false;
@@ -226,7 +259,10 @@ impl Policy {
                 r.connection == ConnectionType::Host
                     && r.method != Method::Reject
                     && (is_catch_all(r.address.as_ref(), false)
-                        || is_catch_all(r.address.as_ref(), true))
+                        || is_catch_all(r.address.as_ref(), true)
+                        || (all_all(r)
+                            && private_range(r.address.as_ref())
+                            && !r.address.as_ref().is_some_and(|a| self.within_trusted(a))))
             })
             .map(|(l, _)| l)
             .collect();
@@ -272,6 +308,39 @@ impl Policy {
                     None => doc.insert(Position::End, &rule)?,
                 }
             };
+        }
+
+        // 2b. Excluded addresses (gateways, proxies): a plaintext reject before the first rule
+        // that would let them in without TLS.
+        for ip in &self.excluded {
+            let host = Cidr {
+                addr: *ip,
+                bits: if ip.is_ipv4() { 32 } else { 128 },
+            };
+            let addr = host.address();
+            let first_plain = doc
+                .rules()
+                .find(|(_, r)| {
+                    r.connection.admits(Encryption::None)
+                        && r.connection != ConnectionType::Local
+                        && r.method != Method::Reject
+                        && r.address.as_ref().is_some_and(|a| contains_cidr(a, host))
+                })
+                .map(|(l, _)| l);
+            let Some(first_plain) = first_plain else {
+                continue; // nothing admits it without TLS
+            };
+            let rejected_before = doc.rules().any(|(l, r)| {
+                l < first_plain
+                    && r.connection == ConnectionType::HostNoSsl
+                    && all_all(r)
+                    && r.method == Method::Reject
+                    && r.address.as_ref().is_some_and(|a| contains_cidr(a, host))
+            });
+            if !rejected_before {
+                let rule = Rule::new(ConnectionType::HostNoSsl, Some(addr), Method::Reject);
+                doc.insert(Position::Before(first_plain), &rule)?;
+            }
         }
 
         // 3. TLS catch-alls, then 4. the explicit plaintext rejects, for both families.

@@ -76,6 +76,9 @@ pub struct CheckOptions {
     pub sans: Vec<String>,
     /// Warn when fewer days are left.
     pub expiry_warn_days: u32,
+    /// The trusted networks and the addresses that must not get plaintext, as
+    /// [`crate::trust::decide`] found them now (`None`: the `hba-trust` item is not run).
+    pub trust: Option<crate::trust::TrustedNetworks>,
 }
 
 struct Ctx<'s, 'a> {
@@ -151,7 +154,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     check_mounts(&mut cx, db, [&cert, &key, &ca, &hba]);
     check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
     check_ca(&mut cx, cert.as_ref(), ca.as_ref());
-    check_hba(&mut cx, hba.as_ref(), &settings);
+    check_hba(&mut cx, hba.as_ref(), &settings, opts.trust.as_ref());
     match &layout.pooler {
         Some(pooler) => {
             check_pooler(&mut cx, pooler);
@@ -564,7 +567,12 @@ fn check_key_permissions(
     }
 }
 
-fn check_hba(cx: &mut Ctx<'_, '_>, hba: Option<&FileRef>, settings: &BTreeMap<String, String>) {
+fn check_hba(
+    cx: &mut Ctx<'_, '_>,
+    hba: Option<&FileRef>,
+    settings: &BTreeMap<String, String>,
+    trust: Option<&crate::trust::TrustedNetworks>,
+) {
     let Some((container, host)) = hba else {
         cx.fail(
             "hba-valid",
@@ -649,6 +657,58 @@ fn check_hba(cx: &mut Ctx<'_, '_>, hba: Option<&FileRef>, settings: &BTreeMap<St
         cx.pass(
             "hba-lint",
             "no security findings (trust, weak methods, public plaintext, missing rejects)",
+        );
+    }
+    if let Some(t) = trust {
+        check_trust(cx, &doc, t);
+    }
+}
+
+/// `hba-trust`: every gateway and proxy address known now is refused plaintext by the file (a
+/// proxy recreated with a new address since harden ran is not); unknown when nothing could be
+/// looked up.
+fn check_trust(cx: &mut Ctx<'_, '_>, doc: &pg_hba::Document, t: &crate::trust::TrustedNetworks) {
+    let admitted: Vec<String> = t
+        .excluded
+        .iter()
+        .filter_map(|e| {
+            let conn = pg_hba::Connection::host(e.addr, "postgres", "postgres")
+                .with_encryption(pg_hba::Encryption::None);
+            let x = pg_hba::explain(doc, &conn);
+            (x.outcome == pg_hba::Outcome::Allow).then(|| {
+                format!(
+                    "{} ({}) by line {}",
+                    e.addr,
+                    e.why.split(':').next().unwrap_or_default(),
+                    x.line.unwrap_or_default()
+                )
+            })
+        })
+        .collect();
+    if !admitted.is_empty() {
+        cx.fail(
+            "hba-trust",
+            format!("plaintext admitted from {}", admitted.join("; ")),
+            "run `pgtls harden <folder>` again (it refuses plaintext from each gateway and proxy the Docker engine reports now), then reload the db",
+        );
+    } else if let Some(w) = t.warnings.first() {
+        cx.warn(
+            "hba-trust",
+            format!(
+                "trusted networks {} ({}): {w}",
+                t.cidrs.join(", "),
+                t.source.describe()
+            ),
+            "run pgtls check where the Docker engine answers and the deployment runs",
+        );
+    } else {
+        cx.pass(
+            "hba-trust",
+            format!(
+                "plaintext refused from the {} gateway and proxy addresses of {}",
+                t.excluded.len(),
+                t.source.describe()
+            ),
         );
     }
 }

@@ -48,6 +48,11 @@ pub struct HardenOptions {
     pub docker_remap: Option<String>,
     /// Trusted CIDRs.
     pub trusted: Vec<String>,
+    /// Addresses inside them refused without TLS (gateways, proxies: see [`crate::trust`]).
+    pub excluded: Vec<std::net::IpAddr>,
+    /// Where the trusted list came from and what could not be known ([`crate::trust::decide`]):
+    /// shown in the pg-hba step (`None`: the list was given as is).
+    pub trust: Option<crate::trust::TrustedNetworks>,
     /// Key algorithm asked for (`None`: keep what exists, ECDSA P-256 for new keys).
     pub key_type: Option<KeyType>,
     /// Server certificate validity.
@@ -67,6 +72,8 @@ impl HardenOptions {
             owner_source: OwnerSource::Flag,
             docker_remap: None,
             trusted: DEFAULT_TRUSTED.map(String::from).to_vec(),
+            excluded: Vec::new(),
+            trust: None,
             key_type: None,
             days: DEFAULT_DAYS,
             pooler_upsert: false,
@@ -738,7 +745,9 @@ fn plan_hba(
             ),
         ),
     };
-    let policy = pg_hba::Policy::with_trusted(&opts.trusted).context("reading --trusted-cidr")?;
+    let policy = pg_hba::Policy::with_trusted(&opts.trusted)
+        .context("reading --trusted-cidr")?
+        .excluding(opts.excluded.iter().copied());
     let options = pg_hba::ParseOptions {
         file_name: host.display().to_string(),
         ..pg_hba::ParseOptions::default()
@@ -753,9 +762,20 @@ fn plan_hba(
         format!("{} already follows the TLS policy", host.display())
     });
     step.notes.push(format!(
-        "plaintext allowed from loopback and {} (Docker-internal services); hostssl elsewhere; explicit hostnossl reject lines",
-        opts.trusted.join(", ")
+        "plaintext allowed from loopback and {} (Docker-internal services){}; hostssl elsewhere; explicit hostnossl reject lines",
+        opts.trusted.join(", "),
+        opts.trust
+            .as_ref()
+            .map(|t| format!(": {}", t.source.describe()))
+            .unwrap_or_default()
     ));
+    if let Some(t) = &opts.trust {
+        for e in &t.excluded {
+            step.notes
+                .push(format!("plaintext refused from {}: {}", e.addr, e.why));
+        }
+        step.warnings.extend(t.warnings.iter().cloned());
+    }
     step.warnings
         .extend(policy_warnings.iter().map(ToString::to_string));
     step.touch(host, changed);

@@ -69,6 +69,7 @@ pub mod apply;
 pub mod checklist;
 pub mod connstr;
 pub mod coolify;
+pub mod docker;
 pub mod error;
 pub mod harden;
 pub mod layout;
@@ -76,6 +77,7 @@ pub mod owner;
 pub mod plan;
 pub mod source;
 pub mod tree;
+pub mod trust;
 pub mod via_coolify;
 
 #[cfg(test)]
@@ -86,10 +88,11 @@ pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
 pub use crate::layout::{Layout, LayoutKind};
-pub use crate::owner::{DbUser, Engine, NoEngine, OwnerSource, PgData};
+pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
 pub use crate::tree::Tree;
+pub use crate::trust::{TrustSource, TrustedNetworks};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

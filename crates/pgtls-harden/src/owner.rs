@@ -276,6 +276,41 @@ pub trait Engine {
     fn id_in_container(&self, container: &str) -> Result<String, String>;
     /// The output of `id postgres` in a local image; `Ok(None)` when the image is not present.
     fn id_in_image(&self, image: &str) -> Result<Option<String>, String>;
+    /// The networks a running container is attached to, with their subnets, gateways and the
+    /// other containers on them (see [`crate::trust`]).
+    ///
+    /// # Errors
+    /// The engine cannot tell (the default: this engine does not look networks up).
+    fn networks_of(&self, container: &str) -> Result<Vec<EngineNetwork>, String> {
+        let _ = container;
+        Err("this engine does not look networks up".into())
+    }
+}
+
+/// One Docker network a container is attached to, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct EngineNetwork {
+    /// The network's name (`<project>_default` for compose's default network).
+    pub name: String,
+    /// The network's id.
+    pub id: String,
+    /// Its subnets (IPv4 and IPv6), `IP/bits`.
+    pub subnets: Vec<String>,
+    /// Its gateways: the host's own address on the network.
+    pub gateways: Vec<std::net::IpAddr>,
+    /// The inspected container's own addresses on it.
+    pub self_addrs: Vec<std::net::IpAddr>,
+    /// The containers on it (the inspected one included).
+    pub containers: Vec<NetworkContainer>,
+}
+
+/// A container on a network.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NetworkContainer {
+    /// Its name.
+    pub name: String,
+    /// Its addresses on that network.
+    pub addrs: Vec<std::net::IpAddr>,
 }
 
 /// No engine: owner resolution uses the files and the flag only.

@@ -157,6 +157,7 @@ fn fresh_deployment_plans_every_step_with_a_private_key_for_the_db_owner() {
             }),
             sans: crate::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
+            trust: None,
         },
     );
     for id in [
@@ -219,5 +220,63 @@ fn a_copy_into_another_source_starts_from_it() {
         plan.changes
             .iter()
             .any(|c| c.kind == FileKind::Text && c.path == Path::new("docker-compose.yml"))
+    );
+}
+
+/// `hba-trust`: the planned `pg_hba.conf` refuses plaintext from the gateway and the proxy harden
+/// knew of; a proxy recreated with another address since then fails the item.
+#[test]
+fn hba_trust_passes_for_known_exclusions_and_fails_for_a_new_proxy_address() {
+    use crate::trust::{Exclusion, TrustSource, TrustedNetworks};
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let layout = Layout::detect(&upstream(), None).unwrap();
+    let tree = Tree::over(Box::new(upstream()), None);
+    let mut opts = HardenOptions::new((105, 106));
+    opts.trusted = vec!["172.19.0.0/16".into()];
+    opts.excluded = vec![ip("172.19.0.1"), ip("172.19.0.7")];
+    let (plan, _) = crate::plan(&tree, &layout, &opts).unwrap();
+    let after = applied(upstream(), &plan);
+    let compose = after.read_text(&layout.compose).unwrap().unwrap();
+    let layout_after = crate::layout::detect_text(
+        Path::new("/srv/supabase"),
+        &layout.compose,
+        &compose,
+        Some(layout.kind),
+    )
+    .unwrap();
+    let tree_after = Tree::over(Box::new(after), None);
+    let staging = crate::Staging::new(&tree_after);
+    let exclusion = |a: &str| Exclusion {
+        addr: ip(a),
+        why: "proxy container x-proxy on n: it forwards".into(),
+    };
+    let verdict = |excluded: Vec<Exclusion>| {
+        let trust = TrustedNetworks {
+            source: TrustSource::Flag,
+            cidrs: opts.trusted.clone(),
+            excluded,
+            engine: String::new(),
+            warnings: Vec::new(),
+        };
+        let checks = checklist::run(
+            &staging,
+            &layout_after,
+            &CheckOptions {
+                db_user: None,
+                sans: Vec::new(),
+                expiry_warn_days: 30,
+                trust: Some(trust),
+            },
+        );
+        let item = checks.items.iter().find(|i| i.id == "hba-trust").cloned();
+        item.map(|i| (i.verdict, i.detail))
+    };
+    let (v, detail) = verdict(vec![exclusion("172.19.0.1"), exclusion("172.19.0.7")]).unwrap();
+    assert_eq!(v, Verdict::Pass, "{detail}");
+    let (v, detail) = verdict(vec![exclusion("172.19.0.1"), exclusion("172.19.0.8")]).unwrap();
+    assert_eq!(v, Verdict::Fail, "{detail}");
+    assert!(
+        detail.contains("172.19.0.8 (proxy container x-proxy on n)"),
+        "{detail}"
     );
 }

@@ -22,6 +22,10 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             db_user: facts.user.clone(),
             sans: harden::wanted_sans(&layout, &extra),
             expiry_warn_days: args.expiry_warn_days,
+            trust: Some(deployment::with_dir(
+                deployment::trust(&tree, &layout, &[]),
+                &dep.dir,
+            )?),
         },
     );
     // what Coolify holds in its database cannot be seen from here: unknown, never a pass

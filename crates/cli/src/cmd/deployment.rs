@@ -5,11 +5,11 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::DeploymentArgs;
-use crate::cmd::engine::DockerCli;
 use crate::error::{Error, parse_db_owner};
 use crate::layout::{self, Layout};
 use crate::owner::{self, DbFacts};
 use crate::tree::Tree;
+use pgtls_harden::docker::DockerCli;
 
 pub fn open(args: &DeploymentArgs, out: Option<&Path>) -> anyhow::Result<(Tree, Layout)> {
     if !args.dir.is_dir() {
@@ -36,6 +36,21 @@ pub fn db_facts(args: &DeploymentArgs, tree: &Tree, layout: &Layout) -> anyhow::
         .map(|v| parse_db_owner("--pg-owner", v))
         .transpose()?;
     Ok(owner::db_facts(tree, layout, flag, &DockerCli::from_env())?)
+}
+
+/// The trusted networks for `harden` (`--trusted-cidr`, else the engine, the compose file's
+/// ipam, the private ranges), asking the Docker engine on this host.
+pub fn trust(
+    tree: &Tree,
+    layout: &Layout,
+    flag: &[String],
+) -> anyhow::Result<pgtls_harden::TrustedNetworks> {
+    Ok(pgtls_harden::trust::for_layout(
+        tree,
+        layout,
+        flag,
+        &DockerCli::from_env(),
+    )?)
 }
 
 /// Names the deployment folder in an error.

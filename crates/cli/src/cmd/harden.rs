@@ -5,7 +5,7 @@ use crate::checklist::{self, CheckOptions};
 use crate::cli::HardenArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
-use crate::harden::{self, DEFAULT_TRUSTED, HardenOptions, StepStatus};
+use crate::harden::{self, HardenOptions, StepStatus};
 use crate::layout;
 use crate::output::{Out, Style};
 use crate::plan::FileKind;
@@ -63,17 +63,18 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     let mut extra = dep.domain.clone();
     extra.extend(dep.san.iter().cloned());
-    let trusted = if args.trusted_cidr.is_empty() {
-        DEFAULT_TRUSTED.map(String::from).to_vec()
-    } else {
-        args.trusted_cidr.clone()
-    };
+    let trust = deployment::with_dir(
+        deployment::trust(&tree, &layout, &args.trusted_cidr),
+        &dep.dir,
+    )?;
     let opts = HardenOptions {
         extra_sans: extra,
         pg_owner: (user.uid, user.gid),
         owner_source: user.source.clone(),
         docker_remap: facts.engine.remapped.clone(),
-        trusted,
+        trusted: trust.cidrs.clone(),
+        excluded: trust.excluded_addrs(),
+        trust: Some(trust.clone()),
         key_type: args.key_type.map(crate::cli::key_type),
         days: args.days,
         pooler_upsert: args.pooler_upsert,
@@ -97,6 +98,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             db_user: Some(user.clone()),
             sans: harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
+            trust: opts.trust.clone(),
         },
     );
 
@@ -205,6 +207,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             "db_user": facts.json()["db_user"],
             "deployment": facts.json()["deployment"],
             "docker_engine": facts.json()["docker_engine"],
+            "trusted_networks": trust.json(),
             "steps": steps,
             "changes": plan.changes.iter().chain(&to_coolify).map(harden::change_json).collect::<Vec<_>>(),
             "warnings": plan.warnings,
@@ -235,6 +238,11 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         "  server key owner {} ({})",
         user.ids(),
         user.source.describe()
+    ))?;
+    out.line(&format!(
+        "  trusted networks {} ({})",
+        trust.cidrs.join(", "),
+        trust.source.describe()
     ))?;
     // the deployment-state warning comes before anything is shown as planned or written
     let state = harden::state_warning(&plan.pgdata, &layout);

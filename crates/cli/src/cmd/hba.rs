@@ -270,7 +270,9 @@ fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome
     } else {
         a.trusted_cidr.clone()
     };
-    let policy = Policy::with_trusted(&cidrs).context("reading --trusted-cidr")?;
+    let policy = Policy::with_trusted(&cidrs)
+        .context("reading --trusted-cidr")?
+        .excluding(a.refuse_plaintext_from.iter().copied());
     let (after, warnings) = policy
         .apply_text(&text, options(&a.file, PgVersionArg::V15))
         .with_context(|| format!("applying the policy to \"{}\"", a.file.display()))?;

@@ -5,7 +5,6 @@ mod check;
 mod connstr;
 mod deployment;
 mod edit;
-mod engine;
 mod harden;
 mod hba;
 mod pooler;

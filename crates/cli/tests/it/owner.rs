@@ -611,3 +611,109 @@ impl Drop for DockerImage {
             .output();
     }
 }
+
+/// Trusted networks from the real engine: the running db container (found by its compose
+/// labels) on a network with an IPv4 and an IPv6 subnet, a `<name>-proxy` container beside it.
+/// `harden --json` reports the engine as the source, trusts exactly the two subnets, and
+/// refuses plaintext from both gateways and the proxy's addresses, as `docker inspect` gives
+/// them. Needs a Docker engine: `scripts/test` runs it (`--ignored`) when `docker version`
+/// answers.
+#[test]
+#[ignore = "needs a Docker engine; scripts/test runs it when one answers"]
+fn docker_engine_tells_the_trusted_networks_gateways_and_proxies() {
+    as_root();
+    let image = DockerImage::build();
+    let (_tmp, dir) = deployment(Data::FreshClone);
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    let name = format!("pgtls-test-trust-{}", std::process::id());
+    let net = Network(
+        docker(&[
+            "network",
+            "create",
+            "--ipv6",
+            "--subnet",
+            "172.31.215.0/24",
+            "--subnet",
+            "fd00:5eed:e2f::/64",
+            &name,
+        ])
+        .trim()
+        .to_owned(),
+    );
+    let run_on = |extra: &[&str]| {
+        let mut args = vec!["run", "-d", "--rm", "--pull", "never", "--network", &net.0];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--entrypoint", "/bin/sleep", &image.tag, "300"]);
+        Container(docker(&args).trim().to_owned())
+    };
+    let working_dir = format!(
+        "com.docker.compose.project.working_dir={}",
+        canonical.display()
+    );
+    let db = run_on(&[
+        "--label",
+        "com.docker.compose.service=db",
+        "--label",
+        &working_dir,
+    ]);
+    let proxy_name = format!("{name}-proxy");
+    let proxy = run_on(&["--name", &proxy_name]);
+    let fmt = "{{range .NetworkSettings.Networks}}{{.Gateway}} {{.IPv6Gateway}}{{end}}";
+    let gateways = docker(&["inspect", "-f", fmt, &db.0]);
+    let fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}{{end}}";
+    let proxy_addrs = docker(&["inspect", "-f", fmt, &proxy.0]);
+
+    let o = run(&[&"harden", &dir, &"--dry-run", &"--json"]);
+    assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
+    let report = json(&o);
+    let t = &report["trusted_networks"];
+    assert_eq!(t["source"]["kind"], "engine", "{t:#}");
+    // `docker ps -q` gives the short id
+    let found = t["source"]["container"].as_str().unwrap_or_default();
+    assert!(found.len() >= 12 && db.0.starts_with(found), "{t:#}");
+    assert_eq!(
+        t["cidrs"],
+        serde_json::json!(["172.31.215.0/24", "fd00:5eed:e2f::/64"]),
+        "{t:#}"
+    );
+    let excluded: Vec<&str> = t["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["addr"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = gateways
+        .split_whitespace()
+        .chain(proxy_addrs.split_whitespace())
+        .collect();
+    assert_eq!(want.len(), 4, "{gateways} / {proxy_addrs}");
+    assert_eq!(excluded, want, "{t:#}");
+    // the pg-hba step says each is refused plaintext
+    let notes = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "pg-hba")
+        .map(|s| s["notes"].to_string())
+        .unwrap_or_default();
+    for a in &want {
+        assert!(
+            notes.contains(&format!("plaintext refused from {a}")),
+            "{a}: {notes}"
+        );
+    }
+    drop(proxy);
+    drop(db);
+    drop(net);
+}
+
+/// A network, removed by id on drop (after its containers).
+struct Network(String);
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["network", "rm", &self.0])
+            .output();
+    }
+}

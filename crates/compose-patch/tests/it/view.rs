@@ -85,3 +85,25 @@ fn a_service_reads_as_one_typed_view() {
     assert_eq!(pooler.networks, ["internal"]);
     assert_eq!(pooler.command, None);
 }
+
+#[test]
+fn network_ipam_reads_subnets_and_gateways() {
+    let text = "services:\n  db:\n    image: x\n    networks: [backend]\nnetworks:\n  backend:\n    enable_ipv6: true\n    ipam:\n      driver: default\n      config:\n        - subnet: 172.31.213.0/24\n          gateway: 172.31.213.254\n        - subnet: \"fd00:5eed:e2e::/64\"\n        - ip_range: 10.1.0.0/24\n  other: {}\n";
+    let c = compose_patch::ComposeFile::parse(text).unwrap();
+    let ipam = c.network_ipam("backend");
+    assert_eq!(
+        ipam,
+        [
+            compose_patch::Ipam {
+                subnet: "172.31.213.0/24".into(),
+                gateway: Some("172.31.213.254".into()),
+            },
+            compose_patch::Ipam {
+                subnet: "fd00:5eed:e2e::/64".into(),
+                gateway: None,
+            },
+        ]
+    );
+    assert!(c.network_ipam("other").is_empty());
+    assert!(c.network_ipam("default").is_empty());
+}

@@ -218,3 +218,60 @@ fn hardened_file_behaves_as_explained() {
     }
     assert_eq!(cases, 16);
 }
+
+/// Gateway and proxy exclusions, loaded by a real PostgreSQL 15: the excluded addresses are
+/// refused without TLS and admitted with it, the rest of the trusted network keeps plaintext,
+/// an outside address needs TLS; `explain` predicts every answer.
+#[test]
+fn excluded_addresses_behave_as_explained() {
+    let original = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n";
+    let policy = pg_hba::Policy::with_trusted(["127.0.0.8/29"])
+        .unwrap()
+        .excluding([
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 10)),
+        ]);
+    let (hardened, warnings) = policy
+        .apply(&Document::parse(original, ParseOptions::default()))
+        .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let pg = start_pg(&hardened.to_string(), &[]);
+    pg.query("alter role postgres password 'postgres-pw'");
+    // the server parses every line the policy wrote
+    assert_eq!(
+        pg.query("select count(*) from pg_hba_file_rules where error is not null"),
+        "0"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // (source, plaintext expected to connect)
+    for (last, plain_ok) in [(9u8, false), (10, false), (11, true), (20, false)] {
+        for tls in [false, true] {
+            let src = Ipv4Addr::new(127, 0, 0, last);
+            let conn =
+                Connection::host(IpAddr::V4(src), "postgres", "postgres").with_encryption(if tls {
+                    Encryption::Ssl
+                } else {
+                    Encryption::None
+                });
+            let e = pg_hba::explain(&hardened, &conn);
+            assert_eq!(
+                e.outcome == Outcome::Allow,
+                tls || plain_ok,
+                "{src} tls={tls}\n{hardened}"
+            );
+            let want = predict(&e, "postgres", true);
+            let got = rt.block_on(attempt(
+                pg.port(),
+                src,
+                tls,
+                "postgres",
+                "postgres",
+                "postgres-pw",
+            ));
+            assert_eq!(want, got, "{src} tls={tls}\n{hardened}");
+        }
+    }
+}
