@@ -72,6 +72,7 @@ pub mod coolify;
 pub mod error;
 pub mod harden;
 pub mod layout;
+pub mod mounts;
 pub mod owner;
 pub mod plan;
 pub mod source;
