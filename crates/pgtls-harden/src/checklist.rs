@@ -242,7 +242,10 @@ fn check_pinned(cx: &mut Ctx<'_, '_>, layout: &Layout) {
             "the files pgtls rewrites (certificates, key, pg_hba.conf) reach the containers through folder mounts",
         );
     } else {
-        let list: Vec<String> = pinned.iter().map(crate::mounts::PinnedFile::describe).collect();
+        let list: Vec<String> = pinned
+            .iter()
+            .map(crate::mounts::PinnedFile::describe)
+            .collect();
         cx.fail(
             "file-mounts",
             list.join("; "),

@@ -322,8 +322,8 @@ pub fn plan<'a>(
     let mut compose = ComposeFile::parse(&compose_text)
         .with_context(|| format!("reading \"{}\"", layout.compose.display()))?;
     let mut db_step = Step::new("db-service");
-    let db_changed = edit_db_service(&mut compose, layout, &hba, &mut db_step)
-        .with_context(|| {
+    let db_changed =
+        edit_db_service(&mut compose, layout, &hba, &mut db_step).with_context(|| {
             format!(
                 "editing service \"{}\" in \"{}\"",
                 layout.db.key,
@@ -340,13 +340,14 @@ pub fn plan<'a>(
     let mut pooler_step = Step::new("pooler-service");
     let mut tenant_step = Step::new("pooler-tenant");
     if let Some(pooler) = &layout.pooler {
-        let changed = edit_pooler_service(&mut compose, layout, pooler, &mut pooler_step).with_context(|| {
-            format!(
-                "editing service \"{}\" in \"{}\"",
-                pooler.key,
-                layout.compose.display()
-            )
-        })?;
+        let changed = edit_pooler_service(&mut compose, layout, pooler, &mut pooler_step)
+            .with_context(|| {
+                format!(
+                    "editing service \"{}\" in \"{}\"",
+                    pooler.key,
+                    layout.compose.display()
+                )
+            })?;
         pooler_step.notes.insert(0, format!(
             "service `{}`: {TLS_DIR} mounted read-only at {POOLER_TLS_TARGET}, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH inside it, ports 5432 and 6543",
             pooler.key

@@ -252,7 +252,9 @@ fn stale_temp_files_are_removed() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&examples().join("supabase"), tmp.path());
     std::fs::create_dir_all(tmp.path().join("volumes/db/hba")).unwrap();
-    let stale = tmp.path().join("volumes/db/hba/.pg_hba.conf.pgtls-tmp-99999-0");
+    let stale = tmp
+        .path()
+        .join("volumes/db/hba/.pg_hba.conf.pgtls-tmp-99999-0");
     std::fs::write(&stale, "half").unwrap();
     harden(tmp.path(), &RealFs).unwrap();
     assert!(!stale.exists());
