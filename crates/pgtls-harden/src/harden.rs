@@ -1118,6 +1118,10 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
                 format!("{TLS_DIR}/")
             } else if path.starts_with(CA_DIR) {
                 format!("{CA_DIR}/")
+            } else if path.starts_with(HBA_DIR) {
+                // the folder, as a new folder: `cp --parents` (GNU 9.1) fails on the files
+                // that follow a file whose parent folders it had to create
+                format!("{HBA_DIR}/")
             } else {
                 path.display().to_string()
             };

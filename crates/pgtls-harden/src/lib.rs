@@ -69,6 +69,7 @@ pub mod apply;
 pub mod checklist;
 pub mod connstr;
 pub mod coolify;
+pub mod effect;
 pub mod error;
 pub mod harden;
 pub mod layout;

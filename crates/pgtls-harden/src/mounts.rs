@@ -45,8 +45,8 @@ impl PinnedFile {
     }
 }
 
-/// Every file pgtls rewrites (the db's ssl_cert_file, ssl_key_file, ssl_ca_file and hba_file;
-/// the pooler's GLOBAL_DOWNSTREAM_* paths) that is mounted on its own.
+/// Every file pgtls rewrites (the db's `ssl_cert_file`, `ssl_key_file`, `ssl_ca_file` and
+/// `hba_file`; the pooler's `GLOBAL_DOWNSTREAM_*` paths) that is mounted on its own.
 pub fn pinned_files(layout: &Layout) -> Vec<PinnedFile> {
     let mut out = Vec::new();
     let settings = layout.db.pg_settings();

@@ -222,7 +222,7 @@ fn a_copy_into_another_source_starts_from_it() {
     );
 }
 
-/// The compose an earlier pgtls wrote (git 006f07b): pg_hba.conf and the pooler's cert and key
+/// The compose an earlier pgtls wrote (git 006f07b): `pg_hba.conf` and the pooler's cert and key
 /// each mounted as one file.
 fn old_hardened() -> MemSource {
     let compose = COMPOSE

@@ -397,8 +397,6 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ", key reused"
         }
     ))?;
-    out.line(
-        "PostgreSQL picks it up without a restart: SELECT pg_reload_conf(); (restart the pooler)",
-    )?;
-    Ok(Outcome::Ok)
+    let changes = [pgtls_harden::effect::Change::Certificates];
+    super::take_effect(out, &a.dir, &a.effect, &changes, Some(&cert))
 }

@@ -148,4 +148,25 @@ impl Engine for DockerCli {
         )
         .map(Some)
     }
+
+    fn signal(&self, container: &str, signal: &str) -> Result<(), String> {
+        self.run(&["kill", "--signal", signal, container], QUICK)
+            .map(drop)
+    }
+
+    fn restart(&self, container: &str) -> Result<(), String> {
+        self.run(&["restart", container], CONTAINER_RUN).map(drop)
+    }
+
+    fn addresses(&self, container: &str) -> Vec<std::net::IpAddr> {
+        let format =
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{end}}";
+        self.run(&["inspect", "--format", format, container], QUICK)
+            .map(|o| {
+                o.split_whitespace()
+                    .filter_map(|a| a.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }

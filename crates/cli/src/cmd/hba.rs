@@ -278,5 +278,9 @@ fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome
     for w in &warnings {
         out.line(&format!("{} {w}", out.paint(Style::Yellow, "warning:")))?;
     }
-    Ok(Outcome::Ok)
+    if a.dry_run || text == after && !a.effect.reload {
+        return Ok(Outcome::Ok);
+    }
+    let changes = [pgtls_harden::effect::Change::Hba];
+    super::take_effect(out, &a.file, &a.effect, &changes, None)
 }

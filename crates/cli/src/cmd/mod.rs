@@ -33,3 +33,18 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Pooler(cmd) => pooler::run(&cmd, out),
     }
 }
+
+/// Prints (or, with `--reload`, does) what makes a change of `path` take effect.
+fn take_effect(
+    out: &mut Out,
+    path: &std::path::Path,
+    a: &crate::cli::EffectArgs,
+    changes: &[pgtls_harden::effect::Change],
+    cert: Option<&std::path::Path>,
+) -> anyhow::Result<Outcome> {
+    let (engine, dep) = (engine::DockerCli::from_env(), a.deployment.as_deref());
+    let (lines, ok) =
+        pgtls_harden::effect::take_effect(path, dep, a.reload, &engine, changes, cert)?;
+    lines.iter().try_for_each(|l| out.line(l))?;
+    Ok(Outcome::from_failed(!ok))
+}
