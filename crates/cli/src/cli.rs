@@ -511,8 +511,7 @@ pub struct EffectArgs {
     /// The deployment folder (default: found among the file's parent folders).
     #[arg(long, value_name = "DIR")]
     pub deployment: Option<PathBuf>,
-    /// Do it: SIGHUP the db, restart the pooler (containers found by their compose labels),
-    /// then confirm with a fresh TLS handshake that the new certificate is served.
+    /// Do it (SIGHUP the db, restart the pooler) and check the served certificate on the wire.
     #[arg(long)]
     pub reload: bool,
 }

@@ -84,6 +84,15 @@ impl HardenOptions {
     }
 }
 
+/// The networks given (`--trusted-cidr`), or [`DEFAULT_TRUSTED`] when none.
+pub fn trusted_or_default(given: &[String]) -> Vec<String> {
+    if given.is_empty() {
+        DEFAULT_TRUSTED.map(String::from).to_vec()
+    } else {
+        given.to_vec()
+    }
+}
+
 /// Default validity of a new server certificate, in days.
 pub const DEFAULT_DAYS: u32 = 825;
 

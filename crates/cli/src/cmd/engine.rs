@@ -159,14 +159,9 @@ impl Engine for DockerCli {
     }
 
     fn addresses(&self, container: &str) -> Vec<std::net::IpAddr> {
-        let format =
-            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{end}}";
-        self.run(&["inspect", "--format", format, container], QUICK)
-            .map(|o| {
-                o.split_whitespace()
-                    .filter_map(|a| a.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+        let f = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{end}}";
+        let o = self.run(&["inspect", "--format", f, container], QUICK);
+        let words = o.iter().flat_map(|o| o.split_whitespace());
+        words.filter_map(|a| a.parse().ok()).collect()
     }
 }

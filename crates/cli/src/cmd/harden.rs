@@ -5,7 +5,7 @@ use crate::checklist::{self, CheckOptions};
 use crate::cli::HardenArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
-use crate::harden::{self, DEFAULT_TRUSTED, HardenOptions, StepStatus};
+use crate::harden::{self, HardenOptions, StepStatus};
 use crate::layout;
 use crate::output::{Out, Style};
 use crate::plan::FileKind;
@@ -63,11 +63,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     let mut extra = dep.domain.clone();
     extra.extend(dep.san.iter().cloned());
-    let trusted = if args.trusted_cidr.is_empty() {
-        DEFAULT_TRUSTED.map(String::from).to_vec()
-    } else {
-        args.trusted_cidr.clone()
-    };
+    let trusted = harden::trusted_or_default(&args.trusted_cidr);
     let opts = HardenOptions {
         extra_sans: extra,
         pg_owner: (user.uid, user.gid),

@@ -34,17 +34,18 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Prints (or, with `--reload`, does) what makes a change of `path` take effect.
+/// Prints (or, with `--reload`, does) what makes a renewal (`cert`) or an hba edit of `path`
+/// take effect in its deployment.
 fn take_effect(
     out: &mut Out,
     path: &std::path::Path,
     a: &crate::cli::EffectArgs,
-    changes: &[pgtls_harden::effect::Change],
     cert: Option<&std::path::Path>,
 ) -> anyhow::Result<Outcome> {
+    use pgtls_harden::effect::{self, Change};
+    let change = [cert.map_or(Change::Hba, |_| Change::Certificates)];
     let (engine, dep) = (engine::DockerCli::from_env(), a.deployment.as_deref());
-    let (lines, ok) =
-        pgtls_harden::effect::take_effect(path, dep, a.reload, &engine, changes, cert)?;
+    let (lines, ok) = effect::take_effect(path, dep, a.reload, &engine, &change, cert)?;
     lines.iter().try_for_each(|l| out.line(l))?;
     Ok(Outcome::from_failed(!ok))
 }
