@@ -235,6 +235,10 @@ pub struct HardenArgs {
     /// Show the plan and diffs; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// After applying: reload the db / restart the pooler when only certificates or
+    /// pg_hba.conf changed, and check the served certificate on the wire.
+    #[arg(long)]
+    pub reload: bool,
     /// Write a hardened copy into this folder instead of editing in place.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

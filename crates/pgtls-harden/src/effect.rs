@@ -36,6 +36,36 @@ pub enum Change {
     Hba,
 }
 
+/// What a harden plan changes that a running stack must pick up: the certificates step
+/// ([`Change::Certificates`]) and the pg-hba step ([`Change::Hba`]).
+pub fn changes_of(steps: &[crate::Step]) -> Vec<Change> {
+    let changed = |id: &str| {
+        steps
+            .iter()
+            .any(|s| s.id == id && s.status == crate::StepStatus::Changed)
+    };
+    let mut out = Vec::new();
+    if changed("certificates") {
+        out.push(Change::Certificates);
+    }
+    if changed("pg-hba") {
+        out.push(Change::Hba);
+    }
+    out
+}
+
+/// Whether a harden plan changed what only a recreate picks up: the compose file (db or pooler
+/// service), the tenant script, or a copy (`--out`).
+pub fn needs_recreate(steps: &[crate::Step]) -> bool {
+    steps.iter().any(|s| {
+        s.status == crate::StepStatus::Changed
+            && matches!(
+                s.id,
+                "copy" | "db-service" | "pooler-service" | "pooler-tenant"
+            )
+    })
+}
+
 /// The kind of action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -364,6 +394,30 @@ pub fn take_effect(
         engine,
         want.as_deref(),
     ))
+}
+
+/// `harden --reload` after applying `steps`: the actions when only certificates or
+/// `pg_hba.conf` changed; when the compose file changed (or `dir` is a copy), nothing is done
+/// (containers must be recreated from the new compose: the redeploy step says how).
+pub fn after_harden(
+    dir: &Path,
+    layout: &Layout,
+    steps: &[crate::Step],
+    engine: &dyn Engine,
+) -> (Vec<String>, bool) {
+    let recreate = needs_recreate(steps);
+    let changes = changes_of(steps);
+    if recreate || changes.is_empty() {
+        let why = if recreate {
+            "the compose file or the tenant script changed: the containers must be recreated (the redeploy step under Next steps); nothing reloaded"
+        } else {
+            "nothing changed that a running container must pick up; nothing reloaded"
+        };
+        return (vec![format!("--reload: {why}")], true);
+    }
+    let cert = std::fs::read_to_string(dir.join(crate::harden::TLS_DIR).join("server.crt")).ok();
+    let cert = cert.filter(|_| changes.contains(&Change::Certificates));
+    after_change(dir, layout, &changes, Some(engine), cert.as_deref())
 }
 
 /// The lines a command prints after `changes` in the deployment at `dir`: what to run per

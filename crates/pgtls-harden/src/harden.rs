@@ -1163,7 +1163,25 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
             "redeploy the service from Coolify (it rewrites inline files on deploy)".to_owned()
         }
     };
-    steps.push(redeploy);
+    // only certificates or pg_hba.conf changed, the compose file did not: a reload (db) and a
+    // restart (pooler) make it take effect; a recreate is not needed
+    let changes = crate::effect::changes_of(planned);
+    let compose_same = !planned.iter().any(|s| {
+        s.status == StepStatus::Changed
+            && matches!(
+                s.id,
+                "copy" | "db-service" | "pooler-service" | "pooler-tenant"
+            )
+    });
+    if compose_same && !changes.is_empty() && layout.kind == LayoutKind::Upstream {
+        let actions = crate::effect::actions(layout, &changes);
+        steps.push(format!(
+            "make it take effect (the compose file is unchanged; pgtls harden --reload does this): {}",
+            actions.iter().map(crate::effect::Action::line).collect::<Vec<_>>().join("; ")
+        ));
+    } else {
+        steps.push(redeploy);
+    }
     let host = opts
         .extra_sans
         .iter()

@@ -86,17 +86,7 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     })?;
     if a.dry_run {
         for file in kit.files() {
-            let path = a.out.join(&file.name);
-            let what = if file.secret {
-                "private key, contents not shown"
-            } else {
-                "certificate"
-            };
-            out.line(&format!(
-                "  would write {} ({what}, mode {:04o})",
-                path.display(),
-                file.mode
-            ))?;
+            out.line(&format!("  would write {}", file.describe_in(&a.out)))?;
         }
         out.line("(dry run: nothing was written)")?;
         return Ok(Outcome::Ok);
