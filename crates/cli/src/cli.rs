@@ -235,6 +235,10 @@ pub struct HardenArgs {
     /// Show the plan and diffs; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// After applying: reload the db / restart the pooler when only certificates or
+    /// pg_hba.conf changed, and check the served certificate on the wire.
+    #[arg(long)]
+    pub reload: bool,
     /// Write a hardened copy into this folder instead of editing in place.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -393,8 +397,8 @@ Exit codes: 0 not due, 1 renewal due, 2 error")]
     NeedsRenewal(CertsNeedsRenewalArgs),
     /// Renew the server certificate in DIR with the same subject and SANs, keeping mode and owner.
     #[command(after_help = "Examples:
-  pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca
-  then: docker compose exec db psql -U postgres -c 'select pg_reload_conf()'
+  pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca            prints the action per service
+  pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca --reload   does it, checks the wire
 
 Exit codes: 0 renewed, 2 error")]
     Renew(CertsRenewArgs),
@@ -507,6 +511,20 @@ pub struct CertsRenewArgs {
     /// Show what would be renewed; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Where the change must take effect.
+    #[command(flatten)]
+    pub effect: EffectArgs,
+}
+
+/// The deployment a renewed certificate or an edited pg_hba.conf belongs to.
+#[derive(Debug, Clone, Args)]
+pub struct EffectArgs {
+    /// The deployment folder (default: found among the file's parent folders).
+    #[arg(long, value_name = "DIR")]
+    pub deployment: Option<PathBuf>,
+    /// Do it (SIGHUP the db, restart the pooler) and check the served certificate on the wire.
+    #[arg(long)]
+    pub reload: bool,
 }
 
 /// `pgtls hba ...`.
@@ -664,6 +682,9 @@ pub struct HbaApplyPolicyArgs {
     /// Accepted for compatibility: writing (atomic, with a backup) is the default.
     #[arg(long, hide = true)]
     pub write: bool,
+    /// Where the change must take effect.
+    #[command(flatten)]
+    pub effect: EffectArgs,
 }
 
 /// `pgtls pooler ...`.

@@ -506,6 +506,14 @@ impl ComposeFile {
         })
     }
 
+    /// Remove the volume mount at `target` (see [`Edit::RemoveVolume`]).
+    pub fn remove_volume(&mut self, service: &str, target: &str) -> Result<Changed> {
+        self.apply(&Edit::RemoveVolume {
+            service: service.to_owned(),
+            target: target.to_owned(),
+        })
+    }
+
     /// Ensure an environment variable.
     pub fn ensure_env(&mut self, service: &str, key: &str, value: &str) -> Result<Changed> {
         self.apply(&Edit::Env {

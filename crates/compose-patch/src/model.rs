@@ -136,6 +136,14 @@ pub enum Edit {
         /// The mapping, for example `5432:5432`.
         mapping: String,
     },
+    /// Remove the volume mount with this target (block sequences only; the last mount of a
+    /// service is kept: removing it would leave an empty `volumes:` key).
+    RemoveVolume {
+        /// Service key or container name.
+        service: String,
+        /// Target path of the mount to remove.
+        target: String,
+    },
     /// Replace the inline `content:` of the long-syntax volume with this target.
     InlineContent {
         /// Service key or container name.
@@ -155,6 +163,7 @@ impl Edit {
             | Edit::Volume { service, .. }
             | Edit::Env { service, .. }
             | Edit::Port { service, .. }
+            | Edit::RemoveVolume { service, .. }
             | Edit::InlineContent { service, .. } => service,
         }
     }
@@ -170,6 +179,7 @@ impl fmt::Display for Edit {
             Edit::Volume { mount, .. } => write!(f, "volume {mount}"),
             Edit::Env { key, value, .. } => write!(f, "environment {key}={value}"),
             Edit::Port { mapping, .. } => write!(f, "port {mapping}"),
+            Edit::RemoveVolume { target, .. } => write!(f, "removal of the volume at {target}"),
             Edit::InlineContent { target, .. } => write!(f, "inline content of {target}"),
         }
     }

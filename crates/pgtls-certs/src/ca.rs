@@ -515,6 +515,20 @@ pub struct PlannedFile {
     pub protect_existing: bool,
 }
 
+impl PlannedFile {
+    /// `DIR/NAME (certificate, mode 0644)`, or `(private key, contents not shown, mode 0600)`:
+    /// what a dry run says it would write.
+    pub fn describe_in(&self, dir: &std::path::Path) -> String {
+        let what = if self.secret {
+            "private key, contents not shown"
+        } else {
+            "certificate"
+        };
+        let path = dir.join(&self.name);
+        format!("{} ({what}, mode {:04o})", path.display(), self.mode)
+    }
+}
+
 impl fmt::Debug for PlannedFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let contents = if self.secret {

@@ -106,6 +106,28 @@ impl KeyReader<'static> {
     }
 }
 
+impl KeyReader<'static> {
+    /// Whom to judge a written key for, and how to name it: the given owner (the server's
+    /// user); without one, the file's own non-root owner (the only uid it can load for); for a
+    /// root-owned file, any server user (a non-root uid in the file's group).
+    pub fn for_written_key(owner: Option<(u32, u32)>, facts: &KeyFileFacts) -> (Self, String) {
+        match owner {
+            Some((uid, gid)) => (
+                Self::new(uid, gid),
+                format!("a server running as {uid}:{gid}"),
+            ),
+            None if facts.uid != 0 => (
+                Self::new(facts.uid, facts.gid),
+                format!("a server running as uid {} only", facts.uid),
+            ),
+            None => (
+                Self::new(u32::MAX - 1, facts.gid),
+                "any server user".to_owned(),
+            ),
+        }
+    }
+}
+
 impl KeyReader<'_> {
     fn in_group(&self, gid: u32) -> bool {
         self.gid == gid || self.supplementary_gids.contains(&gid)

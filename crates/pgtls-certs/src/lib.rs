@@ -115,7 +115,7 @@ pub use names::{NameConstraint, San};
 pub use renew::{RenewOptions, RenewalPolicy, needs_renewal, renewal_reason};
 pub use writer::{
     BACKUP_DIR, Backups, FileMeta, Owner, RenewOutcome, WriteFilesOptions, WriteOptions,
-    WriteOutcome, WriteStatus, file_meta, load_ca_dir, renew_files, write_atomic,
+    WriteOutcome, WriteStatus, file_meta, load_ca_dir, renew_files, renew_preview, write_atomic,
     write_atomic_with, write_files,
 };
 

@@ -125,6 +125,17 @@ pub enum WriteStatus {
     Unchanged,
 }
 
+impl WriteStatus {
+    /// `created`, `replaced` or `unchanged`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Replaced => "replaced",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
 /// The result of writing one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -455,6 +466,31 @@ pub struct RenewOutcome {
     pub cert: WriteOutcome,
     /// The key file written (`None` when the key was reused and left alone).
     pub key: Option<WriteOutcome>,
+}
+
+/// What [`renew_files`] would do to `cert_path`, as one sentence; nothing is written.
+///
+/// # Errors
+/// The certificate cannot be read or parsed, or `ca` did not issue it.
+pub fn renew_preview(ca: &Ca, cert_path: &Path, opts: &RenewOptions) -> Result<String> {
+    let pem = fs::read(cert_path).map_err(|e| Error::io("read", cert_path, &e))?;
+    let info = inspect::inspect(&pem)?;
+    inspect::verify_chain(&pem, ca.cert_pem())?;
+    let days = opts
+        .days
+        .map_or_else(|| "the same lifetime".to_owned(), |d| format!("{d} days"));
+    let key = if opts.reuse_key {
+        "keeping the key"
+    } else {
+        "with a new key"
+    };
+    Ok(format!(
+        "would renew {} ({}, SANs {}, {} days left) for {days}, {key}; nothing was written",
+        cert_path.display(),
+        info.subject,
+        info.sans.join(" "),
+        info.days_left
+    ))
 }
 
 /// Renew the leaf at `cert_path` (key at `key_path`) with `ca`, in place: the new files get the

@@ -152,6 +152,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     let ca = setting_file(db, &settings, "ssl_ca_file");
     let hba = setting_file(db, &settings, "hba_file");
     check_mounts(&mut cx, db, [&cert, &key, &ca, &hba]);
+    check_pinned(&mut cx, layout);
     check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
     check_ca(&mut cx, cert.as_ref(), ca.as_ref());
     check_hba(&mut cx, hba.as_ref(), &settings, opts.trust.as_ref());
@@ -231,6 +232,28 @@ fn check_pgdata(cx: &mut Ctx<'_, '_>, layout: &Layout, user: Option<&DbUser>) {
             state.describe(),
             "check on the Docker host that the database has been initialized (`docker compose ps`)",
         ),
+    }
+}
+
+/// Files pgtls rewrites, mounted one by one: a renewal or an hba edit never reaches the
+/// running container (see [`crate::mounts`]).
+fn check_pinned(cx: &mut Ctx<'_, '_>, layout: &Layout) {
+    let pinned = crate::mounts::pinned_files(layout);
+    if pinned.is_empty() {
+        cx.pass(
+            "file-mounts",
+            "the files pgtls rewrites (certificates, key, pg_hba.conf) reach the containers through folder mounts",
+        );
+    } else {
+        let list: Vec<String> = pinned
+            .iter()
+            .map(crate::mounts::PinnedFile::describe)
+            .collect();
+        cx.fail(
+            "file-mounts",
+            list.join("; "),
+            "rerun pgtls harden: it mounts the folders instead and shows the diff",
+        );
     }
 }
 

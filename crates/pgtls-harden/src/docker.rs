@@ -181,6 +181,22 @@ impl Engine for DockerCli {
         merge_network_inspect(&mut nets, &text)?;
         Ok(nets)
     }
+
+    fn signal(&self, container: &str, signal: &str) -> Result<(), String> {
+        self.run(&["kill", "--signal", signal, container], QUICK)
+            .map(drop)
+    }
+
+    fn restart(&self, container: &str) -> Result<(), String> {
+        self.run(&["restart", container], CONTAINER_RUN).map(drop)
+    }
+
+    fn addresses(&self, container: &str) -> Vec<std::net::IpAddr> {
+        let f = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{end}}";
+        let o = self.run(&["inspect", "--format", f, container], QUICK);
+        let words = o.iter().flat_map(|o| o.split_whitespace());
+        words.filter_map(|a| a.parse().ok()).collect()
+    }
 }
 
 fn ip_of(v: &serde_json::Value) -> Option<IpAddr> {

@@ -21,16 +21,26 @@ use crate::tree::Tree;
 pub const TLS_DIR: &str = "volumes/tls";
 /// Host folder (relative) of the CA: never mounted into a container.
 pub const CA_DIR: &str = "volumes/tls-ca";
-/// Host path (relative) of the `pg_hba.conf` `harden` creates when none is mounted.
-pub const HBA_HOST: &str = "volumes/db/pg_hba.conf";
+/// Host folder (relative) of the `pg_hba.conf` `harden` creates when none is mounted: mounted
+/// as a folder, so an edit (a rename over the file) reaches the running db.
+pub const HBA_DIR: &str = "volumes/db/hba";
+/// Host path (relative) of that `pg_hba.conf`.
+pub const HBA_HOST: &str = "volumes/db/hba/pg_hba.conf";
+/// Where an earlier pgtls put it (mounted as a single file): migrated by `harden`.
+pub const LEGACY_HBA_HOST: &str = "volumes/db/pg_hba.conf";
 /// Container folder of the TLS files in the db service.
 pub const DB_TLS_TARGET: &str = "/etc/postgresql-tls";
 /// Container path of the mounted `pg_hba.conf` in the db service.
 pub const DB_HBA_TARGET: &str = "/etc/postgresql-hba/pg_hba.conf";
-/// Container path of the certificate in the pooler (Coolify's defaults).
-pub const POOLER_CERT_TARGET: &str = "/etc/ssl/server.crt";
-/// Container path of the key in the pooler.
-pub const POOLER_KEY_TARGET: &str = "/etc/ssl/server.key";
+/// Container folder [`HBA_DIR`] is mounted at.
+pub const DB_HBA_DIR_TARGET: &str = "/etc/postgresql-hba";
+/// Container folder [`TLS_DIR`] is mounted at in the pooler (read-only). Not `/etc/ssl`: a
+/// folder mounted there would hide the image's system CA store.
+pub const POOLER_TLS_TARGET: &str = "/etc/pooler-tls";
+/// Container path of the certificate in the pooler (`GLOBAL_DOWNSTREAM_CERT_PATH`).
+pub const POOLER_CERT_TARGET: &str = "/etc/pooler-tls/server.crt";
+/// Container path of the key in the pooler (`GLOBAL_DOWNSTREAM_KEY_PATH`).
+pub const POOLER_KEY_TARGET: &str = "/etc/pooler-tls/server.key";
 /// The Docker private ranges: the default trusted networks.
 pub const DEFAULT_TRUSTED: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
@@ -78,6 +88,15 @@ impl HardenOptions {
             days: DEFAULT_DAYS,
             pooler_upsert: false,
         }
+    }
+}
+
+/// The networks given (`--trusted-cidr`), or [`DEFAULT_TRUSTED`] when none.
+pub fn trusted_or_default(given: &[String]) -> Vec<String> {
+    if given.is_empty() {
+        DEFAULT_TRUSTED.map(String::from).to_vec()
+    } else {
+        given.to_vec()
     }
 }
 
@@ -180,24 +199,70 @@ pub fn wanted_sans(layout: &Layout, extra: &[String]) -> Vec<String> {
     names
 }
 
-/// Where the `pg_hba.conf` lives: `(host path, container path, mounted already)`.
-pub fn hba_location(layout: &Layout) -> (PathBuf, String, bool) {
+/// How the db sees its `pg_hba.conf`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HbaMount {
+    /// In a mounted folder: edits reach the running server.
+    Folder,
+    /// Not mounted: `harden` creates [`HBA_HOST`] and mounts [`HBA_DIR`].
+    New,
+    /// Mounted as a single file (pinned): `harden` moves it to [`HBA_HOST`] in the mounted
+    /// [`HBA_DIR`] and drops the old mount; the old host file stays (not deleted).
+    Migrate {
+        /// The host file mounted so far.
+        from: PathBuf,
+        /// Its container path (the mount's target).
+        old_target: String,
+    },
+}
+
+/// Where the `pg_hba.conf` lives and will live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HbaLocation {
+    /// Host path (relative to the deployment, or absolute) of the file harden writes.
+    pub host: PathBuf,
+    /// Its path inside the db container (`hba_file`).
+    pub container: String,
+    /// How it is mounted now.
+    pub mount: HbaMount,
+}
+
+/// Where the `pg_hba.conf` lives: the file `hba_file` names on a folder mount is kept; a
+/// single-file mount (`hba_file`'s own, or any `.../pg_hba.conf` bind) is migrated to
+/// [`HBA_HOST`] in a mounted folder; otherwise [`HBA_HOST`] is new.
+pub fn hba_location(layout: &Layout) -> HbaLocation {
     let settings = layout.db.pg_settings();
+    let pinned = |from: PathBuf, old_target: String| HbaLocation {
+        host: PathBuf::from(HBA_HOST),
+        container: DB_HBA_TARGET.to_owned(),
+        mount: HbaMount::Migrate { from, old_target },
+    };
     if let Some(container) = settings.get("hba_file")
         && let Some(host) = host_path_for(layout, container)
     {
-        return (host, container.clone(), true);
+        if crate::mounts::single_file_mount(&layout.db, container).is_some() {
+            return pinned(host, container.clone());
+        }
+        return HbaLocation {
+            host,
+            container: container.clone(),
+            mount: HbaMount::Folder,
+        };
     }
     if let Some(m) = layout
         .db
         .volumes
         .iter()
-        .find(|m| m.bind && m.target.ends_with("pg_hba.conf"))
+        .find(|m| m.bind && m.content.is_none() && m.target.ends_with("pg_hba.conf"))
         && let Some(host) = crate::layout::relative_host_path(&m.source)
     {
-        return (host, m.target.clone(), true);
+        return pinned(host, m.target.clone());
     }
-    (PathBuf::from(HBA_HOST), DB_HBA_TARGET.to_owned(), false)
+    HbaLocation {
+        host: PathBuf::from(HBA_HOST),
+        container: DB_HBA_TARGET.to_owned(),
+        mount: HbaMount::New,
+    }
 }
 
 /// Maps a container path in the db service to a host path through its bind mounts.
@@ -264,8 +329,8 @@ pub fn plan<'a>(
         &mut dirs,
         &mut warnings,
     )?);
-    let (hba_host, hba_container, hba_mounted) = hba_location(layout);
-    steps.push(plan_hba(&mut staging, &hba_host, hba_mounted, opts)?);
+    let hba = hba_location(layout);
+    steps.push(plan_hba(&mut staging, &hba, opts)?);
 
     let compose_text = staging
         .read_text(&layout.compose)?
@@ -273,32 +338,34 @@ pub fn plan<'a>(
     let mut compose = ComposeFile::parse(&compose_text)
         .with_context(|| format!("reading \"{}\"", layout.compose.display()))?;
     let mut db_step = Step::new("db-service");
-    let db_changed = edit_db_service(&mut compose, layout, &hba_host, &hba_container, hba_mounted)
-        .with_context(|| {
+    let db_changed =
+        edit_db_service(&mut compose, layout, &hba, &mut db_step).with_context(|| {
             format!(
                 "editing service \"{}\" in \"{}\"",
                 layout.db.key,
                 layout.compose.display()
             )
         })?;
-    db_step.notes.push(format!(
-        "service `{}`: -c hba_file ssl=on ssl_cert_file ssl_key_file ssl_ca_file; {TLS_DIR} mounted read-only at {DB_TLS_TARGET}",
-        layout.db.key
+    db_step.notes.insert(0, format!(
+        "service `{}`: -c hba_file ssl=on ssl_cert_file ssl_key_file ssl_ca_file; {TLS_DIR} mounted read-only at {DB_TLS_TARGET}, the folder of pg_hba.conf at {}",
+        layout.db.key,
+        hba.container.rsplit_once('/').map_or("/", |(d, _)| d)
     ));
     db_step.touch(&layout.compose, db_changed);
 
     let mut pooler_step = Step::new("pooler-service");
     let mut tenant_step = Step::new("pooler-tenant");
     if let Some(pooler) = &layout.pooler {
-        let changed = edit_pooler_service(&mut compose, layout, pooler).with_context(|| {
-            format!(
-                "editing service \"{}\" in \"{}\"",
-                pooler.key,
-                layout.compose.display()
-            )
-        })?;
-        pooler_step.notes.push(format!(
-            "service `{}`: server.crt/server.key mounted read-only, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH, ports 5432 and 6543",
+        let changed = edit_pooler_service(&mut compose, layout, pooler, &mut pooler_step)
+            .with_context(|| {
+                format!(
+                    "editing service \"{}\" in \"{}\"",
+                    pooler.key,
+                    layout.compose.display()
+                )
+            })?;
+        pooler_step.notes.insert(0, format!(
+            "service `{}`: {TLS_DIR} mounted read-only at {POOLER_TLS_TARGET}, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH inside it, ports 5432 and 6543",
             pooler.key
         ));
         pooler_step.touch(&layout.compose, changed);
@@ -723,21 +790,29 @@ pub fn reusable(cert: &str, key: &str, ca_pem: &str, sans: &[String]) -> Result<
     Ok(())
 }
 
-fn plan_hba(
-    staging: &mut Staging<'_>,
-    host: &Path,
-    mounted: bool,
-    opts: &HardenOptions,
-) -> Result<Step> {
+fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) -> Result<Step> {
     let mut step = Step::new("pg-hba");
-    let (base, from) = match staging.read_text(host)? {
+    let host = hba.host.as_path();
+    let seed = match &hba.mount {
+        HbaMount::Migrate { from, old_target } if staging.read_text(host)?.is_none() => {
+            step.notes.push(format!(
+                "{} moved to {host} in the folder {HBA_DIR} (mounted at {DB_HBA_DIR_TARGET}): the single-file mount at {old_target} pinned the old file, so edits never reached the running db; {} is left in place, no longer mounted",
+                from.display(),
+                from.display(),
+                host = host.display()
+            ));
+            staging.read_text(from)?
+        }
+        _ => None,
+    };
+    let (base, from) = match seed.or(staging.read_text(host)?) {
         Some(text) => (text, format!("{} edited", host.display())),
         None => (
             pg_hba::SUPABASE_DEFAULT_HBA.to_owned(),
             format!(
                 "{} created from the supabase/postgres image's default{}",
                 host.display(),
-                if mounted {
+                if hba.mount == HbaMount::Folder {
                     " (the mounted file is missing)"
                 } else {
                     ""
@@ -792,9 +867,8 @@ fn selinux_for(layout: &Layout) -> Option<Selinux> {
 fn edit_db_service(
     compose: &mut ComposeFile,
     layout: &Layout,
-    hba_host: &Path,
-    hba_container: &str,
-    hba_mounted: bool,
+    hba: &HbaLocation,
+    step: &mut Step,
 ) -> Result<bool> {
     let db = layout.db.key.as_str();
     let cert = format!("{DB_TLS_TARGET}/server.crt");
@@ -804,7 +878,7 @@ fn edit_db_service(
         .ensure_command_settings(
             db,
             &[
-                ("hba_file", hba_container),
+                ("hba_file", hba.container.as_str()),
                 ("ssl", "on"),
                 ("ssl_cert_file", &cert),
                 ("ssl_key_file", &key),
@@ -816,11 +890,28 @@ fn edit_db_service(
     let mut tls = VolumeMount::new(format!("./{TLS_DIR}"), DB_TLS_TARGET).read_only();
     tls.selinux = label;
     changed |= compose.ensure_volume(db, tls)?.changed();
-    if !hba_mounted {
-        let mut hba =
-            VolumeMount::new(format!("./{}", hba_host.display()), hba_container).read_only();
-        hba.selinux = label;
-        changed |= compose.ensure_volume(db, hba)?.changed();
+    if hba.mount != HbaMount::Folder {
+        let mut dir = VolumeMount::new(format!("./{HBA_DIR}"), DB_HBA_DIR_TARGET).read_only();
+        dir.selinux = label;
+        changed |= compose.ensure_volume(db, dir)?.changed();
+    }
+    if let HbaMount::Migrate { old_target, .. } = &hba.mount
+        && compose.remove_volume(db, old_target)?.changed()
+    {
+        changed = true;
+        step.notes.push(format!(
+            "single-file mount at {old_target} replaced by the folder mount ./{HBA_DIR}:{DB_HBA_DIR_TARGET}"
+        ));
+    }
+    // single-file binds of the TLS folder's files (an earlier pgtls, or by hand)
+    for (host, target) in crate::mounts::file_binds_from(&layout.db, TLS_DIR) {
+        if compose.remove_volume(db, &target)?.changed() {
+            changed = true;
+            step.notes.push(format!(
+                "single-file mount {} -> {target} dropped: the folder mount ./{TLS_DIR}:{DB_TLS_TARGET} serves it",
+                host.display()
+            ));
+        }
     }
     Ok(changed)
 }
@@ -829,24 +920,29 @@ fn edit_pooler_service(
     compose: &mut ComposeFile,
     layout: &Layout,
     pooler: &crate::layout::Service,
+    step: &mut Step,
 ) -> Result<bool> {
     let key = pooler.key.as_str();
     let label = selinux_for(layout);
-    let mut changed = false;
-    for (file, target) in [
-        ("server.crt", POOLER_CERT_TARGET),
-        ("server.key", POOLER_KEY_TARGET),
-    ] {
-        let mut m = VolumeMount::new(format!("./{TLS_DIR}/{file}"), target).read_only();
-        m.selinux = label;
-        changed |= compose.ensure_volume(key, m)?.changed();
-    }
+    let mut m = VolumeMount::new(format!("./{TLS_DIR}"), POOLER_TLS_TARGET).read_only();
+    m.selinux = label;
+    let mut changed = compose.ensure_volume(key, m)?.changed();
     changed |= compose
         .ensure_env(key, "GLOBAL_DOWNSTREAM_CERT_PATH", POOLER_CERT_TARGET)?
         .changed();
     changed |= compose
         .ensure_env(key, "GLOBAL_DOWNSTREAM_KEY_PATH", POOLER_KEY_TARGET)?
         .changed();
+    // what an earlier pgtls mounted: ./volumes/tls/server.crt:/etc/ssl/server.crt, one file each
+    for (host, target) in crate::mounts::file_binds_from(pooler, TLS_DIR) {
+        if compose.remove_volume(key, &target)?.changed() {
+            changed = true;
+            step.notes.push(format!(
+                "single-file mount {} -> {target} replaced by the folder mount ./{TLS_DIR}:{POOLER_TLS_TARGET} (a renewal replaces the file; a single-file mount keeps serving the old one)",
+                host.display()
+            ));
+        }
+    }
     let ports = compose.ports(key)?;
     for port in ["5432", "6543"] {
         let published = ports.iter().any(|p| container_port(p) == Some(port));
@@ -1051,6 +1147,10 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
                 format!("{TLS_DIR}/")
             } else if path.starts_with(CA_DIR) {
                 format!("{CA_DIR}/")
+            } else if path.starts_with(HBA_DIR) {
+                // the folder, as a new folder: `cp --parents` (GNU 9.1) fails on the files
+                // that follow a file whose parent folders it had to create
+                format!("{HBA_DIR}/")
             } else {
                 path.display().to_string()
             };
@@ -1083,7 +1183,25 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
             "redeploy the service from Coolify (it rewrites inline files on deploy)".to_owned()
         }
     };
-    steps.push(redeploy);
+    // only certificates or pg_hba.conf changed, the compose file did not: a reload (db) and a
+    // restart (pooler) make it take effect; a recreate is not needed
+    let changes = crate::effect::changes_of(planned);
+    let compose_same = !planned.iter().any(|s| {
+        s.status == StepStatus::Changed
+            && matches!(
+                s.id,
+                "copy" | "db-service" | "pooler-service" | "pooler-tenant"
+            )
+    });
+    if compose_same && !changes.is_empty() && layout.kind == LayoutKind::Upstream {
+        let actions = crate::effect::actions(layout, &changes);
+        steps.push(format!(
+            "make it take effect (the compose file is unchanged; pgtls harden --reload does this): {}",
+            actions.iter().map(crate::effect::Action::line).collect::<Vec<_>>().join("; ")
+        ));
+    } else {
+        steps.push(redeploy);
+    }
     let host = opts
         .extra_sans
         .iter()

@@ -54,12 +54,16 @@
 //!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or colours.
 //! - **Errors** are one [`Error`] enum; [`Context`] adds "what was being done" the way a chain
 //!   of causes reads in the CLI (`error: ...`, `caused by: ...`).
+//! - **Mounts and reloads.** [`mounts`] says which files pgtls rewrites reach a running container
+//!   (folders, not single-file binds, which pin the old inode); [`effect`] turns "what changed"
+//!   into the exact action per service (db SIGHUP, pooler restart) and, given an [`Engine`], does
+//!   it and confirms the served certificate with a fresh handshake (feature `probe`).
 //!
 //! # Limitations
 //! - Two layouts only (upstream `supabase/docker` and Coolify's Supabase service); others can be
 //!   forced with a [`LayoutKind`] when their service names match one of them.
-//! - Applying edits files; it does not restart containers. A running Supavisor's tenant row is
-//!   not changed by editing a create-only pooler.exs: the plan warns, and
+//! - Applying edits files; it restarts nothing unless asked ([`effect::perform`], `docs/mounts-and-reload.md`).
+//!   A running Supavisor's tenant row is not changed by editing a create-only pooler.exs: the plan warns, and
 //!   [`HardenOptions::pooler_upsert`] rewrites the script into an upsert.
 
 #![deny(missing_docs)]
@@ -70,9 +74,11 @@ pub mod checklist;
 pub mod connstr;
 pub mod coolify;
 pub mod docker;
+pub mod effect;
 pub mod error;
 pub mod harden;
 pub mod layout;
+pub mod mounts;
 pub mod owner;
 pub mod plan;
 pub mod source;

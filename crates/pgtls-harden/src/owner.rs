@@ -276,6 +276,21 @@ pub trait Engine {
     fn id_in_container(&self, container: &str) -> Result<String, String>;
     /// The output of `id postgres` in a local image; `Ok(None)` when the image is not present.
     fn id_in_image(&self, image: &str) -> Result<Option<String>, String>;
+    /// Sends `signal` (`HUP`) to a container's main process (`docker kill --signal`).
+    fn signal(&self, container: &str, signal: &str) -> Result<(), String> {
+        let _ = (container, signal);
+        Err("no Docker engine".into())
+    }
+    /// Restarts a container (`docker restart`).
+    fn restart(&self, container: &str) -> Result<(), String> {
+        let _ = container;
+        Err("no Docker engine".into())
+    }
+    /// The container's addresses on its networks.
+    fn addresses(&self, container: &str) -> Vec<std::net::IpAddr> {
+        let _ = container;
+        Vec::new()
+    }
     /// The networks a running container is attached to, with their subnets, gateways and the
     /// other containers on them (see [`crate::trust`]).
     ///

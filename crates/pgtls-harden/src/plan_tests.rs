@@ -280,3 +280,137 @@ fn hba_trust_passes_for_known_exclusions_and_fails_for_a_new_proxy_address() {
         "{detail}"
     );
 }
+
+/// The compose an earlier pgtls wrote (git 006f07b): `pg_hba.conf` and the pooler's cert and key
+/// each mounted as one file.
+fn old_hardened() -> MemSource {
+    let compose = COMPOSE
+        .replace(
+            "      - ./volumes/db/data:/var/lib/postgresql/data:Z\n",
+            "      - ./volumes/db/data:/var/lib/postgresql/data:Z\n      - ./volumes/tls:/etc/postgresql-tls:ro,z\n      - ./volumes/db/pg_hba.conf:/etc/postgresql-hba/pg_hba.conf:ro,z\n",
+        )
+        .replace(
+            r#""config_file=/etc/postgresql/postgresql.conf"]"#,
+            r#""config_file=/etc/postgresql/postgresql.conf", "-c", "hba_file=/etc/postgresql-hba/pg_hba.conf", "-c", "ssl=on", "-c", "ssl_cert_file=/etc/postgresql-tls/server.crt", "-c", "ssl_key_file=/etc/postgresql-tls/server.key", "-c", "ssl_ca_file=/etc/postgresql-tls/ca.crt"]"#,
+        )
+        .replace(
+            "      - ./volumes/pooler/pooler.exs:/etc/pooler/pooler.exs:ro,z\n",
+            "      - ./volumes/pooler/pooler.exs:/etc/pooler/pooler.exs:ro,z\n      - ./volumes/tls/server.crt:/etc/ssl/server.crt:ro,z\n      - ./volumes/tls/server.key:/etc/ssl/server.key:ro,z\n    environment:\n      GLOBAL_DOWNSTREAM_CERT_PATH: /etc/ssl/server.crt\n      GLOBAL_DOWNSTREAM_KEY_PATH: /etc/ssl/server.key\n",
+        );
+    upstream().file("docker-compose.yml", compose).file(
+        "volumes/db/pg_hba.conf",
+        pg_hba::SUPABASE_DEFAULT_HBA.replace("trust\n", "trust # mine\n"),
+    )
+}
+
+#[test]
+fn single_file_mounts_of_an_earlier_pgtls_are_migrated_to_folders() {
+    let src = old_hardened();
+    let layout = Layout::detect(&src, None).unwrap();
+    let pinned = crate::mounts::pinned_files(&layout);
+    let what: Vec<&str> = pinned.iter().map(|p| p.what).collect();
+    assert_eq!(what, ["pg_hba.conf", "pooler certificate", "pooler key"]);
+    let loc = crate::harden::hba_location(&layout);
+    assert_eq!(loc.host, Path::new(crate::harden::HBA_HOST));
+    assert!(matches!(loc.mount, crate::harden::HbaMount::Migrate { .. }));
+
+    let tree = Tree::over(Box::new(src.clone()), None);
+    let (plan, _s) = crate::plan(&tree, &layout, &HardenOptions::new((105, 106))).unwrap();
+    let compose = plan
+        .changes
+        .iter()
+        .find(|c| c.path == Path::new("docker-compose.yml"))
+        .map(|c| String::from_utf8(c.after.clone()).unwrap())
+        .unwrap();
+    assert!(
+        compose.contains("- ./volumes/db/hba:/etc/postgresql-hba:ro,z\n"),
+        "{compose}"
+    );
+    assert!(!compose.contains("pg_hba.conf:/etc"), "{compose}");
+    assert!(
+        compose.contains("- ./volumes/tls:/etc/pooler-tls:ro,z\n"),
+        "{compose}"
+    );
+    assert!(!compose.contains("/etc/ssl/server"), "{compose}");
+    assert!(compose.contains("GLOBAL_DOWNSTREAM_CERT_PATH: /etc/pooler-tls/server.crt"));
+    assert!(compose.contains("hba_file=/etc/postgresql-hba/pg_hba.conf"));
+    // the content moved, the user's comment with it; the old file is not touched
+    let hba = plan
+        .changes
+        .iter()
+        .find(|c| c.path == Path::new(crate::harden::HBA_HOST))
+        .unwrap();
+    assert!(String::from_utf8_lossy(&hba.after).contains("# mine"));
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| c.path == Path::new("volumes/db/pg_hba.conf"))
+    );
+    let notes: Vec<&String> = plan.steps.iter().flat_map(|s| &s.notes).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("moved to volumes/db/hba/pg_hba.conf")),
+        "{notes:?}"
+    );
+
+    // after applying: nothing pinned, the checklist agrees, a rerun changes nothing
+    let after = applied(src, &plan);
+    let layout = Layout::detect(&after, None).unwrap();
+    assert!(crate::mounts::pinned_files(&layout).is_empty());
+    assert_eq!(
+        crate::harden::hba_location(&layout).mount,
+        crate::harden::HbaMount::Folder
+    );
+    let tree = Tree::over(Box::new(after), None);
+    let (again, staging) = crate::plan(&tree, &layout, &HardenOptions::new((105, 106))).unwrap();
+    assert!(
+        !again.changed(),
+        "{:?}",
+        again.changes.iter().map(|c| &c.path).collect::<Vec<_>>()
+    );
+    let list = checklist::run(
+        &staging,
+        &layout,
+        &CheckOptions {
+            db_user: None,
+            sans: Vec::new(),
+            expiry_warn_days: 30,
+            trust: None,
+        },
+    );
+    let item = list.items.iter().find(|i| i.id == "file-mounts").unwrap();
+    assert_eq!(item.verdict, Verdict::Pass, "{}", item.detail);
+}
+
+#[test]
+fn the_checklist_flags_single_file_mounts() {
+    let src = old_hardened();
+    let layout = Layout::detect(&src, None).unwrap();
+    let tree = Tree::over(Box::new(src), None);
+    let staging = crate::Staging::new(&tree);
+    let list = checklist::run(
+        &staging,
+        &layout,
+        &CheckOptions {
+            db_user: None,
+            sans: Vec::new(),
+            expiry_warn_days: 30,
+            trust: None,
+        },
+    );
+    let item = list.items.iter().find(|i| i.id == "file-mounts").unwrap();
+    assert_eq!(item.verdict, Verdict::Fail);
+    assert!(
+        item.detail
+            .contains("./volumes/db/pg_hba.conf -> /etc/postgresql-hba/pg_hba.conf"),
+        "{}",
+        item.detail
+    );
+    assert!(
+        item.detail.contains("/etc/ssl/server.key"),
+        "{}",
+        item.detail
+    );
+}

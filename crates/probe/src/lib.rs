@@ -99,6 +99,7 @@ mod judge;
 mod options;
 mod probe;
 mod report;
+mod served;
 mod target;
 pub mod wire;
 
@@ -109,6 +110,7 @@ pub use crate::report::{
     CertificateInfo, Check, CheckData, CheckId, OverallVerdict, Refusal, Report, TargetReport,
     TargetVerdict, Verdict, VersionOutcome, render_target,
 };
+pub use crate::served::served_certificate;
 pub use crate::target::{DEFAULT_PORTS, Target, parse_targets};
 
 #[cfg(doctest)]

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use pgtls_certs::{
     CaParams, CertKit, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams,
-    WriteOptions, WriteStatus, load_ca_dir, write_atomic,
+    WriteOptions, load_ca_dir, write_atomic,
 };
 
 use crate::cli::key_type;
@@ -22,14 +22,6 @@ pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
         CertsCommand::Inspect(a) => inspect(a, out),
         CertsCommand::NeedsRenewal(a) => needs_renewal(a, out),
         CertsCommand::Renew(a) => renew(a, out),
-    }
-}
-
-fn status(s: WriteStatus) -> &'static str {
-    match s {
-        WriteStatus::Created => "created",
-        WriteStatus::Replaced => "replaced",
-        WriteStatus::Unchanged => "unchanged",
     }
 }
 
@@ -66,12 +58,9 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     {
         out.line(&format!("{} {w}", out.mark("warn")))?;
     }
+    let local = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
     let sans = if a.san.is_empty() {
-        vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-            "::1".to_owned(),
-        ]
+        local
     } else {
         a.san.clone()
     };
@@ -97,17 +86,7 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     })?;
     if a.dry_run {
         for file in kit.files() {
-            let path = a.out.join(&file.name);
-            let what = if file.secret {
-                "private key, contents not shown"
-            } else {
-                "certificate"
-            };
-            out.line(&format!(
-                "  would write {} ({what}, mode {:04o})",
-                path.display(),
-                file.mode
-            ))?;
+            out.line(&format!("  would write {}", file.describe_in(&a.out)))?;
         }
         out.line("(dry run: nothing was written)")?;
         return Ok(Outcome::Ok);
@@ -132,7 +111,7 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         .with_context(|| format!("writing \"{}\"", path.display()))?;
         out.line(&format!(
             "  {:<9} {} (mode {:04o})",
-            status(outcome.status),
+            outcome.status.as_str(),
             path.display(),
             file.mode
         ))?;
@@ -150,21 +129,8 @@ fn key_verdict(
     out: &mut Out,
 ) -> anyhow::Result<Outcome> {
     let facts = pgtls_certs::KeyFileFacts::of(path)?;
-    let (reader, whom) = match owner {
-        Some(o) => (
-            pgtls_certs::KeyReader::new(o.uid, o.gid),
-            format!("a server running as {}:{}", o.uid, o.gid),
-        ),
-        // no owner given: the file's own owner is the only non-root uid it can load for
-        None if facts.uid != 0 => (
-            pgtls_certs::KeyReader::new(facts.uid, facts.gid),
-            format!("a server running as uid {} only", facts.uid),
-        ),
-        None => (
-            pgtls_certs::KeyReader::new(u32::MAX - 1, facts.gid),
-            "any server user".to_owned(),
-        ),
-    };
+    let (reader, whom) =
+        pgtls_certs::KeyReader::for_written_key(owner.map(|o| (o.uid, o.gid)), &facts);
     let verdict = pgtls_certs::key_file_verdict(&path.display().to_string(), facts, reader);
     if verdict.loads() {
         out.line(&format!("{} server.key loads for {whom}", out.mark("pass")))?;
@@ -229,7 +195,7 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
         let path = a.out.join(name);
         let o = write_atomic(&path, pem.as_bytes(), &opts)
             .with_context(|| format!("writing \"{}\"", path.display()))?;
-        out.line(&format!("  {:<9} {}", status(o.status), path.display()))?;
+        out.line(&format!("  {:<9} {}", o.status.as_str(), path.display()))?;
     }
     out.line(&format!(
         "use with: sslmode=verify-full sslcert={0}.crt sslkey={0}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",
@@ -350,42 +316,23 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ))
         })?;
     let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
+    let opts = RenewOptions {
+        reuse_key: a.reuse_key,
+        days: Some(a.days),
+    };
     if a.dry_run {
-        let pem = read_text(&cert)?;
-        let info = pgtls_certs::inspect(&pem)
-            .with_context(|| format!("reading \"{}\"", cert.display()))?;
-        pgtls_certs::verify_chain(&pem, ca.cert_pem()).with_context(|| {
+        let what = pgtls_certs::renew_preview(&ca, &cert, &opts).with_context(|| {
             format!(
-                "\"{}\" was not issued by the CA in \"{}\"",
+                "\"{}\" against the CA in \"{}\"",
                 cert.display(),
                 ca_dir.display()
             )
         })?;
-        out.line(&format!(
-            "would renew {} ({}, SANs {}, {} days left) for {} days, {}; nothing was written",
-            cert.display(),
-            info.subject,
-            info.sans.join(" "),
-            info.days_left,
-            a.days,
-            if a.reuse_key {
-                "keeping the key"
-            } else {
-                "with a new key"
-            }
-        ))?;
+        out.line(&what)?;
         return Ok(Outcome::Ok);
     }
-    let outcome = pgtls_certs::renew_files(
-        &ca,
-        &cert,
-        &key,
-        &RenewOptions {
-            reuse_key: a.reuse_key,
-            days: Some(a.days),
-        },
-    )
-    .with_context(|| format!("renewing \"{}\"", cert.display()))?;
+    let outcome = pgtls_certs::renew_files(&ca, &cert, &key, &opts)
+        .with_context(|| format!("renewing \"{}\"", cert.display()))?;
     out.line(&format!(
         "renewed {}: serial {} -> {} (mode and owner kept{})",
         cert.display(),
@@ -397,8 +344,5 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ", key reused"
         }
     ))?;
-    out.line(
-        "PostgreSQL picks it up without a restart: SELECT pg_reload_conf(); (restart the pooler)",
-    )?;
-    Ok(Outcome::Ok)
+    super::take_effect(out, &a.dir, &a.effect, Some(&cert))
 }

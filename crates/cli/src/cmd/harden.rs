@@ -9,7 +9,7 @@ use crate::harden::{self, HardenOptions, StepStatus};
 use crate::layout;
 use crate::output::{Out, Style};
 use crate::plan::FileKind;
-use pgtls_harden::via_coolify as coolify;
+use pgtls_harden::{effect, via_coolify as coolify};
 
 /// How long a run waits for another run on the same deployment before refusing.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -367,6 +367,14 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                 failing.join("; ")
             ),
         ))?;
+    }
+    let engine = pgtls_harden::docker::DockerCli::from_env();
+    if args.reload && !args.dry_run && tree.in_place() {
+        let (lines, ok) = effect::after_harden(&dep.dir, &layout, &plan.steps, &engine);
+        lines.iter().try_for_each(|l| out.line(l))?;
+        if !ok {
+            return Ok(Outcome::Findings);
+        }
     }
     Ok(checklist_outcome(args, &checks))
 }

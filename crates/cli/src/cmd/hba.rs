@@ -14,7 +14,6 @@ use crate::cli::{
 };
 use crate::cmd::edit::{read_text, show_and_write};
 use crate::error::{Error, Outcome};
-use crate::harden::DEFAULT_TRUSTED;
 use crate::output::{Out, Style};
 
 pub fn run(cmd: &HbaCommand, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -265,11 +264,7 @@ fn fmt(a: &HbaFmtArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 
 fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let text = read_text(&a.file)?;
-    let cidrs: Vec<String> = if a.trusted_cidr.is_empty() {
-        DEFAULT_TRUSTED.map(String::from).to_vec()
-    } else {
-        a.trusted_cidr.clone()
-    };
+    let cidrs = pgtls_harden::harden::trusted_or_default(&a.trusted_cidr);
     let policy = Policy::with_trusted(&cidrs)
         .context("reading --trusted-cidr")?
         .excluding(a.refuse_plaintext_from.iter().copied());
@@ -280,5 +275,8 @@ fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome
     for w in &warnings {
         out.line(&format!("{} {w}", out.paint(Style::Yellow, "warning:")))?;
     }
-    Ok(Outcome::Ok)
+    if a.dry_run || text == after && !a.effect.reload {
+        return Ok(Outcome::Ok);
+    }
+    super::take_effect(out, &a.file, &a.effect, None)
 }

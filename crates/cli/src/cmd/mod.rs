@@ -32,3 +32,22 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Pooler(cmd) => pooler::run(&cmd, out),
     }
 }
+
+/// Prints (or, with `--reload`, does) what makes a renewal (`cert`) or an hba edit of `path`
+/// take effect in its deployment.
+fn take_effect(
+    out: &mut Out,
+    path: &std::path::Path,
+    a: &crate::cli::EffectArgs,
+    cert: Option<&std::path::Path>,
+) -> anyhow::Result<Outcome> {
+    use pgtls_harden::effect::{self, Change};
+    let change = [cert.map_or(Change::Hba, |_| Change::Certificates)];
+    let (engine, dep) = (
+        pgtls_harden::docker::DockerCli::from_env(),
+        a.deployment.as_deref(),
+    );
+    let (lines, ok) = effect::take_effect(path, dep, a.reload, &engine, &change, cert)?;
+    lines.iter().try_for_each(|l| out.line(l))?;
+    Ok(Outcome::from_failed(!ok))
+}

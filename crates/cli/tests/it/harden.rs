@@ -219,14 +219,23 @@ fn coolify_harden_keeps_every_other_byte() {
         .filter(|c| c.tag() == similar::ChangeTag::Insert)
         .map(|c| c.value())
         .collect();
-    // edits add lines and change none: the new map entry is a line of its own, with a comma
-    assert!(removed.is_empty(), "unexpected removals: {removed:?}");
+    // edits add lines and change none but the two certificate paths (now inside the mounted
+    // TLS folder): the new map entry is a line of its own, with a comma
+    assert_eq!(
+        removed,
+        [
+            "      - GLOBAL_DOWNSTREAM_CERT_PATH=/etc/ssl/server.crt\n",
+            "      - GLOBAL_DOWNSTREAM_KEY_PATH=/etc/ssl/server.key\n"
+        ],
+        "unexpected removals"
+    );
     assert!(
         added.contains("            \"enforce_ssl\" => true,\n"),
         "{added}"
     );
     assert!(
-        added.contains("ssl=on") && !added.contains("GLOBAL_DOWNSTREAM"),
+        added.contains("ssl=on")
+            && added.contains("      - GLOBAL_DOWNSTREAM_CERT_PATH=/etc/pooler-tls/server.crt\n"),
         "{added}"
     );
     // the typed view: the inline pooler.exs has enforce_ssl, the db command has ssl=on
@@ -624,7 +633,7 @@ fn a_failing_checklist_after_harden_is_exit_1() {
         owner.as_ref(),
     ];
     assert_eq!(code(&pgtls(args)), 0);
-    let hba = tmp.path().join("volumes/db/pg_hba.conf");
+    let hba = tmp.path().join("volumes/db/hba/pg_hba.conf");
     let mut text = std::fs::read_to_string(&hba).unwrap();
     text.push_str("host all all 0.0.0.0/0 trust\n");
     std::fs::write(&hba, text).unwrap();
@@ -710,8 +719,8 @@ fn bad_bytes_are_reported_with_line_and_column() {
         ("docker-compose.yml", &b"\0"[..], "NUL byte"),
         ("volumes/pooler/pooler.exs", &b"\xff"[..], "invalid UTF-8"),
         ("volumes/pooler/pooler.exs", &b"\0"[..], "NUL byte"),
-        ("volumes/db/pg_hba.conf", &b"\xff"[..], "invalid UTF-8"),
-        ("volumes/db/pg_hba.conf", &b"\0"[..], "NUL byte"),
+        ("volumes/db/hba/pg_hba.conf", &b"\xff"[..], "invalid UTF-8"),
+        ("volumes/db/hba/pg_hba.conf", &b"\0"[..], "NUL byte"),
     ] {
         let tmp = upstream_copy();
         let path = tmp.path().join(file);

@@ -4,6 +4,7 @@ mod clients;
 mod connstr;
 mod coolify;
 mod e2e;
+mod effect;
 mod flags;
 mod harden;
 mod npgsql;

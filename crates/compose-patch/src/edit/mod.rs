@@ -71,6 +71,7 @@ pub(crate) fn plan(svc: &Svc<'_>, edit: &Edit) -> Result<Option<Plan>> {
         Edit::Volume { mount, .. } => plan_volume(svc, mount),
         Edit::Env { key, value, .. } => plan_env(svc, key, value),
         Edit::Port { mapping, .. } => plan_port(svc, mapping),
+        Edit::RemoveVolume { target, .. } => plan_remove_volume(svc, target),
         Edit::InlineContent {
             target, content, ..
         } => plan_content(svc, target, content),

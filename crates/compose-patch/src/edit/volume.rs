@@ -372,3 +372,53 @@ pub(super) fn plan_volume(svc: &Svc<'_>, mount: &VolumeMount) -> Result<Option<P
     service.insert("volumes".into(), Value::Sequence(new_items));
     Ok(Some(Plan { splices, service }))
 }
+
+pub(super) fn plan_remove_volume(svc: &Svc<'_>, target: &str) -> Result<Option<Plan>> {
+    let Some((entry, Value::Sequence(items))) = svc.get("volumes")? else {
+        return Ok(None);
+    };
+    let Some(pos) = items
+        .iter()
+        .position(|v| read_volume(v).is_some_and(|vol| same_target(&vol.target, target)))
+    else {
+        return Ok(None);
+    };
+    let node = entry
+        .value
+        .as_ref()
+        .ok_or_else(|| shape_err(svc, "volumes", svc.node, "a sequence"))?;
+    let (flow, cst_items, _) = seq_items(svc, "volumes", node, items.len())?;
+    let n = item_node(svc, "volumes", cst_items, pos)?;
+    if flow || items.len() < 2 {
+        return Err(Error::Unsupported {
+            service: svc.key.clone(),
+            key: "volumes".to_owned(),
+            line: svc.line(n.range.start),
+            detail: format!(
+                "removing the mount at {target} from {}",
+                if flow {
+                    "a flow sequence"
+                } else {
+                    "a service that has no other mount"
+                }
+            ),
+        });
+    }
+    guard_deep(svc, "volumes", n)?;
+    let item = cst_items
+        .get(pos)
+        .ok_or_else(|| shape_err(svc, "volumes", node, "items"))?;
+    let start = crate::text::line_start(svc.text, item.start);
+    let (end, _) = line_after_node(svc.text, n);
+    let mut new_items = items.clone();
+    new_items.remove(pos);
+    let mut service = new_service(svc);
+    service.insert("volumes".into(), Value::Sequence(new_items));
+    Ok(Some(Plan {
+        splices: vec![Splice {
+            at: start..end,
+            text: String::new(),
+        }],
+        service,
+    }))
+}

@@ -107,3 +107,37 @@ fn network_ipam_reads_subnets_and_gateways() {
     assert!(c.network_ipam("other").is_empty());
     assert!(c.network_ipam("default").is_empty());
 }
+
+#[test]
+fn remove_volume_drops_exactly_that_item_and_is_idempotent() {
+    let text = "services:\n  db:\n    image: x\n    volumes:\n      - ./a:/a:Z\n      # keep me\n      - ./volumes/tls/server.crt:/etc/ssl/server.crt:ro,z\n      - type: bind\n        source: ./b\n        target: /b\n  other:\n    image: y\n";
+    let mut f = compose_patch::ComposeFile::parse(text).unwrap();
+    assert!(
+        f.remove_volume("db", "/etc/ssl/server.crt")
+            .unwrap()
+            .changed()
+    );
+    assert_eq!(
+        f.text(),
+        "services:\n  db:\n    image: x\n    volumes:\n      - ./a:/a:Z\n      # keep me\n      - type: bind\n        source: ./b\n        target: /b\n  other:\n    image: y\n"
+    );
+    assert!(f.remove_volume("db", "/b").unwrap().changed());
+    assert_eq!(
+        f.text(),
+        "services:\n  db:\n    image: x\n    volumes:\n      - ./a:/a:Z\n      # keep me\n  other:\n    image: y\n"
+    );
+    assert!(!f.remove_volume("db", "/nothing").unwrap().changed());
+    // the last mount stays: an empty `volumes:` would change the key's shape
+    let err = f.remove_volume("db", "/a").unwrap_err();
+    assert!(err.to_string().contains("no other mount"), "{err}");
+    let mut flow = compose_patch::ComposeFile::parse(
+        "services:\n  db:\n    volumes: [\"./a:/a\", \"./b:/b\"]\n",
+    )
+    .unwrap();
+    assert!(
+        flow.remove_volume("db", "/a")
+            .unwrap_err()
+            .to_string()
+            .contains("flow sequence")
+    );
+}

@@ -251,7 +251,10 @@ fn a_staged_ca_key_is_adopted() {
 fn stale_temp_files_are_removed() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&examples().join("supabase"), tmp.path());
-    let stale = tmp.path().join("volumes/db/.pg_hba.conf.pgtls-tmp-99999-0");
+    std::fs::create_dir_all(tmp.path().join("volumes/db/hba")).unwrap();
+    let stale = tmp
+        .path()
+        .join("volumes/db/hba/.pg_hba.conf.pgtls-tmp-99999-0");
     std::fs::write(&stale, "half").unwrap();
     harden(tmp.path(), &RealFs).unwrap();
     assert!(!stale.exists());
