@@ -76,82 +76,15 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     }
 }
 
-/// Parses `UID:GID`.
-pub fn parse_owner(flag: &'static str, value: &str) -> Result<(u32, u32), Error> {
-    let bad = |reason: &str| Error::BadValue {
-        flag,
-        value: value.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let (uid, gid) = value
-        .split_once(':')
-        .ok_or_else(|| bad("expected UID:GID, for example 105:106"))?;
-    let uid = uid
-        .trim()
-        .parse::<u32>()
-        .map_err(|_| bad("the UID is not a number"))?;
-    let gid = gid
-        .trim()
-        .parse::<u32>()
-        .map_err(|_| bad("the GID is not a number"))?;
-    Ok((uid, gid))
-}
-
-/// Parses the uid:gid of the user PostgreSQL runs as (`--pg-owner`, `certs init --owner`):
-/// `UID:GID`, refusing uid 0 (PostgreSQL never runs as root, and a root-owned 0600 key passes
-/// its permission check, then cannot be read) and the reserved id 4294967295 (`(uid_t) -1`,
-/// which `chown` takes as "leave unchanged").
-///
-/// A uid that has no entry in this host's `/etc/passwd` is accepted: the owner is the db
-/// *container's* postgres user (105 in supabase/postgres 15.8.x), which the host need not know.
-pub fn parse_db_owner(flag: &'static str, value: &str) -> Result<(u32, u32), Error> {
-    let (uid, gid) = parse_owner(flag, value)?;
-    let bad = |reason: &str| Error::BadValue {
-        flag,
-        value: value.to_owned(),
-        reason: reason.to_owned(),
-    };
-    if uid == u32::MAX || gid == u32::MAX {
-        return Err(bad(
-            "4294967295 is reserved ((uid_t) -1 means \"unchanged\" to chown)",
-        ));
-    }
-    if uid == 0 {
-        return Err(bad(
-            "PostgreSQL never runs as root: give the uid:gid of the db container's postgres user (`docker compose exec db id postgres`)",
-        ));
-    }
-    Ok((uid, gid))
+/// Parses the uid:gid of the user PostgreSQL runs as ([`pgtls_harden::owner::parse_db_owner`]:
+/// never root, never the reserved id).
+pub fn parse_db_owner(flag: &'static str, value: &str) -> Result<(u32, u32), pgtls_harden::Error> {
+    pgtls_harden::owner::parse_db_owner(flag, value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn owner_parses_and_rejects() {
-        assert_eq!(parse_owner("--pg-owner", "105:106").ok(), Some((105, 106)));
-        assert!(parse_owner("--pg-owner", "postgres").is_err());
-        assert!(parse_owner("--pg-owner", "1:x").is_err());
-        let msg = parse_owner("--pg-owner", "x:1").unwrap_err().to_string();
-        assert_eq!(
-            msg,
-            "invalid value \"x:1\" for --pg-owner: the UID is not a number"
-        );
-    }
-
-    #[test]
-    fn db_owner_refuses_root_and_the_reserved_id() {
-        assert_eq!(
-            parse_db_owner("--pg-owner", "105:106").ok(),
-            Some((105, 106))
-        );
-        assert_eq!(parse_db_owner("--pg-owner", "105:0").ok(), Some((105, 0)));
-        let root = parse_db_owner("--pg-owner", "0:0").unwrap_err().to_string();
-        assert!(root.contains("PostgreSQL never runs as root"), "{root}");
-        assert!(parse_db_owner("--pg-owner", "4294967295:1").is_err());
-        assert!(parse_db_owner("--pg-owner", "1:4294967295").is_err());
-    }
 
     #[test]
     fn broken_pipe_is_success_and_refusal_is_one() {

@@ -95,6 +95,7 @@ mod document;
 mod edit;
 mod error;
 mod explain;
+mod file;
 mod interpret;
 mod lint;
 mod model;
@@ -108,6 +109,7 @@ pub use error::{Error, Result};
 pub use explain::{
     Connection, Explanation, Origin, Outcome, explain, explain_resolved, explain_with,
 };
+pub use file::{Disk, HbaFile};
 pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint, lint_resolved};
 pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,

@@ -74,6 +74,8 @@ pub mod harden;
 pub mod layout;
 pub mod owner;
 pub mod plan;
+pub mod pooler;
+pub mod run;
 pub mod source;
 pub mod tree;
 pub mod via_coolify;

@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 use pgtls_certs::{
-    CaParams, CertKit, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams,
-    WriteOptions, WriteStatus, load_ca_dir, write_atomic,
+    CaParams, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams, WriteStatus,
+    load_ca_dir,
 };
 
 use crate::cli::key_type;
@@ -53,11 +53,6 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .into());
         }
     }
-    if !a.dry_run {
-        create_dir(&a.out)?;
-    }
-    let existing = load_ca_dir(&a.out)
-        .with_context(|| format!("loading the CA in \"{}\"", a.out.display()))?;
     let kt = key_type(a.key_type);
     let ca_kt = a.ca_key_type.map_or(kt, key_type);
     for w in [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
@@ -66,30 +61,19 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     {
         out.line(&format!("{} {w}", out.mark("warn")))?;
     }
-    let sans = if a.san.is_empty() {
-        vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-            "::1".to_owned(),
-        ]
-    } else {
-        a.san.clone()
+    let ca = CaParams {
+        key_type: ca_kt,
+        days: a.ca_days,
+        ..CaParams::default()
     };
-    let kit = CertKit::generate(
-        &CaParams {
-            key_type: ca_kt,
-            days: a.ca_days,
-            ..CaParams::default()
-        },
-        &ServerParams {
-            sans,
-            days: a.days,
-            key_type: kt,
-            common_name: None,
-        },
-        existing,
-    )
-    .context("generating certificates")?;
+    let server = ServerParams {
+        sans: a.san.clone(),
+        days: a.days,
+        key_type: kt,
+        common_name: None,
+    };
+    let kit = pgtls_certs::kit_for_dir(&a.out, &ca, &server, !a.dry_run)
+        .with_context(|| format!("making the certificates in \"{}\"", a.out.display()))?;
     out.line(if kit.ca_created {
         "new CA created"
     } else {
@@ -113,30 +97,16 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     // one backup folder for the run: <out>/.pgtls-backups/<timestamp>/
-    let mut backups = pgtls_certs::Backups::new(&a.out);
-    for file in kit.files() {
-        let is_ca = file.name.starts_with("ca.");
+    let mut shown = Ok(());
+    pgtls_certs::write_kit(&a.out, &kit, owner, &mut |file, outcome| {
         let path = a.out.join(&file.name);
-        let outcome = pgtls_certs::write_atomic_with(
-            &path,
-            &file.contents,
-            &WriteOptions {
-                mode: file.mode,
-                owner: if is_ca { None } else { owner },
-                backup: true,
-                protect_existing: file.protect_existing,
-            },
-            Some(&mut backups),
-            &|_| Ok(()),
-        )
-        .with_context(|| format!("writing \"{}\"", path.display()))?;
-        out.line(&format!(
-            "  {:<9} {} (mode {:04o})",
-            status(outcome.status),
-            path.display(),
-            file.mode
-        ))?;
-    }
+        let (st, mode) = (status(outcome.status), file.mode);
+        if shown.is_ok() {
+            shown = out.line(&format!("  {st:<9} {} (mode {mode:04o})", path.display()));
+        }
+    })
+    .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
+    shown?;
     key_verdict(&a.out.join("server.key"), owner, out)
 }
 
@@ -149,23 +119,7 @@ fn key_verdict(
     owner: Option<Owner>,
     out: &mut Out,
 ) -> anyhow::Result<Outcome> {
-    let facts = pgtls_certs::KeyFileFacts::of(path)?;
-    let (reader, whom) = match owner {
-        Some(o) => (
-            pgtls_certs::KeyReader::new(o.uid, o.gid),
-            format!("a server running as {}:{}", o.uid, o.gid),
-        ),
-        // no owner given: the file's own owner is the only non-root uid it can load for
-        None if facts.uid != 0 => (
-            pgtls_certs::KeyReader::new(facts.uid, facts.gid),
-            format!("a server running as uid {} only", facts.uid),
-        ),
-        None => (
-            pgtls_certs::KeyReader::new(u32::MAX - 1, facts.gid),
-            "any server user".to_owned(),
-        ),
-    };
-    let verdict = pgtls_certs::key_file_verdict(&path.display().to_string(), facts, reader);
+    let (verdict, whom) = pgtls_certs::server_key_verdict(path, owner)?;
     if verdict.loads() {
         out.line(&format!("{} server.key loads for {whom}", out.mark("pass")))?;
         return Ok(Outcome::Ok);
@@ -214,22 +168,10 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
         ))?;
         return Ok(Outcome::Ok);
     }
-    for (name, pem, opts) in [
-        (
-            format!("{}.crt", a.user),
-            &cert.cert_pem,
-            WriteOptions::cert(),
-        ),
-        (
-            format!("{}.key", a.user),
-            &cert.key_pem,
-            WriteOptions::key(),
-        ),
-    ] {
-        let path = a.out.join(name);
-        let o = write_atomic(&path, pem.as_bytes(), &opts)
-            .with_context(|| format!("writing \"{}\"", path.display()))?;
-        out.line(&format!("  {:<9} {}", status(o.status), path.display()))?;
+    let written = pgtls_certs::write_client(&a.out, &a.user, &cert)
+        .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
+    for o in written {
+        out.line(&format!("  {:<9} {}", status(o.status), o.path.display()))?;
     }
     out.line(&format!(
         "use with: sslmode=verify-full sslcert={0}.crt sslkey={0}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",

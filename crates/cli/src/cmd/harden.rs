@@ -1,223 +1,54 @@
 //! `pgtls harden`.
 
-use crate::apply::{self, ApplyOptions};
-use crate::checklist::{self, CheckOptions};
+use crate::checklist;
 use crate::cli::HardenArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
-use crate::harden::{self, DEFAULT_TRUSTED, HardenOptions, StepStatus};
-use crate::layout;
+use crate::harden::StepStatus;
 use crate::output::{Out, Style};
-use crate::plan::FileKind;
+use pgtls_harden::run::{self, CoolifyTarget, HardenRun};
 use pgtls_harden::via_coolify as coolify;
-
-/// How long a run waits for another run on the same deployment before refusing.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
-    let dest = args.out.as_deref().unwrap_or(&dep.dir);
-    if !args.follow_symlinks {
-        deployment::with_dir(
-            apply::refuse_symlinks(dest).map_err(anyhow::Error::from),
-            &dep.dir,
-        )?;
-    }
-    // one run at a time on a deployment: taken before anything is read, held until the end
-    // (a --out folder that does not exist yet is made, and the run restarted under the lock,
-    // only once the plan is known to be writable: see below)
-    let lock_later = !args.dry_run && !dest.exists();
-    let _lock = if args.dry_run || lock_later || !dep.dir.is_dir() {
-        None
-    } else {
-        Some(deployment::with_dir(
-            apply::DeploymentLock::acquire(dest, LOCK_WAIT).map_err(anyhow::Error::from),
-            &dep.dir,
-        )?)
-    };
-    let api = match &args.coolify_url {
-        Some(url) => Some(deployment::with_dir(
-            coolify::open(
-                &dep.dir,
-                url,
-                pgtls_harden::coolify::Token::from_env(coolify::TOKEN_ENV),
-                args.coolify_service.as_deref(),
-                dep.layout.map(Into::into),
-            ),
-            &dep.dir,
-        )?),
-        None => None,
-    };
-    let (tree, layout, api) = if let Some(o) = api {
-        (o.tree, o.layout, Some((o.client, o.uuid)))
-    } else {
-        let (t, l) = deployment::with_dir(deployment::open(dep, args.out.as_deref()), &dep.dir)?;
-        (t, l, None)
-    };
-    let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
-    let Some(user) = facts.user.clone() else {
-        return Err(crate::error::Error::Refused(facts.refusal.clone()).into());
-    };
-    if let Some(conflict) = &facts.conflict {
-        return Err(crate::error::Error::Refused(conflict.clone()).into());
-    }
-    let mut extra = dep.domain.clone();
-    extra.extend(dep.san.iter().cloned());
-    let trusted = if args.trusted_cidr.is_empty() {
-        DEFAULT_TRUSTED.map(String::from).to_vec()
-    } else {
-        args.trusted_cidr.clone()
-    };
-    let opts = HardenOptions {
-        extra_sans: extra,
-        pg_owner: (user.uid, user.gid),
-        owner_source: user.source.clone(),
-        docker_remap: facts.engine.remapped.clone(),
-        trusted,
-        key_type: args.key_type.map(crate::cli::key_type),
-        days: args.days,
-        pooler_upsert: args.pooler_upsert,
-    };
-    let (mut plan, staging) = deployment::with_dir(harden::plan(&tree, &layout, &opts), &dep.dir)?;
-    let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;
-    let (to_coolify, paste_file) = (routed.to_coolify, routed.paste_file);
-
-    // the checklist of the state after applying (staged in memory)
-    let compose_after = staging.read_text(&layout.compose)?.unwrap_or_default();
-    let layout_after = layout::detect_text(
-        tree.src(),
-        &layout.compose,
-        &compose_after,
-        Some(layout.kind),
-    )?;
-    let checks = checklist::run(
-        &staging,
-        &layout_after,
-        &CheckOptions {
-            db_user: Some(user.clone()),
-            sans: harden::wanted_sans(&layout, &opts.extra_sans),
-            expiry_warn_days: 30,
-        },
-    );
-
-    // setting another owner needs root: refuse before writing anything rather than half-way
-    let me = std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m));
-    let owner_problem = pgtls_harden::owner::owner_problem(&plan.changes, me);
-    if let (Some(problem), false) = (&owner_problem, args.dry_run) {
-        return Err(crate::error::Error::Refused(problem.clone()).into());
-    }
-    if lock_later {
-        std::fs::create_dir_all(dest).map_err(|e| {
-            anyhow::Error::from(e).context(format!("creating \"{}\"", dest.display()))
-        })?;
-        return run(args, out);
-    }
-    let changed = plan.changed() || to_coolify.is_some();
-    // Coolify API: the host files first (recorded to put back), then the PATCH
-    let saved = if api.is_some() && !args.dry_run && plan.changed() {
-        let paths: Vec<_> = plan.changes.iter().map(|c| c.path.clone()).collect();
-        Some(coolify::save(tree.dest(), &paths)?)
-    } else {
-        None
-    };
-    let applied = if args.dry_run || !plan.changed() {
-        None
-    } else {
-        Some(
-            apply::apply(
-                tree.dest(),
-                &plan.dirs,
-                &plan.changes,
-                &ApplyOptions::with_backups(),
-            )
-            .map_err(anyhow::Error::from)
-            .map_err(|e| {
-                e.context(format!(
-                    "applying the plan to \"{}\"",
-                    tree.dest().display()
-                ))
-            })?,
-        )
-    };
-    let mut stored = coolify::Stored::default();
-    if let (Some((client, uuid)), false) = (&api, args.dry_run) {
-        let undo = saved.as_deref().zip(applied.as_ref());
-        stored = coolify::store(
-            (client, uuid),
-            tree.dest(),
-            &layout,
-            &plan.changes,
-            to_coolify.as_ref(),
-            undo,
-            args.coolify_restart,
-        )?;
-    }
-    let mut next_steps = plan.next_steps.clone();
-    let mut coolify_notes = Vec::new();
-    let first = match (&api, &paste_file) {
-        (Some((client, uuid)), _) => {
-            let (notes, next) = coolify::notes(
-                (client, uuid),
-                &stored,
-                args.dry_run,
-                plan.changed(),
-                to_coolify.is_some(),
-                &layout,
-                &plan.changes,
-            );
-            coolify_notes = notes;
-            Some(next)
-        }
-        (None, Some(paste)) => Some(coolify::paste_step(paste)),
-        (None, None) => None,
-    };
-    if let (Some(f), Some(step)) = (first, next_steps.first_mut()) {
-        *step = f;
-    }
-    let coolify_json = api.as_ref().map(|(client, uuid)| {
-        serde_json::json!({
-            "url": client.url(),
-            "service": uuid,
-            "compose_changed": to_coolify.is_some(),
-            "patched": stored.patched,
-            "restart": stored.restarted,
-        })
+    let mut req = deployment::request(dep);
+    req.out.clone_from(&args.out);
+    req.trusted.clone_from(&args.trusted_cidr);
+    req.key_type = args.key_type.map(crate::cli::key_type);
+    req.days = args.days;
+    req.pooler_upsert = args.pooler_upsert;
+    req.dry_run = args.dry_run;
+    req.follow_symlinks = args.follow_symlinks;
+    req.coolify = args.coolify_url.as_ref().map(|url| CoolifyTarget {
+        url: url.clone(),
+        token: pgtls_harden::coolify::Token::from_env(coolify::TOKEN_ENV),
+        service: args.coolify_service.clone(),
+        restart: args.coolify_restart,
     });
-
+    let done = run::harden(&req, &deployment::engine())?;
     if dep.json {
-        let steps: Vec<_> = plan
-            .steps
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "id": s.id, "status": s.status, "files": s.files, "warnings": s.warnings,
-                    "notes": s.notes,
-                })
-            })
-            .collect();
-        out.json(&serde_json::json!({
-            "layout": plan.layout,
-            "changed": changed,
-            "dry_run": args.dry_run,
-            "source": tree.src(),
-            "destination": tree.dest(),
-            "pg_owner": user.ids(),
-            "db_user": facts.json()["db_user"],
-            "deployment": facts.json()["deployment"],
-            "docker_engine": facts.json()["docker_engine"],
-            "steps": steps,
-            "changes": plan.changes.iter().chain(&to_coolify).map(harden::change_json).collect::<Vec<_>>(),
-            "warnings": plan.warnings,
-            "next_steps": next_steps,
-            "coolify_notes": coolify_notes,
-            "checklist": checks,
-            "coolify": coolify_json,
-            "paste_file": paste_file,
-            "applied": applied,
-        }))?;
-        return Ok(checklist_outcome(args, &checks));
+        out.json(&done.to_json())?;
+        return Ok(checklist_outcome(args, &done.checks));
     }
+    render(args, &done, out)?;
+    Ok(checklist_outcome(args, &done.checks))
+}
 
+/// The human report.
+fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<()> {
+    let HardenRun {
+        plan,
+        tree,
+        user,
+        checks,
+        owner_problem,
+        applied,
+        paste_file,
+        coolify_notes,
+        next_steps,
+        ..
+    } = done;
+    let changed = done.changed();
     let layout_name = plan.layout.description();
     let target = if tree.in_place() {
         "editing in place".to_owned()
@@ -237,7 +68,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         user.source.describe()
     ))?;
     // the deployment-state warning comes before anything is shown as planned or written
-    let state = harden::state_warning(&plan.pgdata, &layout);
+    let state = done.state_warning();
     match &state {
         Some(w) => out.line(&format!("  {} {w}", out.mark("warn")))?,
         None => out.line(&format!("  database: {}", plan.pgdata.describe()))?,
@@ -267,11 +98,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             out.line(&format!("  {:<28}  {} {w}", "", out.mark("warn")))?;
         }
     }
-    let shown: Vec<_> = to_coolify
-        .iter()
-        .chain(&plan.changes)
-        .filter(|c| c.kind != FileKind::Copy)
-        .collect();
+    let shown = done.shown_changes();
     if !shown.is_empty() {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Changes"))?;
@@ -298,9 +125,9 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         "Checklist"
     };
     out.line(&out.paint(Style::Bold, heading))?;
-    crate::cmd::check::render_items(out, &checks)?;
+    crate::cmd::check::render_items(out, checks)?;
     out.line("")?;
-    match (&applied, changed, args.dry_run) {
+    match (applied, changed, args.dry_run) {
         (_, false, _) => out.line(&out.paint(
             Style::Green,
             "Nothing to do: every step is already applied; no file was changed.",
@@ -320,7 +147,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         }
         (None, true, false) => {}
     }
-    if let Some(paste) = &paste_file {
+    if let Some(paste) = paste_file {
         out.line(&format!(
             "The hardened compose is in {}: Coolify does not read it until you paste it (Next steps).",
             tree.dest().join(paste).display()
@@ -329,7 +156,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     if !coolify_notes.is_empty() {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Coolify"))?;
-        for n in &coolify_notes {
+        for n in coolify_notes {
             out.line(&format!("  {n}"))?;
         }
     }
@@ -360,7 +187,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ),
         ))?;
     }
-    Ok(checklist_outcome(args, &checks))
+    Ok(())
 }
 
 /// Exit 1 when the checklist of the hardened state fails, unless `--allow-failed-checks`.

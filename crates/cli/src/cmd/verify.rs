@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write as _};
 
 use anyhow::Context as _;
-use pgtls_probe::{ProbeOptions, Report, Target, parse_targets, probe_many_with};
+use pgtls_probe::{ProbeOptions, parse_targets};
 
 use crate::cli::VerifyArgs;
 use crate::cmd::edit::read_text;
@@ -13,13 +13,7 @@ use crate::output::Out;
 pub fn run(a: &VerifyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let mut inputs = a.targets.clone();
     if let Some(file) = &a.targets_file {
-        let text = read_text(file)?;
-        inputs.extend(
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim())
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
+        inputs.extend(pgtls_probe::target_lines(&read_text(file)?));
     }
     if inputs.is_empty() {
         anyhow::bail!(Error::BadValue {
@@ -54,20 +48,25 @@ pub fn run(a: &VerifyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .context("reading --client-cert/--client-key")?;
     }
     let progress = !a.json && targets.len() > 1 && std::io::stderr().is_terminal();
-    let runtime = if targets.len() == 1 {
-        // One target: no worker threads to start (they cost more than they save here).
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-    }
+    let total = targets.len();
+    let mut finished = 0;
+    let report = pgtls_probe::verify_blocking_with(&targets, &opts, |i, report| {
+        finished += 1;
+        if progress {
+            let mut err = std::io::stderr().lock();
+            let shown = targets.get(i).map(ToString::to_string).unwrap_or_default();
+            let verdict = report.verdict.as_str();
+            let _ = write!(
+                err,
+                "\r\x1b[2Kprobing: {finished}/{total} done (last: {shown} {verdict})"
+            );
+            let _ = err.flush();
+        }
+    })
     .context("starting the async runtime")?;
-    let reports = runtime.block_on(probe_all(&targets, &opts, progress));
-    let report = Report::new(reports).with_deep(opts.deep());
+    if progress {
+        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+    }
     if a.json {
         out.line(&report.to_json())?;
     } else {
@@ -76,33 +75,6 @@ pub fn run(a: &VerifyArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     Ok(Outcome::from_failed(
         report.verdict != pgtls_probe::OverallVerdict::Pass,
     ))
-}
-
-async fn probe_all(
-    targets: &[Target],
-    opts: &ProbeOptions,
-    progress: bool,
-) -> Vec<pgtls_probe::TargetReport> {
-    let total = targets.len();
-    let mut done = 0;
-    let reports = probe_many_with(targets, opts, |i, report| {
-        done += 1;
-        if progress {
-            let mut err = std::io::stderr().lock();
-            let shown = targets.get(i).map(ToString::to_string).unwrap_or_default();
-            let _ = write!(
-                err,
-                "\r\x1b[2Kprobing: {done}/{total} done (last: {shown} {})",
-                report.verdict.as_str()
-            );
-            let _ = err.flush();
-        }
-    })
-    .await;
-    if progress {
-        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
-    }
-    reports
 }
 
 #[cfg(test)]
