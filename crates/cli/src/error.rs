@@ -81,18 +81,3 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
 pub fn parse_db_owner(flag: &'static str, value: &str) -> Result<(u32, u32), pgtls_harden::Error> {
     pgtls_harden::owner::parse_db_owner(flag, value)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn broken_pipe_is_success_and_refusal_is_one() {
-        let pipe = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-            .context("writing the report");
-        assert_eq!(exit_code_for(&pipe), EXIT_OK);
-        let refused = anyhow::Error::from(Error::Refused("no owner".into())).context("planning");
-        assert_eq!(exit_code_for(&refused), EXIT_FINDINGS);
-        assert_eq!(exit_code_for(&anyhow::anyhow!("boom")), EXIT_ERROR);
-    }
-}
