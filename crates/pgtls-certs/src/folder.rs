@@ -139,6 +139,13 @@ mod tests {
         assert_eq!(names, ["ca.crt", "ca.key", "server.crt", "server.key"]);
         let pem = std::fs::read_to_string(d.join("server.crt")).unwrap();
         assert!(crate::covers_host(&pem, "::1").unwrap());
+        let ca = kit.ca.cert_pem();
+        let ok = crate::check_against(&pem, Some(ca), Some("::1")).unwrap();
+        assert!(!ok.failed() && ok.chain == Some(Ok(())), "{ok:?}");
+        let other = crate::Ca::create(&CaParams::default()).unwrap();
+        let bad = crate::check_against(&pem, Some(other.cert_pem()), Some("db")).unwrap();
+        assert!(bad.failed() && bad.chain.as_ref().is_some_and(Result::is_err));
+        assert_eq!(bad.host, Some(("db".to_owned(), false)));
         let again = kit_for_dir(&d, &CaParams::default(), &params, false).unwrap();
         assert!(!again.ca_created, "the CA in the folder is reused");
 

@@ -184,23 +184,17 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let pem = read_text(&a.file)?;
     let info =
         pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
-    let chain =
-        a.ca.as_deref()
-            .map(|ca| -> anyhow::Result<Result<(), String>> {
-                let ca_pem = read_text(ca)?;
-                Ok(pgtls_certs::verify_chain(&pem, &ca_pem).map_err(|e| e.to_string()))
-            })
-            .transpose()?;
-    let host = a
-        .host
-        .as_deref()
-        .map(|h| pgtls_certs::covers_host(&pem, h).map(|ok| (h, ok)))
-        .transpose()
+    let ca_pem = a.ca.as_deref().map(read_text).transpose()?;
+    let checked = pgtls_certs::check_against(&pem, ca_pem.as_deref(), a.host.as_deref())
         .context("checking the host name")?;
-    let failed = chain.as_ref().is_some_and(Result::is_err) || host.is_some_and(|(_, ok)| !ok);
+    let (chain, host) = (
+        &checked.chain,
+        checked.host.as_ref().map(|(h, ok)| (h, *ok)),
+    );
+    let failed = checked.failed();
     if a.json {
         let mut v = serde_json::to_value(&info)?;
-        if let Some(c) = &chain {
+        if let Some(c) = chain {
             v["chain_valid"] = serde_json::json!(c.is_ok());
             if let Err(e) = c {
                 v["chain_error"] = serde_json::json!(e);
@@ -231,7 +225,7 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         for (k, v) in rows {
             out.line(&format!("{k:<11} {v}"))?;
         }
-        if let Some(c) = &chain {
+        if let Some(c) = chain {
             match c {
                 Ok(()) => out.line(&format!("{} chains to the CA", out.mark("pass")))?,
                 Err(e) => out.line(&format!(

@@ -1,6 +1,6 @@
 //! `pgtls check`.
 
-use crate::checklist::{self, Checklist};
+use crate::checklist::Checklist;
 use crate::cli::CheckArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
@@ -29,11 +29,7 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             )?,
         }
         render_items(out, checks)?;
-        let failed = checks
-            .items
-            .iter()
-            .filter(|i| i.verdict == checklist::Verdict::Fail)
-            .count();
+        let failed = checks.failing().len();
         out.line("")?;
         if failed == 0 && layout.kind == pgtls_harden::LayoutKind::Coolify {
             out.line(&out.paint(

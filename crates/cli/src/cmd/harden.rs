@@ -166,10 +166,7 @@ fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<
         out.line(&format!("  {}. {s}", i + 1))?;
     }
     if checks.failed() {
-        let failing: Vec<String> = checks
-            .items
-            .iter()
-            .filter(|i| i.verdict == checklist::Verdict::Fail)
+        let failing: Vec<String> = (checks.failing().iter())
             .map(|i| format!("{} ({})", i.id, i.detail))
             .collect();
         out.line("")?;
