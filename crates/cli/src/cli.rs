@@ -838,38 +838,3 @@ pub struct ConnstrArgs {
     #[arg(long)]
     pub json: bool,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn every_subcommand_documents_exit_codes() {
-        let mut cmd = Cli::command();
-        cmd.build();
-        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-            let leaves: Vec<_> = if sub.has_subcommands() {
-                sub.get_subcommands().collect()
-            } else {
-                vec![sub]
-            };
-            for leaf in leaves.into_iter().filter(|l| l.get_name() != "help") {
-                let help = leaf
-                    .get_after_help()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                assert!(
-                    help.contains("Exit codes"),
-                    "{} lacks exit codes",
-                    leaf.get_name()
-                );
-            }
-        }
-    }
-}

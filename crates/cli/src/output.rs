@@ -116,19 +116,3 @@ impl Out {
         self.stdout.lock().flush()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_color_wins_over_everything() {
-        assert!(!use_color(ColorChoice::Always, Some("1"), true));
-        assert!(!use_color(ColorChoice::Auto, Some("yes"), true));
-        assert!(use_color(ColorChoice::Auto, Some(""), true));
-        assert!(use_color(ColorChoice::Auto, None, true));
-        assert!(!use_color(ColorChoice::Auto, None, false));
-        assert!(!use_color(ColorChoice::Never, None, true));
-        assert!(use_color(ColorChoice::Always, None, false));
-    }
-}

@@ -40,26 +40,3 @@ fn paint_diff(out: &Out, text: &str) -> String {
     }
     painted
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::ColorChoice;
-
-    #[test]
-    fn colours_only_diff_lines() {
-        let out = Out::new(ColorChoice::Always);
-        let d = diff(&out, "a\nb\n", "a\nB\n", "a/f", "b/f");
-        assert!(d.contains("\x1b[31m-b\x1b[0m\n"), "{d:?}");
-        assert!(d.contains("\x1b[32m+B\x1b[0m\n"), "{d:?}");
-        assert!(d.contains(" a\n"), "{d:?}");
-        let plain = diff(
-            &Out::new(ColorChoice::Never),
-            "a\nb\n",
-            "a\nB\n",
-            "a/f",
-            "b/f",
-        );
-        assert_eq!(plain, unified_diff("a\nb\n", "a\nB\n", "a/f", "b/f"));
-    }
-}

@@ -64,12 +64,13 @@
 //! # Limitations: what is not preserved / not supported
 //!
 //! - `@file` items and `include*` records are typed but not expanded by [`Document::parse`]
-//!   (the crate does no I/O): [`Document::validate`] does not read their targets and
+//!   (parsing does no I/O): [`Document::validate`] does not read their targets and
 //!   [`explain`] treats `@file` items as matching nothing. [`Document::resolve`] expands them
-//!   through a caller-supplied [`FileSource`] (PostgreSQL's relative-path rule, `include_dir`
+//!   through a caller-supplied [`FileSource`] ([`Disk`] for the real filesystem; PostgreSQL's relative-path rule, `include_dir`
 //!   order and filter, `include_if_exists`, depth limit), and [`lint_resolved`] and
 //!   [`explain_resolved`] work on the result with the included file and line; when a file
 //!   cannot be read, [`explain_resolved`] gives [`Outcome::Unknown`], never a verdict.
+//!   [`HbaFile`] bundles a document with its resolution for checking, linting and explaining.
 //! - Validation models the Linux builds (Debian, `supabase/postgres`): `sspi` and `bsd` are
 //!   "not supported by this build"; `gss`, `ldap`, `pam`, `radius` and `cert` are available.
 //!   RADIUS server names and LDAP URLs are checked for syntax only (PostgreSQL resolves them
@@ -95,6 +96,7 @@ mod document;
 mod edit;
 mod error;
 mod explain;
+mod file;
 mod interpret;
 mod lint;
 mod model;
@@ -108,6 +110,7 @@ pub use error::{Error, Result};
 pub use explain::{
     Connection, Explanation, Origin, Outcome, explain, explain_resolved, explain_with,
 };
+pub use file::{Disk, HbaFile};
 pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint, lint_resolved};
 pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,

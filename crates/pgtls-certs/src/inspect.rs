@@ -419,6 +419,38 @@ pub fn covers_host(cert_pem: impl AsRef<[u8]>, name_or_ip: &str) -> Result<bool>
     Ok(false)
 }
 
+/// What `certs inspect --ca FILE --host NAME` asks of a certificate: whether it chains to a CA
+/// (the verifier's reason when not) and whether it covers a host name or IP (libpq's
+/// verify-full rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    /// `Some` when a CA was given: `Ok` when the certificate chains to it, else why not.
+    pub chain: Option<std::result::Result<(), String>>,
+    /// `Some((host, covered))` when a host was given.
+    pub host: Option<(String, bool)>,
+}
+
+impl Coverage {
+    /// Whether a given CA or host was not satisfied.
+    pub fn failed(&self) -> bool {
+        self.chain.as_ref().is_some_and(std::result::Result::is_err)
+            || self.host.as_ref().is_some_and(|(_, ok)| !ok)
+    }
+}
+
+/// [`verify_chain`] against `ca_pem` and [`covers_host`] for `host`, each when given.
+///
+/// # Errors
+/// The certificate cannot be read for the host check (a chain failure is a result, not an
+/// error).
+pub fn check_against(pem: &str, ca_pem: Option<&str>, host: Option<&str>) -> Result<Coverage> {
+    let chain = ca_pem.map(|ca| verify_chain(pem, ca).map_err(|e| e.to_string()));
+    let host = host
+        .map(|h| covers_host(pem, h).map(|ok| (h.to_owned(), ok)))
+        .transpose()?;
+    Ok(Coverage { chain, host })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

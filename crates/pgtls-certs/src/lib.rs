@@ -89,6 +89,7 @@
 
 mod ca;
 mod error;
+mod folder;
 mod inspect;
 mod key;
 mod keyfile;
@@ -101,9 +102,10 @@ pub use ca::{
     DEFAULT_LEAF_DAYS, KEY_MODE, PlannedFile, ServerParams,
 };
 pub use error::{Error, Result};
+pub use folder::{DEFAULT_SANS, kit_for_dir, server_key_verdict, write_client, write_kit};
 pub use inspect::{
-    CertInfo, covers_host, inspect, inspect_at, inspect_chain, key_matches_cert, verify_chain,
-    verify_chain_at,
+    CertInfo, Coverage, check_against, covers_host, inspect, inspect_at, inspect_chain,
+    key_matches_cert, verify_chain, verify_chain_at,
 };
 pub use key::KeyType;
 pub use keyfile::{

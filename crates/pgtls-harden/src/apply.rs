@@ -170,6 +170,33 @@ pub fn apply(
     apply_with(root, dirs, changes, opts, &RealFs)
 }
 
+/// Replaces one user's text file (`pgtls hba fmt`, `pooler set`) whose text was `before` with
+/// `after` through the one writer: mode and owner kept, the old file kept in
+/// `.pgtls-backups/<timestamp>/` beside it.
+///
+/// # Errors
+/// The file cannot be examined or written (an [`ApplyError`] says what was written).
+pub fn replace_file(path: &Path, before: &str, after: &str) -> crate::Result<Applied> {
+    let meta = pgtls_certs::file_meta(path)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file = path
+        .file_name()
+        .ok_or_else(|| Error::Message("the path has no file name".into()))?;
+    let change = FileChange {
+        path: file.into(),
+        before: Some(before.as_bytes().to_vec()),
+        after: after.as_bytes().to_vec(),
+        mode: meta.mode,
+        owner: Some((meta.uid, meta.gid)),
+        kind: FileKind::Text,
+        summary: None,
+    };
+    Ok(apply(dir, &[], &[change], &ApplyOptions::with_backups())?)
+}
+
 /// The rank of a change in the apply order (lower first): secrets first, configs last.
 fn rank(change: &FileChange) -> u8 {
     let name = change

@@ -65,6 +65,14 @@ impl Checklist {
     pub fn failed(&self) -> bool {
         self.items.iter().any(|i| i.verdict == Verdict::Fail)
     }
+
+    /// The items that failed, in order.
+    pub fn failing(&self) -> Vec<&Item> {
+        self.items
+            .iter()
+            .filter(|i| i.verdict == Verdict::Fail)
+            .collect()
+    }
 }
 
 /// What the checks need besides the files.

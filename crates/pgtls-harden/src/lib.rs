@@ -81,6 +81,8 @@ pub mod layout;
 pub mod mounts;
 pub mod owner;
 pub mod plan;
+pub mod pooler;
+pub mod run;
 pub mod source;
 pub mod tree;
 pub mod trust;

@@ -658,6 +658,69 @@ pub fn refusal(facts: &OwnerFacts<'_>, report: &EngineReport) -> String {
     )
 }
 
+/// Parses the uid:gid of the user PostgreSQL runs as (`--pg-owner`, `certs init --owner`):
+/// `UID:GID`, refusing uid 0 (PostgreSQL never runs as root, and a root-owned 0600 key passes
+/// its permission check, then cannot be read) and the reserved id 4294967295 (`(uid_t) -1`,
+/// which `chown` takes as "leave unchanged"). The error reads
+/// `invalid value "VALUE" for FLAG: REASON`.
+///
+/// A uid that has no entry in this host's `/etc/passwd` is accepted: the owner is the db
+/// *container's* postgres user (105 in supabase/postgres 15.8.x), which the host need not know.
+///
+/// # Errors
+/// Not `UID:GID` numbers, uid 0, or the reserved id.
+pub fn parse_db_owner(flag: &str, value: &str) -> crate::Result<(u32, u32)> {
+    let bad = |reason: &str| {
+        crate::Error::Message(format!("invalid value \"{value}\" for {flag}: {reason}"))
+    };
+    let (uid, gid) = value
+        .split_once(':')
+        .ok_or_else(|| bad("expected UID:GID, for example 105:106"))?;
+    let uid = uid
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| bad("the UID is not a number"))?;
+    let gid = gid
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| bad("the GID is not a number"))?;
+    if uid == u32::MAX || gid == u32::MAX {
+        return Err(bad(
+            "4294967295 is reserved ((uid_t) -1 means \"unchanged\" to chown)",
+        ));
+    }
+    if uid == 0 {
+        return Err(bad(
+            "PostgreSQL never runs as root: give the uid:gid of the db container's postgres user (`docker compose exec db id postgres`)",
+        ));
+    }
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::parse_db_owner;
+
+    #[test]
+    fn db_owner_parses_and_refuses_root_and_the_reserved_id() {
+        assert_eq!(
+            parse_db_owner("--pg-owner", "105:106").ok(),
+            Some((105, 106))
+        );
+        assert_eq!(parse_db_owner("--pg-owner", "105:0").ok(), Some((105, 0)));
+        for bad in ["postgres", "1:x", "4294967295:1", "1:4294967295"] {
+            assert!(parse_db_owner("--pg-owner", bad).is_err(), "{bad}");
+        }
+        let msg = parse_db_owner("--pg-owner", "x:1").unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "invalid value \"x:1\" for --pg-owner: the UID is not a number"
+        );
+        let root = parse_db_owner("--pg-owner", "0:0").unwrap_err().to_string();
+        assert!(root.contains("PostgreSQL never runs as root"), "{root}");
+    }
+}
+
 /// When the writer runs as `me` (not root), files planned for another owner cannot be written:
 /// the reason, to refuse before writing anything rather than half-way.
 pub fn owner_problem(changes: &[crate::plan::FileChange], me: u32) -> Option<String> {

@@ -167,10 +167,12 @@ pub fn rollback(root: &Path, saved: &[Saved], applied: &crate::apply::Applied) -
         let abs = root.join(&s.path);
         let result = match &s.before {
             None => match std::fs::remove_file(&abs) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
                 _ => Ok(()),
             },
-            Some((bytes, perms, uid, gid)) => restore(&abs, bytes, perms, *uid, *gid),
+            Some((bytes, perms, uid, gid)) => {
+                restore(&abs, bytes, perms, *uid, *gid).map_err(|e| e.to_string())
+            }
         };
         if let Err(e) = result {
             problems.push(format!("\"{}\": {e}", abs.display()));
@@ -191,31 +193,27 @@ pub fn rollback(root: &Path, saved: &[Saved], applied: &crate::apply::Applied) -
     problems
 }
 
+/// Puts a file back through the one writer ([`pgtls_certs::write_atomic_with`], no backup:
+/// the bytes are the ones a backup would hold), with its mode and, where this process may set
+/// it (root), its owner; otherwise the file stays ours, as it was.
 fn restore(
     abs: &Path,
     bytes: &[u8],
     perms: &std::fs::Permissions,
     uid: u32,
     gid: u32,
-) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = abs.parent().unwrap_or(Path::new("."));
-    let name = abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.pgtls-restore"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
-    f.set_permissions(perms.clone())?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    // keep the owner when allowed (root); otherwise the file stays ours, as it was
-    let _ = std::os::unix::fs::chown(&tmp, Some(uid), Some(gid));
-    std::fs::rename(&tmp, abs)
+) -> std::result::Result<(), pgtls_certs::Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let opts = |owner| pgtls_certs::WriteOptions {
+        mode: perms.mode() & 0o7777,
+        owner,
+        backup: false,
+        protect_existing: false,
+    };
+    let write = |o| pgtls_certs::write_atomic_with(abs, bytes, &opts(o), None, &|_| Ok(()));
+    write(Some(pgtls_certs::Owner { uid, gid }))
+        .or_else(|_| write(None))
+        .map(|_| ())
 }
 
 /// The plan's change of the tenant script's host file, with its container path.

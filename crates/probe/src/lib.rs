@@ -105,13 +105,15 @@ pub mod wire;
 
 pub use crate::error::{Error, Result};
 pub use crate::options::{MAX_CONCURRENCY, MAX_EXPIRY_WARN_DAYS, MAX_TIMEOUT, ProbeOptions};
-pub use crate::probe::{probe, probe_many, probe_many_with, verify, verify_blocking};
+pub use crate::probe::{
+    probe, probe_many, probe_many_with, verify, verify_blocking, verify_blocking_with,
+};
 pub use crate::report::{
     CertificateInfo, Check, CheckData, CheckId, OverallVerdict, Refusal, Report, TargetReport,
     TargetVerdict, Verdict, VersionOutcome, render_target,
 };
 pub use crate::served::served_certificate;
-pub use crate::target::{DEFAULT_PORTS, Target, parse_targets};
+pub use crate::target::{DEFAULT_PORTS, Target, parse_targets, target_lines};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -587,3 +587,29 @@ pub fn verify_blocking(targets: &[Target], opts: &ProbeOptions) -> Result<Report
         .map_err(|e| Error::Runtime(e.to_string().to_lowercase()))?;
     Ok(rt.block_on(verify(targets, opts)))
 }
+
+/// [`verify_blocking`] calling `done(index, report)` as each target finishes (for progress).
+/// One target runs on the calling thread (worker threads would cost more than they save);
+/// more run on two workers.
+///
+/// # Errors
+/// The runtime cannot be started.
+pub fn verify_blocking_with(
+    targets: &[Target],
+    opts: &ProbeOptions,
+    done: impl FnMut(usize, &TargetReport),
+) -> Result<Report> {
+    let rt = if targets.len() == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| Error::Runtime(e.to_string().to_lowercase()))?;
+    let reports = rt.block_on(probe_many_with(targets, opts, done));
+    Ok(Report::new(reports).with_deep(opts.deep))
+}

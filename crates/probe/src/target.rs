@@ -116,6 +116,20 @@ impl fmt::Display for Target {
     }
 }
 
+/// The entries of a targets file: one per line, `#` starts a comment, blank lines skipped.
+///
+/// ```
+/// let lines = pgtls_probe::target_lines("db.example.com # primary\n\n# off\n10.0.0.5:6543\n");
+/// assert_eq!(lines, ["db.example.com", "10.0.0.5:6543"]);
+/// ```
+pub fn target_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Parses a list of targets (one per entry), expanding port-less ones to both default ports.
 pub fn parse_targets<I, S>(inputs: I) -> Result<Vec<Target>>
 where

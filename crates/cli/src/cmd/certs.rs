@@ -2,8 +2,7 @@
 
 use anyhow::Context as _;
 use pgtls_certs::{
-    CaParams, CertKit, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams,
-    WriteOptions, load_ca_dir, write_atomic,
+    CaParams, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams, load_ca_dir,
 };
 
 use crate::cli::key_type;
@@ -45,11 +44,6 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .into());
         }
     }
-    if !a.dry_run {
-        create_dir(&a.out)?;
-    }
-    let existing = load_ca_dir(&a.out)
-        .with_context(|| format!("loading the CA in \"{}\"", a.out.display()))?;
     let kt = key_type(a.key_type);
     let ca_kt = a.ca_key_type.map_or(kt, key_type);
     for w in [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
@@ -58,27 +52,19 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     {
         out.line(&format!("{} {w}", out.mark("warn")))?;
     }
-    let local = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
-    let sans = if a.san.is_empty() {
-        local
-    } else {
-        a.san.clone()
+    let ca = CaParams {
+        key_type: ca_kt,
+        days: a.ca_days,
+        ..CaParams::default()
     };
-    let kit = CertKit::generate(
-        &CaParams {
-            key_type: ca_kt,
-            days: a.ca_days,
-            ..CaParams::default()
-        },
-        &ServerParams {
-            sans,
-            days: a.days,
-            key_type: kt,
-            common_name: None,
-        },
-        existing,
-    )
-    .context("generating certificates")?;
+    let server = ServerParams {
+        sans: a.san.clone(),
+        days: a.days,
+        key_type: kt,
+        common_name: None,
+    };
+    let kit = pgtls_certs::kit_for_dir(&a.out, &ca, &server, !a.dry_run)
+        .with_context(|| format!("making the certificates in \"{}\"", a.out.display()))?;
     out.line(if kit.ca_created {
         "new CA created"
     } else {
@@ -92,30 +78,16 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     // one backup folder for the run: <out>/.pgtls-backups/<timestamp>/
-    let mut backups = pgtls_certs::Backups::new(&a.out);
-    for file in kit.files() {
-        let is_ca = file.name.starts_with("ca.");
+    let mut shown = Ok(());
+    pgtls_certs::write_kit(&a.out, &kit, owner, &mut |file, outcome| {
         let path = a.out.join(&file.name);
-        let outcome = pgtls_certs::write_atomic_with(
-            &path,
-            &file.contents,
-            &WriteOptions {
-                mode: file.mode,
-                owner: if is_ca { None } else { owner },
-                backup: true,
-                protect_existing: file.protect_existing,
-            },
-            Some(&mut backups),
-            &|_| Ok(()),
-        )
-        .with_context(|| format!("writing \"{}\"", path.display()))?;
-        out.line(&format!(
-            "  {:<9} {} (mode {:04o})",
-            outcome.status.as_str(),
-            path.display(),
-            file.mode
-        ))?;
-    }
+        let (st, mode) = (outcome.status.as_str(), file.mode);
+        if shown.is_ok() {
+            shown = out.line(&format!("  {st:<9} {} (mode {mode:04o})", path.display()));
+        }
+    })
+    .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
+    shown?;
     key_verdict(&a.out.join("server.key"), owner, out)
 }
 
@@ -128,10 +100,7 @@ fn key_verdict(
     owner: Option<Owner>,
     out: &mut Out,
 ) -> anyhow::Result<Outcome> {
-    let facts = pgtls_certs::KeyFileFacts::of(path)?;
-    let (reader, whom) =
-        pgtls_certs::KeyReader::for_written_key(owner.map(|o| (o.uid, o.gid)), &facts);
-    let verdict = pgtls_certs::key_file_verdict(&path.display().to_string(), facts, reader);
+    let (verdict, whom) = pgtls_certs::server_key_verdict(path, owner)?;
     if verdict.loads() {
         out.line(&format!("{} server.key loads for {whom}", out.mark("pass")))?;
         return Ok(Outcome::Ok);
@@ -180,22 +149,10 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
         ))?;
         return Ok(Outcome::Ok);
     }
-    for (name, pem, opts) in [
-        (
-            format!("{}.crt", a.user),
-            &cert.cert_pem,
-            WriteOptions::cert(),
-        ),
-        (
-            format!("{}.key", a.user),
-            &cert.key_pem,
-            WriteOptions::key(),
-        ),
-    ] {
-        let path = a.out.join(name);
-        let o = write_atomic(&path, pem.as_bytes(), &opts)
-            .with_context(|| format!("writing \"{}\"", path.display()))?;
-        out.line(&format!("  {:<9} {}", o.status.as_str(), path.display()))?;
+    let written = pgtls_certs::write_client(&a.out, &a.user, &cert)
+        .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
+    for o in written {
+        out.line(&format!("  {:<9} {}", o.status.as_str(), o.path.display()))?;
     }
     out.line(&format!(
         "use with: sslmode=verify-full sslcert={0}.crt sslkey={0}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",
@@ -208,23 +165,17 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let pem = read_text(&a.file)?;
     let info =
         pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
-    let chain =
-        a.ca.as_deref()
-            .map(|ca| -> anyhow::Result<Result<(), String>> {
-                let ca_pem = read_text(ca)?;
-                Ok(pgtls_certs::verify_chain(&pem, &ca_pem).map_err(|e| e.to_string()))
-            })
-            .transpose()?;
-    let host = a
-        .host
-        .as_deref()
-        .map(|h| pgtls_certs::covers_host(&pem, h).map(|ok| (h, ok)))
-        .transpose()
+    let ca_pem = a.ca.as_deref().map(read_text).transpose()?;
+    let checked = pgtls_certs::check_against(&pem, ca_pem.as_deref(), a.host.as_deref())
         .context("checking the host name")?;
-    let failed = chain.as_ref().is_some_and(Result::is_err) || host.is_some_and(|(_, ok)| !ok);
+    let (chain, host) = (
+        &checked.chain,
+        checked.host.as_ref().map(|(h, ok)| (h, *ok)),
+    );
+    let failed = checked.failed();
     if a.json {
         let mut v = serde_json::to_value(&info)?;
-        if let Some(c) = &chain {
+        if let Some(c) = chain {
             v["chain_valid"] = serde_json::json!(c.is_ok());
             if let Err(e) = c {
                 v["chain_error"] = serde_json::json!(e);
@@ -255,7 +206,7 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         for (k, v) in rows {
             out.line(&format!("{k:<11} {v}"))?;
         }
-        if let Some(c) = &chain {
+        if let Some(c) = chain {
             match c {
                 Ok(()) => out.line(&format!("{} chains to the CA", out.mark("pass")))?,
                 Err(e) => out.line(&format!(

@@ -1,45 +1,19 @@
 //! `pgtls check`.
 
-use crate::checklist::{self, CheckOptions, Checklist};
+use crate::checklist::Checklist;
 use crate::cli::CheckArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
-use crate::harden;
 use crate::output::{Out, Style};
-use crate::plan::Staging;
 
 pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
-    let (tree, layout) = deployment::with_dir(deployment::open(dep, None), &dep.dir)?;
-    let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
-    let mut extra = dep.domain.clone();
-    extra.extend(dep.san.iter().cloned());
-    let staging = Staging::new(&tree);
-    let mut checks = checklist::run(
-        &staging,
-        &layout,
-        &CheckOptions {
-            db_user: facts.user.clone(),
-            sans: harden::wanted_sans(&layout, &extra),
-            expiry_warn_days: args.expiry_warn_days,
-            trust: Some(deployment::with_dir(
-                deployment::trust(&tree, &layout, &[]),
-                &dep.dir,
-            )?),
-        },
-    );
-    // what Coolify holds in its database cannot be seen from here: unknown, never a pass
-    if let Some(item) = pgtls_harden::via_coolify::check_item(&layout, &tree) {
-        checks.items.insert(0, item);
-    }
+    let mut req = deployment::request(dep);
+    req.expiry_warn_days = args.expiry_warn_days;
+    let done = pgtls_harden::run::check(&req, &deployment::engine())?;
+    let (tree, layout, facts, checks) = (&done.tree, &done.layout, &done.facts, &done.checks);
     if dep.json {
-        let mut report = serde_json::to_value(&checks)?;
-        if let (Some(obj), serde_json::Value::Object(extra)) =
-            (report.as_object_mut(), facts.json())
-        {
-            obj.extend(extra);
-        }
-        out.json(&report)?;
+        out.json(&done.to_json())?;
     } else {
         let kind = layout.kind.name();
         let title = format!("pgtls check {} ({kind} layout)", tree.src().display());
@@ -54,12 +28,8 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                 "  db user unknown: pass --pg-owner UID:GID (`docker compose exec db id postgres` tells it)",
             )?,
         }
-        render_items(out, &checks)?;
-        let failed = checks
-            .items
-            .iter()
-            .filter(|i| i.verdict == checklist::Verdict::Fail)
-            .count();
+        render_items(out, checks)?;
+        let failed = checks.failing().len();
         out.line("")?;
         if failed == 0 && layout.kind == pgtls_harden::LayoutKind::Coolify {
             out.line(&out.paint(

@@ -4,9 +4,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::apply::{self, ApplyOptions};
 use crate::output::Out;
-use crate::plan::{FileChange, FileKind};
 use crate::render::diff as unified_diff;
 
 /// Reads a text file, naming it in the error.
@@ -38,22 +36,7 @@ pub fn show_and_write(
         out.line("(dry run: nothing was written; run again without --dry-run to apply)")?;
         return Ok(());
     }
-    let meta = pgtls_certs::file_meta(path)?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file = path.file_name().context("the path has no file name")?;
-    let change = FileChange {
-        path: file.into(),
-        before: Some(before.as_bytes().to_vec()),
-        after: after.as_bytes().to_vec(),
-        mode: meta.mode,
-        owner: Some((meta.uid, meta.gid)),
-        kind: FileKind::Text,
-        summary: None,
-    };
-    let applied = apply::apply(dir, &[], &[change], &ApplyOptions::with_backups())?;
+    let applied = pgtls_harden::apply::replace_file(path, before, after)?;
     let backup = applied
         .backup_dir
         .map(|b| format!(" (backup in {})", b.display()))

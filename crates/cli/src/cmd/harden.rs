@@ -1,226 +1,73 @@
 //! `pgtls harden`.
 
-use crate::apply::{self, ApplyOptions};
-use crate::checklist::{self, CheckOptions};
+use crate::checklist;
 use crate::cli::HardenArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
-use crate::harden::{self, HardenOptions, StepStatus};
-use crate::layout;
+use crate::harden::StepStatus;
 use crate::output::{Out, Style};
-use crate::plan::FileKind;
+use pgtls_harden::run::{self, CoolifyTarget, HardenRun};
 use pgtls_harden::{effect, via_coolify as coolify};
-
-/// How long a run waits for another run on the same deployment before refusing.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
-    let dest = args.out.as_deref().unwrap_or(&dep.dir);
-    if !args.follow_symlinks {
-        deployment::with_dir(
-            apply::refuse_symlinks(dest).map_err(anyhow::Error::from),
-            &dep.dir,
-        )?;
-    }
-    // one run at a time on a deployment: taken before anything is read, held until the end
-    // (a --out folder that does not exist yet is made, and the run restarted under the lock,
-    // only once the plan is known to be writable: see below)
-    let lock_later = !args.dry_run && !dest.exists();
-    let _lock = if args.dry_run || lock_later || !dep.dir.is_dir() {
-        None
-    } else {
-        Some(deployment::with_dir(
-            apply::DeploymentLock::acquire(dest, LOCK_WAIT).map_err(anyhow::Error::from),
-            &dep.dir,
-        )?)
-    };
-    let api = match &args.coolify_url {
-        Some(url) => Some(deployment::with_dir(
-            coolify::open(
-                &dep.dir,
-                url,
-                pgtls_harden::coolify::Token::from_env(coolify::TOKEN_ENV),
-                args.coolify_service.as_deref(),
-                dep.layout.map(Into::into),
-            ),
-            &dep.dir,
-        )?),
-        None => None,
-    };
-    let (tree, layout, api) = if let Some(o) = api {
-        (o.tree, o.layout, Some((o.client, o.uuid)))
-    } else {
-        let (t, l) = deployment::with_dir(deployment::open(dep, args.out.as_deref()), &dep.dir)?;
-        (t, l, None)
-    };
-    let facts = deployment::with_dir(deployment::db_facts(dep, &tree, &layout), &dep.dir)?;
-    let Some(user) = facts.user.clone() else {
-        return Err(crate::error::Error::Refused(facts.refusal.clone()).into());
-    };
-    if let Some(conflict) = &facts.conflict {
-        return Err(crate::error::Error::Refused(conflict.clone()).into());
-    }
-    let mut extra = dep.domain.clone();
-    extra.extend(dep.san.iter().cloned());
-    let trust = deployment::with_dir(
-        deployment::trust(&tree, &layout, &args.trusted_cidr),
-        &dep.dir,
-    )?;
-    let opts = HardenOptions {
-        extra_sans: extra,
-        pg_owner: (user.uid, user.gid),
-        owner_source: user.source.clone(),
-        docker_remap: facts.engine.remapped.clone(),
-        trusted: trust.cidrs.clone(),
-        excluded: trust.excluded_addrs(),
-        trust: Some(trust.clone()),
-        key_type: args.key_type.map(crate::cli::key_type),
-        days: args.days,
-        pooler_upsert: args.pooler_upsert,
-    };
-    let (mut plan, staging) = deployment::with_dir(harden::plan(&tree, &layout, &opts), &dep.dir)?;
-    let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;
-    let (to_coolify, paste_file) = (routed.to_coolify, routed.paste_file);
-
-    // the checklist of the state after applying (staged in memory)
-    let compose_after = staging.read_text(&layout.compose)?.unwrap_or_default();
-    let layout_after = layout::detect_text(
-        tree.src(),
-        &layout.compose,
-        &compose_after,
-        Some(layout.kind),
-    )?;
-    let checks = checklist::run(
-        &staging,
-        &layout_after,
-        &CheckOptions {
-            db_user: Some(user.clone()),
-            sans: harden::wanted_sans(&layout, &opts.extra_sans),
-            expiry_warn_days: 30,
-            trust: opts.trust.clone(),
-        },
-    );
-
-    // setting another owner needs root: refuse before writing anything rather than half-way
-    let me = std::fs::metadata("/proc/self").map_or(0, |m| std::os::unix::fs::MetadataExt::uid(&m));
-    let owner_problem = pgtls_harden::owner::owner_problem(&plan.changes, me);
-    if let (Some(problem), false) = (&owner_problem, args.dry_run) {
-        return Err(crate::error::Error::Refused(problem.clone()).into());
-    }
-    if lock_later {
-        std::fs::create_dir_all(dest).map_err(|e| {
-            anyhow::Error::from(e).context(format!("creating \"{}\"", dest.display()))
-        })?;
-        return run(args, out);
-    }
-    let changed = plan.changed() || to_coolify.is_some();
-    // Coolify API: the host files first (recorded to put back), then the PATCH
-    let saved = if api.is_some() && !args.dry_run && plan.changed() {
-        let paths: Vec<_> = plan.changes.iter().map(|c| c.path.clone()).collect();
-        Some(coolify::save(tree.dest(), &paths)?)
-    } else {
-        None
-    };
-    let applied = if args.dry_run || !plan.changed() {
-        None
-    } else {
-        Some(
-            apply::apply(
-                tree.dest(),
-                &plan.dirs,
-                &plan.changes,
-                &ApplyOptions::with_backups(),
-            )
-            .map_err(anyhow::Error::from)
-            .map_err(|e| {
-                e.context(format!(
-                    "applying the plan to \"{}\"",
-                    tree.dest().display()
-                ))
-            })?,
-        )
-    };
-    let mut stored = coolify::Stored::default();
-    if let (Some((client, uuid)), false) = (&api, args.dry_run) {
-        let undo = saved.as_deref().zip(applied.as_ref());
-        stored = coolify::store(
-            (client, uuid),
-            tree.dest(),
-            &layout,
-            &plan.changes,
-            to_coolify.as_ref(),
-            undo,
-            args.coolify_restart,
-        )?;
-    }
-    let mut next_steps = plan.next_steps.clone();
-    let mut coolify_notes = Vec::new();
-    let first = match (&api, &paste_file) {
-        (Some((client, uuid)), _) => {
-            let (notes, next) = coolify::notes(
-                (client, uuid),
-                &stored,
-                args.dry_run,
-                plan.changed(),
-                to_coolify.is_some(),
-                &layout,
-                &plan.changes,
-            );
-            coolify_notes = notes;
-            Some(next)
-        }
-        (None, Some(paste)) => Some(coolify::paste_step(paste)),
-        (None, None) => None,
-    };
-    if let (Some(f), Some(step)) = (first, next_steps.first_mut()) {
-        *step = f;
-    }
-    let coolify_json = api.as_ref().map(|(client, uuid)| {
-        serde_json::json!({
-            "url": client.url(),
-            "service": uuid,
-            "compose_changed": to_coolify.is_some(),
-            "patched": stored.patched,
-            "restart": stored.restarted,
-        })
+    let mut req = deployment::request(dep);
+    req.out.clone_from(&args.out);
+    req.trusted.clone_from(&args.trusted_cidr);
+    req.key_type = args.key_type.map(crate::cli::key_type);
+    req.days = args.days;
+    req.pooler_upsert = args.pooler_upsert;
+    req.dry_run = args.dry_run;
+    req.follow_symlinks = args.follow_symlinks;
+    req.coolify = args.coolify_url.as_ref().map(|url| CoolifyTarget {
+        url: url.clone(),
+        token: pgtls_harden::coolify::Token::from_env(coolify::TOKEN_ENV),
+        service: args.coolify_service.clone(),
+        restart: args.coolify_restart,
     });
-
+    let engine = deployment::engine();
+    let done = run::harden(&req, &engine)?;
+    // --reload: the db reloaded / the pooler restarted when only certificates or pg_hba.conf
+    // changed, confirmed on the wire (pgtls_harden::effect)
+    let reload = (args.reload && !args.dry_run && done.tree.in_place())
+        .then(|| effect::after_harden(&dep.dir, &done.layout, &done.plan.steps, &engine));
+    let outcome = match &reload {
+        Some((_, false)) => Outcome::Findings,
+        _ => checklist_outcome(args, &done.checks),
+    };
     if dep.json {
-        let steps: Vec<_> = plan
-            .steps
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "id": s.id, "status": s.status, "files": s.files, "warnings": s.warnings,
-                    "notes": s.notes,
-                })
-            })
-            .collect();
-        out.json(&serde_json::json!({
-            "layout": plan.layout,
-            "changed": changed,
-            "dry_run": args.dry_run,
-            "source": tree.src(),
-            "destination": tree.dest(),
-            "pg_owner": user.ids(),
-            "db_user": facts.json()["db_user"],
-            "deployment": facts.json()["deployment"],
-            "docker_engine": facts.json()["docker_engine"],
-            "trusted_networks": trust.json(),
-            "steps": steps,
-            "changes": plan.changes.iter().chain(&to_coolify).map(harden::change_json).collect::<Vec<_>>(),
-            "warnings": plan.warnings,
-            "next_steps": next_steps,
-            "coolify_notes": coolify_notes,
-            "checklist": checks,
-            "coolify": coolify_json,
-            "paste_file": paste_file,
-            "applied": applied,
-        }))?;
-        return Ok(checklist_outcome(args, &checks));
+        let mut json = done.to_json();
+        if let (Some((lines, ok)), Some(obj)) = (&reload, json.as_object_mut()) {
+            obj.insert(
+                "reload".into(),
+                serde_json::json!({"ok": ok, "lines": lines}),
+            );
+        }
+        out.json(&json)?;
+        return Ok(outcome);
     }
+    render(args, &done, out)?;
+    if let Some((lines, _)) = &reload {
+        lines.iter().try_for_each(|l| out.line(l))?;
+    }
+    Ok(outcome)
+}
 
+/// The human report.
+fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<()> {
+    let HardenRun {
+        plan,
+        tree,
+        user,
+        checks,
+        owner_problem,
+        applied,
+        paste_file,
+        coolify_notes,
+        next_steps,
+        ..
+    } = done;
+    let changed = done.changed();
     let layout_name = plan.layout.description();
     let target = if tree.in_place() {
         "editing in place".to_owned()
@@ -239,13 +86,15 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         user.ids(),
         user.source.describe()
     ))?;
-    out.line(&format!(
-        "  trusted networks {} ({})",
-        trust.cidrs.join(", "),
-        trust.source.describe()
-    ))?;
+    if let Some(trust) = &done.trust {
+        out.line(&format!(
+            "  trusted networks {} ({})",
+            trust.cidrs.join(", "),
+            trust.source.describe()
+        ))?;
+    }
     // the deployment-state warning comes before anything is shown as planned or written
-    let state = harden::state_warning(&plan.pgdata, &layout);
+    let state = done.state_warning();
     match &state {
         Some(w) => out.line(&format!("  {} {w}", out.mark("warn")))?,
         None => out.line(&format!("  database: {}", plan.pgdata.describe()))?,
@@ -275,11 +124,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             out.line(&format!("  {:<28}  {} {w}", "", out.mark("warn")))?;
         }
     }
-    let shown: Vec<_> = to_coolify
-        .iter()
-        .chain(&plan.changes)
-        .filter(|c| c.kind != FileKind::Copy)
-        .collect();
+    let shown = done.shown_changes();
     if !shown.is_empty() {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Changes"))?;
@@ -306,9 +151,9 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         "Checklist"
     };
     out.line(&out.paint(Style::Bold, heading))?;
-    crate::cmd::check::render_items(out, &checks)?;
+    crate::cmd::check::render_items(out, checks)?;
     out.line("")?;
-    match (&applied, changed, args.dry_run) {
+    match (applied, changed, args.dry_run) {
         (_, false, _) => out.line(&out.paint(
             Style::Green,
             "Nothing to do: every step is already applied; no file was changed.",
@@ -328,7 +173,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         }
         (None, true, false) => {}
     }
-    if let Some(paste) = &paste_file {
+    if let Some(paste) = paste_file {
         out.line(&format!(
             "The hardened compose is in {}: Coolify does not read it until you paste it (Next steps).",
             tree.dest().join(paste).display()
@@ -337,7 +182,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     if !coolify_notes.is_empty() {
         out.line("")?;
         out.line(&out.paint(Style::Bold, "Coolify"))?;
-        for n in &coolify_notes {
+        for n in coolify_notes {
             out.line(&format!("  {n}"))?;
         }
     }
@@ -347,10 +192,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line(&format!("  {}. {s}", i + 1))?;
     }
     if checks.failed() {
-        let failing: Vec<String> = checks
-            .items
-            .iter()
-            .filter(|i| i.verdict == checklist::Verdict::Fail)
+        let failing: Vec<String> = (checks.failing().iter())
             .map(|i| format!("{} ({})", i.id, i.detail))
             .collect();
         out.line("")?;
@@ -368,15 +210,7 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ),
         ))?;
     }
-    let engine = pgtls_harden::docker::DockerCli::from_env();
-    if args.reload && !args.dry_run && tree.in_place() {
-        let (lines, ok) = effect::after_harden(&dep.dir, &layout, &plan.steps, &engine);
-        lines.iter().try_for_each(|l| out.line(l))?;
-        if !ok {
-            return Ok(Outcome::Findings);
-        }
-    }
-    Ok(checklist_outcome(args, &checks))
+    Ok(())
 }
 
 /// Exit 1 when the checklist of the hardened state fails, unless `--allow-failed-checks`.

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use pg_hba::{
-    Connection, Document, Encryption, LintOptions, ParseOptions, PgVersion, Policy, Severity,
+    Connection, Document, Encryption, HbaFile, LintOptions, ParseOptions, PgVersion, Policy,
+    Severity,
 };
 
 use crate::cli::{
@@ -43,32 +44,9 @@ fn load(path: &Path, version: PgVersionArg) -> anyhow::Result<(String, Document)
     Ok((text, doc))
 }
 
-/// The real filesystem, for include records and `@file` lists.
-struct Disk;
-
-impl pg_hba::FileSource for Disk {
-    fn read(&self, path: &str) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
-    }
-
-    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(path)? {
-            let entry = entry?;
-            // PostgreSQL skips subdirectories (following links, like stat()).
-            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
-                continue;
-            }
-            names.push(entry.file_name().to_string_lossy().into_owned());
-        }
-        Ok(names)
-    }
-}
-
-/// The document's rules with include records and `@file` lists followed on disk, when it
-/// has any.
-fn resolved(doc: &Document) -> Option<pg_hba::Resolved> {
-    doc.has_references().then(|| doc.resolve(&Disk))
+/// The file with its include records and `@file` lists followed on disk.
+fn load_all(path: &Path, version: PgVersionArg) -> anyhow::Result<HbaFile> {
+    Ok(HbaFile::new(load(path, version)?.1, &pg_hba::Disk))
 }
 
 fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -104,37 +82,11 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 }
 
 fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let (_, doc) = load(&a.file, a.pg_version)?;
-    let lint_options = LintOptions {
+    let hba = load_all(&a.file, a.pg_version)?;
+    let findings = hba.findings(&LintOptions {
         ssl: a.ssl_off.then_some(false),
-    };
-    let resolved = resolved(&doc);
-    let (diagnostics, unread) = match &resolved {
-        Some(r) => (r.diagnostics.clone(), r.unread.clone()),
-        None => (doc.validate(), Vec::new()),
-    };
-    let mut findings: Vec<serde_json::Value> = diagnostics
-        .iter()
-        .map(|d| {
-            if unread.contains(d) {
-                serde_json::json!({"code": "unreadable", "severity": "error", "file": d.file, "line": d.line,
-                    "message": d.message, "hint": "pgtls could not read this file, so the rules in it were not checked; run as a user that can read it"})
-            } else {
-                serde_json::json!({"code": "invalid", "severity": "error", "file": d.file, "line": d.line,
-                    "message": d.message, "hint": "PostgreSQL ignores the whole file when a line is invalid; fix it (pgtls hba check)"})
-            }
-        })
-        .collect();
-    let lints = match &resolved {
-        Some(r) => pg_hba::lint_resolved(r, &lint_options),
-        None => pg_hba::lint(&doc, &lint_options),
-    };
-    let failed = !findings.is_empty() || lints.iter().any(|f| f.severity >= Severity::Warning);
-    findings.extend(
-        lints
-            .iter()
-            .map(|f| serde_json::to_value(f).unwrap_or_default()),
-    );
+    });
+    let failed = findings.iter().any(|f| f.severity >= Severity::Warning);
     if a.json {
         out.json(&serde_json::json!({ "findings": findings }))?;
     } else if findings.is_empty() {
@@ -145,22 +97,18 @@ fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         ))?;
     } else {
         for f in &findings {
-            let sev = f["severity"].as_str().unwrap_or("");
-            let mark = match sev {
-                "error" => out.mark("fail"),
-                "warning" => out.mark("warn"),
-                _ => out.mark("info"),
+            let mark = match f.severity {
+                Severity::Error => out.mark("fail"),
+                Severity::Warning => out.mark("warn"),
+                Severity::Info => out.mark("info"),
             };
+            let (file, line, sev) = (&f.file, f.line, f.severity);
             out.line(&format!(
-                "{mark} {}:{}: {} [{}] {}",
-                f["file"].as_str().unwrap_or(""),
-                f["line"],
-                sev,
-                f["code"].as_str().unwrap_or(""),
-                f["message"].as_str().unwrap_or("")
+                "{mark} {file}:{line}: {sev} [{}] {}",
+                f.code, f.message
             ))?;
-            if let Some(h) = f["hint"].as_str().filter(|h| !h.is_empty()) {
-                out.line(&format!("    hint: {h}"))?;
+            if !f.hint.is_empty() {
+                out.line(&format!("    hint: {}", f.hint))?;
             }
         }
     }
@@ -168,7 +116,7 @@ fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 }
 
 fn explain(a: &HbaExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let (_, doc) = load(&a.file, a.pg_version)?;
+    let hba = load_all(&a.file, a.pg_version)?;
     let encryption = if a.ssl {
         Encryption::Ssl
     } else if a.gss {
@@ -188,11 +136,7 @@ fn explain(a: &HbaExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         Connection::host(ip, &a.database, &a.user).with_encryption(encryption)
     };
     conn.replication = a.replication;
-    let resolved = resolved(&doc);
-    let e = match &resolved {
-        Some(r) => pg_hba::explain_resolved(r, &conn, &|user, role| user == role),
-        None => pg_hba::explain(&doc, &conn),
-    };
+    let e = hba.explain(&conn);
     let allowed = e.outcome == pg_hba::Outcome::Allow;
     if a.json {
         out.json(&e)?;
@@ -207,29 +151,8 @@ fn explain(a: &HbaExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     if !a.json {
         // A rule from an included file is named by file and line, and shown as it reads.
-        let rule = match (&resolved, e.line) {
-            (Some(r), Some(l)) => r
-                .rules
-                .iter()
-                .find(|x| x.line == l && Some(x.file.as_str()) == e.file.as_deref())
-                .map(|x| {
-                    if x.file == doc.options().file_name {
-                        doc.record_at(l).map_or_else(
-                            || x.rule.to_string(),
-                            |rec| rec.source().trim_end().to_owned(),
-                        )
-                    } else {
-                        x.rule.to_string()
-                    }
-                }),
-            (None, Some(l)) => doc.record_at(l).map(|r| r.source().trim_end().to_owned()),
-            _ => None,
-        };
-        let place = |line: usize| match e.file.as_deref() {
-            Some(f) if f != doc.options().file_name => format!("{f} line {line}"),
-            _ => format!("line {line}"),
-        };
-        match (e.outcome, e.line.map(place), rule) {
+        let (rule, place) = (hba.rule_text(&e), hba.place(&e));
+        match (e.outcome, place, rule) {
             (pg_hba::Outcome::Allow, Some(line), Some(rule)) => out.line(&format!(
                 "{} allowed by {line}: {rule}\n  authentication method: {}",
                 out.mark("allow"),

@@ -1,13 +1,12 @@
 //! `pgtls pooler ...`.
 
 use anyhow::Context as _;
-use compose_patch::ComposeFile;
+use pgtls_harden::pooler::PoolerScript;
 use pooler_exs::{FlagState, Script, TenantLogic};
 
 use crate::cli::{PoolerCommand, PoolerInspectArgs, PoolerSetArgs, PoolerSource};
 use crate::cmd::edit::{read_text, show_and_write};
 use crate::error::{Error, Outcome};
-use crate::layout::POOLER_EXS_TARGET;
 use crate::output::Out;
 
 pub fn run(cmd: &PoolerCommand, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -17,53 +16,17 @@ pub fn run(cmd: &PoolerCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The script text and, for a compose file, the service holding it.
-struct Source {
-    text: String,
-    compose: Option<(ComposeFile, String)>,
-}
-
-fn load(src: &PoolerSource) -> anyhow::Result<(std::path::PathBuf, Source)> {
+fn load(src: &PoolerSource) -> anyhow::Result<PoolerScript> {
     if let Some(path) = &src.file {
-        return Ok((
-            path.clone(),
-            Source {
-                text: read_text(path)?,
-                compose: None,
-            },
-        ));
+        return Ok(PoolerScript::from_file(path, read_text(path)?));
     }
     let path = src.compose.clone().context("pass FILE or --compose FILE")?;
     let text = read_text(&path)?;
-    let compose =
-        ComposeFile::parse(&text).with_context(|| format!("reading \"{}\"", path.display()))?;
-    let service = match &src.service {
-        Some(s) => s.clone(),
-        None => ["supabase-supavisor", "supavisor", "supabase-pooler"]
-            .into_iter()
-            .find_map(|s| compose.find_service(s).ok())
-            .ok_or_else(|| Error::BadValue {
-                flag: "--service",
-                value: String::new(),
-                reason: "no supavisor / supabase-supavisor service; name it with --service".into(),
-            })?,
-    };
-    let script = compose
-        .inline_content(&service, POOLER_EXS_TARGET)
-        .with_context(|| format!("reading service \"{service}\" in \"{}\"", path.display()))?
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "service \"{service}\" in \"{}\" has no inline `content:` for {POOLER_EXS_TARGET}: pass the pooler.exs file instead",
-                path.display()
-            ))
-        })?;
-    Ok((
-        path,
-        Source {
-            text: script,
-            compose: Some((compose, service)),
-        },
-    ))
+    Ok(PoolerScript::from_compose(
+        &path,
+        &text,
+        src.service.as_deref(),
+    )?)
 }
 
 fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -74,27 +37,16 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             reason: "nothing to set: pass --enforce-ssl, --upstream-ssl or --upsert".into(),
         });
     }
-    let (path, source) = load(&a.source)?;
-    let report = pooler_exs::harden(
-        &source.text,
-        &pooler_exs::HardenOptions {
-            enforce_ssl: a.enforce_ssl,
-            upstream_ca: a
-                .upstream_ssl
-                .then(|| a.upstream_ca.clone().unwrap_or_default()),
-            upsert: a.upsert,
-        },
-    )
-    .with_context(|| format!("editing the script in \"{}\"", path.display()))?;
-    let (before, after) = match source.compose {
-        None => (source.text.clone(), report.text.clone()),
-        Some((mut compose, service)) => {
-            let before = compose.text().to_owned();
-            let _ = compose.set_inline_content(&service, POOLER_EXS_TARGET, &report.text)?;
-            (before, compose.text().to_owned())
-        }
-    };
-    show_and_write(out, &path, &before, &after, !a.dry_run)?;
+    let script = load(&a.source)?;
+    let edit = script.harden(&pooler_exs::HardenOptions {
+        enforce_ssl: a.enforce_ssl,
+        upstream_ca: a
+            .upstream_ssl
+            .then(|| a.upstream_ca.clone().unwrap_or_default()),
+        upsert: a.upsert,
+    })?;
+    show_and_write(out, &script.path, &edit.before, &edit.after, !a.dry_run)?;
+    let report = edit.report;
     for change in &report.changes {
         out.line(&format!(
             "{} {} (script line {})",
@@ -113,7 +65,8 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 }
 
 fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let (path, source) = load(&a.source)?;
+    let source = load(&a.source)?;
+    let path = &source.path;
     let script = Script::parse(&source.text)
         .with_context(|| format!("reading the script in \"{}\"", path.display()))?;
     let i = script

@@ -1,4 +1,4 @@
-//! CLI-level tests: they run the built `pgtls` binary.
+//! CLI-level tests: they run the built `pgtls` binary (`unit` tests its public modules in process).
 
 mod clients;
 mod connstr;
@@ -11,3 +11,4 @@ mod npgsql;
 mod output;
 mod owner;
 mod support;
+mod unit;
