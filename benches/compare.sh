@@ -122,7 +122,8 @@ hf hba_fmt_write --prepare "cp $W/hba100k.conf $W/hba100k-fmt.conf" \
 # fmt and apply-policy write by default: --dry-run keeps the file every command reads unchanged.
 for c in "check" "lint" "explain --addr 203.0.113.9 --user app --database app" "fmt --dry-run" "apply-policy --dry-run"; do
   # shellcheck disable=SC2086 # $c carries the subcommand's arguments
-  /usr/bin/time -v "$PGTLS" hba $c "$W/hba100k.conf" 2>&1 >/dev/null \
+  # lint and apply-policy --dry-run exit 1 by design (findings, a diff): not a failure here
+  { /usr/bin/time -v "$PGTLS" hba $c "$W/hba100k.conf" 2>&1 >/dev/null || true; } \
     | sed -n "s/^\tMaximum resident set size (kbytes): \([0-9]*\)$/${c%% *} \1/p" >> "$J/hba_rss.txt"
 done
 
