@@ -68,6 +68,20 @@ impl Pki {
         Self { dir }
     }
 
+    /// A CA made elsewhere (for example by `pgtls certs init`): `ca.crt` and `ca.key` of `dir`
+    /// are copied into a folder of its own, so [`Pki::leaf`] signs with them and dropping it
+    /// leaves `dir` alone.
+    ///
+    /// # Panics
+    /// When the directory cannot be made or the CA files cannot be copied.
+    pub fn adopt(dir: &Path) -> Self {
+        let own = crate::fresh_dir("pki").expect("pgtest: a directory for test certificates");
+        for f in ["ca.crt", "ca.key"] {
+            std::fs::copy(dir.join(f), own.join(f)).expect("copying the CA");
+        }
+        Self { dir: own }
+    }
+
     /// The CA certificate's path.
     pub fn ca_path(&self) -> PathBuf {
         self.dir.join("ca.crt")

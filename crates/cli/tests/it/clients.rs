@@ -190,64 +190,6 @@ fn sql_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A leaf for `san` signed by the CA in `dir` (`ca.crt`, `ca.key`), made with openssl.
-fn openssl_leaf(dir: &Path, name: &str, san: &str) -> (Vec<u8>, Vec<u8>) {
-    let run = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
-    };
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        format!("subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
-    )
-    .unwrap();
-    let (key, csr, crt, ext) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.crt"),
-        format!("{name}.ext"),
-    );
-    run(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key,
-        "-out",
-        &csr,
-        "-subj",
-        &format!("/CN={name}"),
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        &csr,
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        &crt,
-        "-days",
-        "30",
-        "-extfile",
-        &ext,
-    ]);
-    (
-        std::fs::read(dir.join(&crt)).unwrap(),
-        std::fs::read(dir.join(&key)).unwrap(),
-    )
-}
-
 fn pg(tls: Option<&(Vec<u8>, Vec<u8>)>) -> Pg {
     let b = Pg::builder();
     let b = match tls {
@@ -456,7 +398,8 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let read_pem = |n: &str| std::fs::read(certs.join(n)).unwrap();
     let good = (read_pem("server.crt"), read_pem("server.key"));
-    let other_host = openssl_leaf(&certs, "other-host", "DNS:other.example");
+    let other_host = Pki::adopt(&certs).leaf("other-host", "DNS:other.example", 30);
+    let other_host = (other_host.cert, other_host.key);
     let other_pki = Pki::new();
     let other = other_pki.leaf("impostor", "DNS:localhost,IP:127.0.0.1", 30);
     let other_ca = (other.cert, other.key);
