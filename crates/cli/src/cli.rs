@@ -402,6 +402,97 @@ Exit codes: 0 not due, 1 renewal due, 2 error")]
 
 Exit codes: 0 renewed, 2 error")]
     Renew(CertsRenewArgs),
+    /// Install a certificate from a public CA (certbot, lego, Caddy, Traefik) as the server certificate.
+    #[command(after_help = "Examples:
+  pgtls certs adopt /srv/supabase --cert /etc/letsencrypt/live/db.example.com/fullchain.pem \\
+      --key /etc/letsencrypt/live/db.example.com/privkey.pem --domain db.example.com --reload
+  certbot renew --deploy-hook 'pgtls certs adopt /srv/supabase --reload'     (reads $RENEWED_LINEAGE)
+  lego ... renew --renew-hook 'pgtls certs adopt /srv/supabase --reload'     (reads $LEGO_CERT_PATH, $LEGO_CERT_KEY_PATH)
+  pgtls certs adopt /srv/supabase --from-traefik-acme /data/coolify/proxy/acme.json --domain db.example.com --reload
+
+DIR is the deployment folder (its volumes/tls) or the folder holding server.crt and server.key.
+Without --cert/--key/--from-traefik-acme the files come from the ACME client's hook
+environment: certbot's $RENEWED_LINEAGE/fullchain.pem and privkey.pem, else lego's
+$LEGO_CERT_PATH and $LEGO_CERT_KEY_PATH. Refused with nothing changed: a key that does not
+match, a chain out of order, an expired or not yet valid certificate, a key the servers
+cannot load. The private CA stays (client certificates; `pgtls certs renew` goes back to it).
+The same certificate again is a no-op: nothing written, nothing reloaded.
+
+Exit codes: 0 adopted or unchanged, 1 refused (nothing changed), 2 usage or runtime error")]
+    Adopt(CertsAdoptArgs),
+    /// Print or install a systemd timer (or a cron line) that renews the private leaf when due.
+    #[command(after_help = "Examples:
+  pgtls certs renew-timer /srv/supabase --print
+  pgtls certs renew-timer /srv/supabase --install
+
+The service runs `pgtls certs renew --if-due --reload` daily at a random time (RandomizedDelaySec);
+it renews only inside the renewal window (a third of the lifetime or 30 days left) and logs to the
+journal (journalctl -u NAME). Installing again with the same content rewrites nothing.
+
+Exit codes: 0 printed or installed, 2 usage or runtime error")]
+    RenewTimer(CertsRenewTimerArgs),
+}
+
+/// `pgtls certs adopt`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsAdoptArgs {
+    /// The deployment folder (its volumes/tls), or the folder holding server.crt and server.key.
+    pub dir: PathBuf,
+    /// The full chain (PEM: the server certificate first, then its issuers).
+    #[arg(
+        long,
+        value_name = "FULLCHAIN",
+        requires = "key",
+        conflicts_with = "from_traefik_acme"
+    )]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM, unencrypted).
+    #[arg(long, value_name = "KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Read the certificate for --domain out of Traefik's acme.json (v2 and v3).
+    #[arg(long, value_name = "FILE", requires = "domain")]
+    pub from_traefik_acme: Option<PathBuf>,
+    /// The certificate resolver in acme.json (default: the one holding --domain).
+    #[arg(long, value_name = "NAME", requires = "from_traefik_acme")]
+    pub resolver: Option<String>,
+    /// A name clients use (warned when the certificate does not cover it; with
+    /// --from-traefik-acme, the first is the certificate looked up); repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub domain: Vec<String>,
+    /// Owner of the key as UID:GID when there is no server.key to take it from.
+    #[arg(long, value_name = "UID:GID")]
+    pub owner: Option<String>,
+    /// Show what would be written; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where the change must take effect.
+    #[command(flatten)]
+    pub effect: EffectArgs,
+}
+
+/// `pgtls certs renew-timer`.
+#[derive(Debug, Clone, Args)]
+pub struct CertsRenewTimerArgs {
+    /// The deployment folder (its volumes/tls and volumes/tls-ca).
+    pub dir: PathBuf,
+    /// Write the units (or the cron file) and enable the timer.
+    #[arg(long, conflicts_with = "print")]
+    pub install: bool,
+    /// Print the units and the cron line (the default).
+    #[arg(long)]
+    pub print: bool,
+    /// Install a cron file in /etc/cron.d instead of systemd units.
+    #[arg(long)]
+    pub cron: bool,
+    /// The pgtls binary the service runs (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub pgtls: Option<PathBuf>,
+    /// Write under this root instead of / (for packaging and tests; nothing is enabled then).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 /// `pgtls certs init`.
@@ -511,6 +602,14 @@ pub struct CertsRenewArgs {
     /// Show what would be renewed; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Renew only inside the renewal window (a third of the lifetime or 30 days left); outside
+    /// it, do nothing and exit 0 (what the renewal timer runs).
+    #[arg(long)]
+    pub if_due: bool,
+    /// Judge the window at this time (RFC 3339) instead of now: for tests and rehearsals;
+    /// the new certificate is still dated from the real clock.
+    #[arg(long, value_name = "TIME", requires = "if_due")]
+    pub now: Option<String>,
     /// Where the change must take effect.
     #[command(flatten)]
     pub effect: EffectArgs,

@@ -123,6 +123,28 @@ pub enum Error {
         /// "expired on ..." or "not valid before ...".
         reason: String,
     },
+    /// A key of a type or size the servers cannot use.
+    #[error("cannot use a {key} key: {reason}")]
+    UnusableKey {
+        /// The key, as in `RSA 1024`.
+        key: String,
+        /// Who refuses it and why.
+        reason: String,
+    },
+    /// A certificate that cannot serve as a server's certificate.
+    #[error("certificate \"{subject}\" cannot be a server certificate: {reason}")]
+    NotServerCert {
+        /// Subject of the certificate.
+        subject: String,
+        /// Why.
+        reason: String,
+    },
+    /// A full chain whose certificates are not each issued by the next.
+    #[error("the chain is out of order: {detail}")]
+    ChainOrder {
+        /// Which certificate did not issue which.
+        detail: String,
+    },
     /// The crypto backend failed to create a key or a certificate.
     #[error("cannot generate {what}: {detail}")]
     Generate {

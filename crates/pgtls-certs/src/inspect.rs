@@ -235,7 +235,7 @@ fn eku_names(cert: &X509Certificate<'_>) -> Vec<String> {
     out
 }
 
-fn info_from_der(der: &[u8], now: i64) -> Result<CertInfo> {
+pub(crate) fn info_from_der(der: &[u8], now: i64) -> Result<CertInfo> {
     let cert = parse_der(der)?;
     let raw = cert.raw_serial();
     let trimmed = match raw.iter().position(|b| *b != 0) {

@@ -69,6 +69,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adopt;
 pub mod apply;
 pub mod checklist;
 pub mod connstr;
@@ -82,6 +83,7 @@ pub mod mounts;
 pub mod owner;
 pub mod plan;
 pub mod pooler;
+pub mod renewal;
 pub mod run;
 pub mod source;
 pub mod tree;

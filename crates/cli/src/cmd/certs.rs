@@ -7,8 +7,8 @@ use pgtls_certs::{
 
 use crate::cli::key_type;
 use crate::cli::{
-    CertsCommand, CertsInitArgs, CertsInspectArgs, CertsIssueClientArgs, CertsNeedsRenewalArgs,
-    CertsRenewArgs,
+    CertsAdoptArgs, CertsCommand, CertsInitArgs, CertsInspectArgs, CertsIssueClientArgs,
+    CertsNeedsRenewalArgs, CertsRenewArgs, CertsRenewTimerArgs,
 };
 use crate::cmd::edit::read_text;
 use crate::error::{Error, Outcome, parse_db_owner};
@@ -21,6 +21,8 @@ pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
         CertsCommand::Inspect(a) => inspect(a, out),
         CertsCommand::NeedsRenewal(a) => needs_renewal(a, out),
         CertsCommand::Renew(a) => renew(a, out),
+        CertsCommand::Adopt(a) => adopt(a, out),
+        CertsCommand::RenewTimer(a) => renew_timer(a, out),
     }
 }
 
@@ -258,6 +260,50 @@ fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Out
 
 fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let ca_dir = a.ca_dir.as_deref().unwrap_or(&a.dir);
+    let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
+    let adopted = pgtls_harden::adopt::AdoptedNote::read(&a.dir)?.filter(|n| {
+        pgtls_harden::adopt::is_adopted(
+            Some(n),
+            &std::fs::read_to_string(&cert).unwrap_or_default(),
+        )
+    });
+    if a.if_due {
+        if let Some(n) = &adopted {
+            out.line(&format!(
+                "{}: adopted from {}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done",
+                cert.display(),
+                n.source
+            ))?;
+            return Ok(Outcome::Ok);
+        }
+        let now = match &a.now {
+            Some(t) => {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| Error::BadValue {
+                        flag: "--now",
+                        value: t.clone(),
+                        reason: format!("not an RFC 3339 time such as 2026-12-07T12:00:00Z ({e})"),
+                    })?
+                    .unix_timestamp()
+            }
+            None => time::OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        let pem = read_text(&cert)?;
+        let info = pgtls_certs::inspect(&pem)
+            .with_context(|| format!("reading \"{}\"", cert.display()))?;
+        match RenewalPolicy::default().reason_at(&info, now) {
+            None => {
+                out.line(&format!(
+                    "{}: not due ({} days left, until {}; renewed when a third of the lifetime or 30 days are left); nothing done",
+                    cert.display(),
+                    info.days_left_at(now),
+                    info.not_after
+                ))?;
+                return Ok(Outcome::Ok);
+            }
+            Some(reason) => out.line(&format!("{}: renewal due: {reason}", cert.display()))?,
+        }
+    }
     let ca = load_ca_dir(ca_dir)
         .with_context(|| format!("loading the CA in \"{}\"", ca_dir.display()))?
         .ok_or_else(|| {
@@ -266,7 +312,26 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                 ca_dir.display()
             ))
         })?;
-    let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
+    if let Some(note) = &adopted {
+        if a.dry_run {
+            out.line(&format!(
+                "would replace the adopted certificate ({}) with a leaf of the private CA for {}; nothing was written",
+                note.source,
+                if note.private_sans.is_empty() { "the adopted certificate's names".to_owned() } else { note.private_sans.join(", ") }
+            ))?;
+            return Ok(Outcome::Ok);
+        }
+        let written = pgtls_harden::adopt::return_to_private(&ca, &a.dir, note, a.days)
+            .with_context(|| format!("going back to the private CA in \"{}\"", a.dir.display()))?;
+        out.line(&format!(
+            "back to the private CA: the adopted certificate ({}) is replaced (mode and owner kept)",
+            note.source
+        ))?;
+        for (p, st) in &written {
+            out.line(&format!("  {st:<9} {}", p.display()))?;
+        }
+        return super::take_effect(out, &a.dir, &a.effect, Some(&cert));
+    }
     let opts = RenewOptions {
         reuse_key: a.reuse_key,
         days: Some(a.days),
@@ -296,4 +361,207 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         }
     ))?;
     super::take_effect(out, &a.dir, &a.effect, Some(&cert))
+}
+
+/// The certificate folder of `dir`: its `volumes/tls` when it is a deployment folder, else
+/// `dir` itself.
+fn tls_dir_of(dir: &std::path::Path) -> std::path::PathBuf {
+    let in_deployment = dir.join(pgtls_harden::harden::TLS_DIR);
+    if in_deployment.is_dir() {
+        in_deployment
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// Where `certs adopt` takes the chain and key from: the flags, else the ACME client's hook
+/// environment (certbot's `RENEWED_LINEAGE`, lego's `LEGO_CERT_PATH`/`LEGO_CERT_KEY_PATH`).
+fn adopt_source(
+    a: &CertsAdoptArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(String, String, String)> {
+    if let Some(file) = &a.from_traefik_acme {
+        let text = read_text(file)?;
+        let domain = a.domain.first().map_or("", String::as_str);
+        let (c, k, src) =
+            pgtls_harden::adopt::from_traefik_acme(&text, domain, a.resolver.as_deref())
+                .with_context(|| format!("reading \"{}\"", file.display()))?;
+        return Ok((c, k, format!("{src} ({})", file.display())));
+    }
+    let (cert, key, what) = if let (Some(c), Some(k)) = (&a.cert, &a.key) {
+        (c.clone(), k.clone(), "--cert/--key")
+    } else if let Some(lineage) = env("RENEWED_LINEAGE").filter(|v| !v.is_empty()) {
+        let l = std::path::PathBuf::from(lineage);
+        (
+            l.join("fullchain.pem"),
+            l.join("privkey.pem"),
+            "certbot deploy hook ($RENEWED_LINEAGE)",
+        )
+    } else if let (Some(c), Some(k)) = (
+        env("LEGO_CERT_PATH").filter(|v| !v.is_empty()),
+        env("LEGO_CERT_KEY_PATH").filter(|v| !v.is_empty()),
+    ) {
+        (
+            c.into(),
+            k.into(),
+            "lego hook ($LEGO_CERT_PATH, $LEGO_CERT_KEY_PATH)",
+        )
+    } else {
+        return Err(Error::BadValue {
+            flag: "--cert",
+            value: String::new(),
+            reason: "no certificate given: pass --cert FULLCHAIN --key KEY or --from-traefik-acme FILE --domain NAME, or run as certbot's --deploy-hook ($RENEWED_LINEAGE) or lego's --renew-hook/--run-hook ($LEGO_CERT_PATH)".into(),
+        }
+        .into());
+    };
+    Ok((
+        read_text(&cert)?,
+        read_text(&key)?,
+        format!("{} and {} ({what})", cert.display(), key.display()),
+    ))
+}
+
+fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    use pgtls_harden::adopt::{AdoptRequest, AdoptStatus};
+    let owner = a
+        .owner
+        .as_deref()
+        .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
+        .transpose()?;
+    let (fullchain, key, source) = adopt_source(a, &|k| std::env::var(k).ok())?;
+    let dir = tls_dir_of(&a.dir);
+    let report = pgtls_harden::adopt::adopt(&AdoptRequest {
+        dir: &dir,
+        fullchain: &fullchain,
+        key: &key,
+        source,
+        names: &a.domain,
+        owner,
+        now: time::OffsetDateTime::now_utc().unix_timestamp(),
+        dry_run: a.dry_run,
+    })?;
+    let deployment = a.effect.deployment.clone().or_else(|| {
+        (dir != a.dir && a.dir.join(pgtls_harden::harden::TLS_DIR).is_dir()).then(|| a.dir.clone())
+    });
+    let changed = report.status == AdoptStatus::Adopted;
+    let effect = if changed {
+        let engine = pgtls_harden::docker::DockerCli::from_env();
+        let cert = dir.join("server.crt");
+        Some(pgtls_harden::effect::take_effect(
+            &cert,
+            deployment.as_deref(),
+            a.effect.reload,
+            &engine,
+            &[pgtls_harden::effect::Change::Certificates],
+            Some(&cert),
+        )?)
+    } else {
+        None
+    };
+    let ok = effect.as_ref().is_none_or(|(_, ok)| *ok);
+    if a.json {
+        out.json(&serde_json::json!({
+            "status": report.status,
+            "changed": changed,
+            "source": report.source,
+            "dir": report.dir,
+            "subject": report.leaf.subject,
+            "issuer": report.leaf.issuer,
+            "sans": report.leaf.sans,
+            "not_after": report.leaf.not_after,
+            "days_left": report.leaf.days_left,
+            "key": report.leaf.key,
+            "sha256": report.leaf.sha256,
+            "chain": report.chain.iter().map(|c| &c.subject).collect::<Vec<_>>(),
+            "files": report.files.iter().map(|(p, s)| serde_json::json!({"path": p, "status": s})).collect::<Vec<_>>(),
+            "backup_dir": report.backup_dir,
+            "key_mode": format!("{:04o}", report.key_mode),
+            "key_owner": format!("{}:{}", report.key_owner.0, report.key_owner.1),
+            "readers": report.readers.iter().map(|(r, v)| serde_json::json!({"who": r.who, "uid": r.uid, "loads": v.is_none(), "reason": v})).collect::<Vec<_>>(),
+            "warnings": report.warnings,
+            "effect": effect.as_ref().map(|(l, _)| l),
+        }))?;
+        return Ok(Outcome::from_failed(!ok));
+    }
+    for w in &report.warnings {
+        out.line(&format!("{} {w}", out.mark("warn")))?;
+    }
+    let what = format!(
+        "{} (issued by {}, {} left, until {}; {})",
+        report.leaf.sans.join(", "),
+        report.leaf.issuer,
+        format_days(report.leaf.days_left),
+        report.leaf.not_after,
+        report.leaf.key
+    );
+    match report.status {
+        AdoptStatus::Unchanged => {
+            out.line(&format!(
+                "unchanged: {} already serves {what}; nothing written, nothing reloaded",
+                dir.join("server.crt").display()
+            ))?;
+        }
+        AdoptStatus::WouldAdopt => {
+            out.line(&format!("would adopt {what} from {}", report.source))?;
+            for (p, _) in &report.files {
+                out.line(&format!("  would write {}", p.display()))?;
+            }
+            out.line("(dry run: nothing was written)")?;
+        }
+        AdoptStatus::Adopted => {
+            out.line(&format!("adopted {what} from {}", report.source))?;
+            for (p, st) in &report.files {
+                out.line(&format!("  {st:<9} {}", p.display()))?;
+            }
+            if let Some(b) = &report.backup_dir {
+                out.line(&format!("  backups in {}", b.display()))?;
+            }
+        }
+    }
+    for (r, v) in &report.readers {
+        match v {
+            None => out.line(&format!(
+                "{} server.key mode {:04o} owner {}:{} loads for {}",
+                out.mark("pass"),
+                report.key_mode,
+                report.key_owner.0,
+                report.key_owner.1,
+                r.who
+            ))?,
+            Some(why) => out.line(&format!("{} {}: {why}", out.mark("fail"), r.who))?,
+        }
+    }
+    if let Some((lines, _)) = &effect {
+        lines.iter().try_for_each(|l| out.line(l))?;
+    }
+    Ok(Outcome::from_failed(!ok))
+}
+
+fn format_days(days: i64) -> String {
+    if days == 1 {
+        "1 day".into()
+    } else {
+        format!("{days} days")
+    }
+}
+
+fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    let dir = std::path::absolute(&a.dir)
+        .with_context(|| format!("resolving \"{}\"", a.dir.display()))?;
+    let pgtls = match &a.pgtls {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().context("finding this pgtls binary")?,
+    };
+    let timer = pgtls_harden::renewal::RenewTimer::new(&dir, &pgtls);
+    if !a.install {
+        out.raw(&timer.print())?;
+        return Ok(Outcome::Ok);
+    }
+    let root = a.root.clone().unwrap_or_else(|| "/".into());
+    // systemd when it runs this host (or when writing under --root), else cron
+    let systemd =
+        !a.cron && (a.root.is_some() || std::path::Path::new("/run/systemd/system").is_dir());
+    let report = timer.install(&root, systemd, a.root.is_none())?;
+    report.iter().try_for_each(|l| out.line(l))?;
+    Ok(Outcome::Ok)
 }
