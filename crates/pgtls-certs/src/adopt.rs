@@ -80,6 +80,52 @@ fn check_time_of(cert: &X509Certificate<'_>, now: i64, position: usize) -> Resul
     })
 }
 
+/// Checks that each certificate in `pem` (a full chain) was issued by the next one: matching
+/// names, a signature that verifies, an issuer with `CA:TRUE`. [`Error::ChainOrder`] otherwise.
+pub fn check_chain_order(pem: impl AsRef<[u8]>) -> Result<()> {
+    let ders = cert_ders(pem.as_ref())?;
+    let certs: Vec<X509Certificate<'_>> =
+        ders.iter().map(|d| parse_der(d)).collect::<Result<_>>()?;
+    chain_order(&certs)
+}
+
+fn chain_order(certs: &[X509Certificate<'_>]) -> Result<()> {
+    for (i, pair) in certs.windows(2).enumerate() {
+        let [child, parent] = pair else { continue };
+        let problem = if child.issuer().as_raw() != parent.subject().as_raw() {
+            Some(format!(
+                "certificate {} was issued by \"{}\" but certificate {} is \"{}\"",
+                i + 1,
+                child.issuer(),
+                i + 2,
+                parent.subject()
+            ))
+        } else if let Err(e) = child.verify_signature(Some(parent.public_key())) {
+            Some(format!(
+                "the signature of certificate {} does not verify with the key of certificate {} ({e})",
+                i + 1,
+                i + 2
+            ))
+        } else if !parent.is_ca() {
+            Some(format!(
+                "certificate {} (\"{}\") is not a CA (CA:TRUE missing)",
+                i + 2,
+                parent.subject()
+            ))
+        } else {
+            None
+        };
+        if let Some(detail) = problem {
+            return Err(Error::ChainOrder {
+                detail: format!(
+                    "{detail}; the file must hold the server certificate first, then the certificate that issued it, and so on (certbot's fullchain.pem, lego's <domain>.crt)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks that `fullchain_pem` (the leaf first, then the certificates that issued it, in
 /// order: certbot's `fullchain.pem`, lego's `<domain>.crt`, Traefik's `certificate`) and
 /// `key_pem` can serve as PostgreSQL's and the pooler's certificate at Unix time `now`.
@@ -174,40 +220,7 @@ pub fn check_adoptable(
         });
     }
 
-    // the chain, in order
-    for (i, pair) in certs.windows(2).enumerate() {
-        let [child, parent] = pair else { continue };
-        let problem = if child.issuer().as_raw() != parent.subject().as_raw() {
-            Some(format!(
-                "certificate {} was issued by \"{}\" but certificate {} is \"{}\"",
-                i + 1,
-                child.issuer(),
-                i + 2,
-                parent.subject()
-            ))
-        } else if let Err(e) = child.verify_signature(Some(parent.public_key())) {
-            Some(format!(
-                "the signature of certificate {} does not verify with the key of certificate {} ({e})",
-                i + 1,
-                i + 2
-            ))
-        } else if !parent.is_ca() {
-            Some(format!(
-                "certificate {} (\"{}\") is not a CA (CA:TRUE missing)",
-                i + 2,
-                parent.subject()
-            ))
-        } else {
-            None
-        };
-        if let Some(detail) = problem {
-            return Err(Error::ChainOrder {
-                detail: format!(
-                    "{detail}; the file must hold the server certificate first, then the certificate that issued it, and so on (certbot's fullchain.pem, lego's <domain>.crt)"
-                ),
-            });
-        }
-    }
+    chain_order(&certs)?;
     for (i, c) in certs.iter().enumerate() {
         check_time_of(c, now, i)?;
     }

@@ -98,7 +98,7 @@ mod names;
 mod renew;
 mod writer;
 
-pub use adopt::{Adoptable, check_adoptable, normalize_chain_pem};
+pub use adopt::{Adoptable, check_adoptable, check_chain_order, normalize_chain_pem};
 pub use ca::{
     CERT_MODE, Ca, CaParams, CertAndKey, CertKit, ClientParams, DEFAULT_CA_DAYS, DEFAULT_CA_NAME,
     DEFAULT_LEAF_DAYS, KEY_MODE, PlannedFile, ServerParams,

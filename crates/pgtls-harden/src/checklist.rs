@@ -366,7 +366,9 @@ fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Option<&FileRef
         }
     }
     let read = |f: Option<&FileRef>| f.and_then(|(_, h)| h.as_ref()).and_then(|h| cx.text(h));
+    let adopted = adopted_note(cx, cert).is_some();
     if let Some(cert_pem) = read(cert)
+        && !adopted
         && let Err(e) = pgtls_certs::verify_chain(&cert_pem, &ca_pem)
     {
         problems.push(format!(
@@ -386,9 +388,14 @@ fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Option<&FileRef
         cx.pass(
             "ca-key",
             format!(
-                "{} matches {} (mode 0600 or stricter); the server certificate chains to it",
+                "{} matches {} (mode 0600 or stricter); {}",
                 key_rel.display(),
-                crt_rel.display()
+                crt_rel.display(),
+                if adopted {
+                    "the server certificate is adopted from a public CA (clients use their system roots); this CA stays for client certificates and for `pgtls certs renew`"
+                } else {
+                    "the server certificate chains to it"
+                }
             ),
         );
     } else {
@@ -398,6 +405,15 @@ fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Option<&FileRef
             "restore the CA from .pgtls-backups/, or move volumes/tls-ca/ away and run `pgtls harden <folder>` to make a new CA (then give clients the new ca.crt)",
         );
     }
+}
+
+/// The adoption note beside the server certificate, when it names that certificate.
+fn adopted_note(cx: &Ctx<'_, '_>, cert: Option<&FileRef>) -> Option<crate::adopt::AdoptedNote> {
+    let host = cert.and_then(|(_, h)| h.as_ref())?;
+    let cert_pem = cx.text(host)?;
+    cx.text(&host.parent()?.join(crate::adopt::ADOPTED_NOTE))
+        .and_then(|t| crate::adopt::AdoptedNote::parse(&t))
+        .filter(|n| crate::adopt::is_adopted(Some(n), &cert_pem))
 }
 
 fn check_certificates(
@@ -420,7 +436,12 @@ fn check_certificates(
         return;
     };
     cx.pass("certificates", "server certificate and key present");
+    let adopted = adopted_note(cx, cert);
+    if let Some(note) = &adopted {
+        check_adopted_chain(cx, &cert_pem, note);
+    }
     match &ca_pem {
+        _ if adopted.is_some() => {}
         None => cx.fail(
             "certificate-chain",
             "CA certificate (ssl_ca_file) not found",
@@ -451,12 +472,39 @@ fn check_certificates(
     if let Some((container, Some(host))) = key {
         check_key_permissions(cx, container, host, opts.db_user.as_ref());
     }
+    // a public certificate names public DNS names only: the compose network's names and the
+    // loopback addresses cannot be in it (services there connect without TLS, FACTS §9)
+    let public = |n: &&String| {
+        adopted.is_none()
+            || (n.contains('.')
+                && n.parse::<std::net::IpAddr>().is_err()
+                && !n.ends_with("localhost"))
+    };
     let missing: Vec<&String> = opts
         .sans
         .iter()
+        .filter(public)
         .filter(|n| !pgtls_certs::covers_host(&cert_pem, n).unwrap_or(false))
         .collect();
-    if missing.is_empty() {
+    if adopted.is_some() && missing.is_empty() {
+        let public: Vec<&str> = opts
+            .sans
+            .iter()
+            .filter(public)
+            .map(String::as_str)
+            .collect();
+        cx.pass(
+            "certificate-sans",
+            if public.is_empty() {
+                "adopted certificate: no public name given (pass --domain NAME to have it checked); the compose network's names are not in a public certificate and need not be".to_owned()
+            } else {
+                format!(
+                    "adopted certificate covers {}; the compose network's names are not in a public certificate and need not be",
+                    public.join(", ")
+                )
+            },
+        );
+    } else if missing.is_empty() {
         cx.pass(
             "certificate-sans",
             format!("SANs cover {}", opts.sans.join(", ")),
@@ -478,6 +526,36 @@ fn check_certificates(
     match pgtls_certs::inspect(&cert_pem) {
         Ok(info) => {
             let reason = pgtls_certs::renewal_reason(&info, &RenewalPolicy::default());
+            if adopted.is_some() {
+                // an ACME client renews it (certbot and Traefik at 30 days left): fewer than
+                // that means its renewal or the hook that runs `certs adopt` is not working
+                let fix = "renew it with its ACME client (certbot renew, lego renew; Traefik renews by itself) and let its hook run pgtls certs adopt --reload";
+                if info.days_left < 0 {
+                    cx.fail(
+                        "certificate-expiry",
+                        format!("adopted certificate expired on {}", info.not_after),
+                        fix,
+                    );
+                } else if info.days_left < 30 || info.days_left < i64::from(opts.expiry_warn_days) {
+                    cx.warn(
+                        "certificate-expiry",
+                        format!(
+                            "adopted certificate: {} days left (until {}); its ACME client should have renewed it by now",
+                            info.days_left, info.not_after
+                        ),
+                        fix,
+                    );
+                } else {
+                    cx.pass(
+                        "certificate-expiry",
+                        format!(
+                            "adopted certificate: {} days left (until {}); renewed by its ACME client",
+                            info.days_left, info.not_after
+                        ),
+                    );
+                }
+                return;
+            }
             if info.days_left < 0 {
                 cx.fail(
                     "certificate-expiry",
@@ -502,6 +580,70 @@ fn check_certificates(
             format!("cannot read the certificate: {e}"),
             HARDEN_FIX,
         ),
+    }
+}
+
+/// The bundle of CA certificates clients use as "the system roots" on Debian and Ubuntu
+/// (ca-certificates; OpenSSL's default `SSL_CERT_FILE`).
+pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// `certificate-chain` for an adopted certificate: the full chain in order (each certificate
+/// issued by the next), and whether the top of it is issued by a root in this host's store.
+fn check_adopted_chain(cx: &mut Ctx<'_, '_>, cert_pem: &str, note: &crate::adopt::AdoptedNote) {
+    if let Err(e) = pgtls_certs::check_chain_order(cert_pem) {
+        cx.fail(
+            "certificate-chain",
+            format!("adopted certificate ({}): {e}", note.source),
+            "adopt the full chain again: pgtls certs adopt <folder> --cert fullchain.pem --key privkey.pem",
+        );
+        return;
+    }
+    let chain = pgtls_certs::inspect_chain(cert_pem).unwrap_or_default();
+    let Some(top) = chain.last() else { return };
+    let roots = std::fs::read_to_string(SYSTEM_ROOTS).ok();
+    let in_store = roots.as_deref().is_some_and(|r| {
+        pgtls_certs::verify_chain(
+            pgtls_certs::normalize_chain_pem(cert_pem)
+                .ok()
+                .and_then(|c| {
+                    c.split_inclusive("-----END CERTIFICATE-----\n")
+                        .last()
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default(),
+            r,
+        )
+        .is_ok()
+    });
+    let path = if chain.len() > 1 {
+        format!(
+            "{} certificates in order, up to \"{}\"",
+            chain.len(),
+            top.issuer
+        )
+    } else {
+        format!(
+            "a lone certificate issued by \"{}\" (no intermediate)",
+            top.issuer
+        )
+    };
+    if in_store {
+        cx.pass(
+            "certificate-chain",
+            format!(
+                "adopted certificate ({}): {path}, a root in this host's store ({SYSTEM_ROOTS})",
+                note.source
+            ),
+        );
+    } else {
+        cx.warn(
+            "certificate-chain",
+            format!(
+                "adopted certificate ({}): {path}; that root is not in this host's store ({SYSTEM_ROOTS}), so whether clients trust it depends on theirs",
+                note.source
+            ),
+            "clients verify it with their system roots: sslrootcert=system (libpq 16+), see pgtls connstr --public",
+        );
     }
 }
 

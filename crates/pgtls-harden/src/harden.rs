@@ -652,6 +652,31 @@ fn plan_certificates(
         )),
         _ => None,
     };
+    let adopted_note = staging
+        .read_text(&tls.join(crate::adopt::ADOPTED_NOTE))?
+        .and_then(|t| crate::adopt::AdoptedNote::parse(&t));
+    let mut keep_adopted = None;
+    if let (Some(note), Some((cert, key))) = (&adopted_note, &existing)
+        && crate::adopt::is_adopted(Some(note), cert)
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        match pgtls_certs::check_adoptable(cert, key, &opts.extra_sans, now) {
+            Ok(checked) => {
+                step.notes.push(format!(
+                    "adopted certificate kept ({}; issued by {}, until {}): its ACME client renews it; pgtls certs renew goes back to the private CA",
+                    note.source, checked.leaf.issuer, checked.leaf.not_after
+                ));
+                warnings.extend(checked.warnings);
+                keep_adopted = Some((cert.clone(), key.clone()));
+            }
+            Err(e) => step.notes.push(format!(
+                "the adopted certificate ({}) can no longer serve ({e}): a leaf of the private CA replaces it",
+                note.source
+            )),
+        }
+    }
     let decision = existing.as_ref().map(|(cert, key)| {
         reusable(cert, key, ca.cert_pem(), &sans)?;
         match (opts.key_type, pgtls_certs::inspect(cert)) {
@@ -664,6 +689,7 @@ fn plan_certificates(
         }
     });
     let (cert_pem, key_pem) = match (existing, decision) {
+        _ if keep_adopted.is_some() => keep_adopted.unwrap_or_default(),
         (Some((cert, key)), Some(Ok(()))) => {
             step.notes.push("existing server certificate kept (chains to the CA, matches its key, covers every SAN, not due for renewal)".into());
             if let Ok(info) = pgtls_certs::inspect(&cert) {
