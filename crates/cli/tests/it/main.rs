@@ -1,5 +1,6 @@
 //! CLI-level tests: they run the built `pgtls` binary (`unit` tests its public modules in process).
 
+mod acme;
 mod clients;
 mod connstr;
 mod coolify;
