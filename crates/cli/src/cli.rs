@@ -906,7 +906,8 @@ pub struct ConnstrArgs {
     /// Supavisor tenant id (pooled user becomes `<user>.<tenant>`).
     #[arg(long, value_name = "T")]
     pub tenant: Option<String>,
-    /// Path of the CA certificate on the client machine.
+    /// Path of the CA certificate on the client machine, or `system` for a certificate from a
+    /// public CA (`pgtls certs adopt`): the strings then use each client's system roots.
     #[arg(long, value_name = "PATH", default_value = "ca.crt")]
     pub ca: String,
     /// Which client(s).

@@ -642,7 +642,7 @@ fn check_adopted_chain(cx: &mut Ctx<'_, '_>, cert_pem: &str, note: &crate::adopt
                 "adopted certificate ({}): {path}; that root is not in this host's store ({SYSTEM_ROOTS}), so whether clients trust it depends on theirs",
                 note.source
             ),
-            "clients verify it with their system roots: sslrootcert=system (libpq 16+), see pgtls connstr --public",
+            "clients verify it with their system roots: sslrootcert=system (libpq 16+), see pgtls connstr --ca system",
         );
     }
 }

@@ -420,6 +420,108 @@ fn pg_url(t: &Target<'_>, host: &str, pooled: bool, query: &str) -> String {
     )
 }
 
+/// `--ca system`: the server's certificate is from a public CA (`pgtls certs adopt`), clients
+/// verify it with the system's roots.
+pub const SYSTEM_CA: &str = "system";
+
+/// The system's bundle of roots on Debian and Ubuntu (ca-certificates), for clients that need a
+/// file (libpq 15 and older, asyncpg).
+pub const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The strings for a server whose certificate chains to a root in the system's store.
+fn build_system(client: Client, t: &Target<'_>, host: &str) -> ClientStrings {
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let bundle_q = format!("sslmode=verify-full&sslrootcert={SYSTEM_BUNDLE}");
+    let urls = |q: &str| (pg_url(t, host, false, q), pg_url(t, host, true, q));
+    let (direct, pooled) = match client {
+        Client::Libpq => {
+            notes.push(format!("libpq 16 and later: sslrootcert=system loads OpenSSL's default store (SSL_CERT_FILE and SSL_CERT_DIR honoured) and refuses any sslmode weaker than verify-full; libpq 15 and older read `system` as a file name and fail (\"could not read root certificate file\"): there use sslrootcert={SYSTEM_BUNDLE} (Debian, Ubuntu; /etc/pki/tls/certs/ca-bundle.crt on RHEL): {}", pg_url(t, host, false, &bundle_q)));
+            notes.push("psycopg 3 and psycopg2 take this string as it is; `system` needs the libpq they load to be 16+ (psycopg.pq.version() >= 160000)".to_owned());
+            urls("sslmode=verify-full&sslrootcert=system")
+        }
+        Client::Jdbc => {
+            notes.push("DefaultJavaSSLFactory verifies with the JVM's default trust store (Debian and Ubuntu: /etc/ssl/certs/java/cacerts, rebuilt from the system store by update-ca-certificates through ca-certificates-java); verify-full still checks the host name".to_owned());
+            let base = |pooled: bool| {
+                let (port, user, extra) = if pooled {
+                    (t.pooler_port, url_user(t, true), "&prepareThreshold=0")
+                } else {
+                    (t.port, url_user(t, false), "")
+                };
+                format!(
+                    "jdbc:postgresql://{}:{port}/{}?user={user}&password={}&sslmode=verify-full&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory{extra}",
+                    url_host(host),
+                    encode(t.database, false),
+                    url_password(t)
+                )
+            };
+            (base(false), base(true))
+        }
+        Client::NodePostgres | Client::Prisma => {
+            notes.push("no sslrootcert: Node checks chain and host name against its own bundled Mozilla roots (tls.rootCertificates), not the OS store (tested with NodeSource's Node 20): a public CA's certificate passes; a root only in the OS store needs node --use-openssl-ca or NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt (both tested)".to_owned());
+            notes.push("pg-connection-string 2.7+ treats sslmode=require like verify-full against these roots too (unless uselibpqcompat=true): with a public certificate that no longer breaks".to_owned());
+            if client == Client::Prisma {
+                notes.push("use: new PrismaPg({ connectionString: process.env.DATABASE_URL }); prisma migrate reads the `prisma6` direct string".to_owned());
+            }
+            urls("sslmode=verify-full")
+        }
+        Client::Prisma6 => {
+            notes.push("no sslcert: the engine's native-tls verifies with OpenSSL's default store (the system's roots); keep sslaccept=strict, without it nothing is checked".to_owned());
+            let q = "sslmode=require&sslaccept=strict";
+            (
+                pg_url(t, host, false, q),
+                pg_url(t, host, true, &format!("{q}&pgbouncer=true")),
+            )
+        }
+        Client::Asyncpg => {
+            notes.push(format!("asyncpg reads sslrootcert as a file (it has no `system` value; without one it wants ~/.postgresql/root.crt): the system bundle {SYSTEM_BUNDLE}, or in code ssl=ssl.create_default_context()"));
+            notes.push(
+                "port 6543 is transaction mode: pass statement_cache_size=0 in code".to_owned(),
+            );
+            urls(&bundle_q)
+        }
+        Client::Npgsql => {
+            notes.push(
+                "no Root Certificate: .NET validates the chain with the operating system's store"
+                    .to_owned(),
+            );
+            let cs = |pooled: bool| {
+                let (port, user) = if pooled {
+                    (t.pooler_port, pooled_user(t))
+                } else {
+                    (t.port, t.user.to_owned())
+                };
+                format!(
+                    "Host={};Port={port};Database={};Username={};Password={};SSL Mode=VerifyFull",
+                    npgsql_quote(host),
+                    npgsql_quote(t.database),
+                    npgsql_quote(&user),
+                    npgsql_quote(t.password.unwrap_or(PASSWORD_PLACEHOLDER))
+                )
+            };
+            (cs(false), cs(true))
+        }
+    };
+    if t.tenant.is_none() {
+        warnings.push(format!(
+            "no --tenant given: replace {TENANT_PLACEHOLDER} in the pooled user with POOLER_TENANT_ID (percent-encoded in URLs)"
+        ));
+    }
+    if t.password.is_none() {
+        notes.push(format!(
+            "replace {PASSWORD_PLACEHOLDER} with the password, percent-encoded in URLs (or run with --password)"
+        ));
+    }
+    ClientStrings {
+        client: client.id(),
+        applies_to: client.applies_to(),
+        direct,
+        pooled,
+        warnings,
+        notes,
+    }
+}
+
 const MITM_REQUIRE: &str = "sslmode=require does not stop a man in the middle here; use only the verify-full strings above";
 const NAME_LIMIT: usize = 63;
 
@@ -430,6 +532,9 @@ const NAME_LIMIT: usize = 63;
 pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError> {
     t.check()?;
     let host = host_bare(t.host)?;
+    if t.ca == SYSTEM_CA {
+        return Ok(build_system(client, t, host));
+    }
     let ca = encode(t.ca, true);
     let verify = format!("sslmode=verify-full&sslrootcert={ca}");
     let mut warnings = Vec::new();

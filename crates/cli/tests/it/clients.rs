@@ -696,3 +696,190 @@ fn connstr_strings_connect_in_real_clients_and_refuse_impostors() {
         failures.join("\n")
     );
 }
+
+/// A test root in the system store (`/usr/local/share/ca-certificates` + `update-ca-certificates`,
+/// which also rebuilds Java's cacerts through ca-certificates-java's hook); removed on drop.
+struct SystemRoot(PathBuf);
+
+impl SystemRoot {
+    fn install(pem: &[u8]) -> SystemRoot {
+        assert!(
+            pgtest::running_as_root(),
+            "needs root: installs a test root into the system store and removes it after"
+        );
+        let path = PathBuf::from(format!(
+            "/usr/local/share/ca-certificates/pgtls-test-root-{}.crt",
+            std::process::id()
+        ));
+        std::fs::write(&path, pem).unwrap();
+        let guard = SystemRoot(path);
+        let o = Command::new("update-ca-certificates").output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        guard
+    }
+}
+
+impl Drop for SystemRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = Command::new("update-ca-certificates")
+            .arg("--fresh")
+            .output();
+    }
+}
+
+/// `pgtls connstr --ca system` for a server whose certificate chains to a root that is only in
+/// the system store: each client's string verifies with the system roots once the root is
+/// installed, and is refused before; where a client needs more than the string (libpq 15,
+/// Node's own root bundle) the printed note says what, and that is run too.
+#[test]
+fn connstr_ca_system_strings_verify_with_the_system_store() {
+    let libs = libs();
+    let pki = Pki::new();
+    let leaf = pki.leaf("public", "DNS:localhost", 30);
+    let server = pg(Some(&(leaf.cert.clone(), leaf.key.clone())));
+    let o = pgtls([
+        "connstr",
+        "--json",
+        "--host",
+        "localhost",
+        "--port",
+        &server.port().to_string(),
+        "--user",
+        pgtest::SUPERUSER,
+        "--password",
+        pgtest::SUPERUSER_PASSWORD,
+        "--tenant",
+        "t",
+        "--ca",
+        "system",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let get = |client: &str| {
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client"] == client)
+            .unwrap_or_else(|| panic!("no {client} in {v}"))
+            .clone()
+    };
+    let libpq = get("libpq");
+    let libpq_direct = libpq["direct"].as_str().unwrap().to_owned();
+    assert!(
+        libpq_direct.ends_with("sslmode=verify-full&sslrootcert=system"),
+        "{libpq_direct}"
+    );
+    // the note's string for libpq 15 and older, as printed
+    let older = libpq_direct.replace(
+        "sslrootcert=system",
+        "sslrootcert=/etc/ssl/certs/ca-certificates.crt",
+    );
+    assert!(
+        libpq["notes"].to_string().contains(&older),
+        "{}",
+        libpq["notes"]
+    );
+    let asyncpg = get("asyncpg")["direct"].as_str().unwrap().to_owned();
+    let node = get("node-postgres")["direct"].as_str().unwrap().to_owned();
+    assert!(node.ends_with("?sslmode=verify-full"), "{node}");
+    let jdbc = get("jdbc")["direct"].as_str().unwrap().to_owned();
+    assert!(
+        jdbc.contains("sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory"),
+        "{jdbc}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let case = |id: &str, lib: &'static str, url: &str| Case {
+        id: id.to_owned(),
+        lib,
+        pooled: false,
+        url: url.to_owned(),
+        connects_as: None,
+    };
+    let run_node = |url: &str, use_openssl_ca: bool| -> Outcome {
+        let list = work.path().join("node-system.tsv");
+        std::fs::write(&list, format!("n\tnode\t0\t{url}\n")).unwrap();
+        let mut cmd = Command::new("node");
+        if use_openssl_ca {
+            cmd.arg("--use-openssl-ca");
+        }
+        let o = cmd
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/connect.js"))
+            .arg(&list)
+            .env("NODE_PATH", &libs.node_path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        parse_results(&stdout(&o)).remove("n").unwrap()
+    };
+    let all = |label: &str| -> BTreeMap<String, Outcome> {
+        let mut m = BTreeMap::new();
+        m.insert("libpq-system".to_owned(), run_psql_case(&libpq_direct));
+        m.insert("libpq-bundle".to_owned(), run_psql_case(&older));
+        let py = [
+            case("psycopg", "psycopg", &older),
+            case("asyncpg", "asyncpg", &asyncpg),
+        ];
+        m.extend(run_batch(
+            &libs,
+            work.path(),
+            "python",
+            &py.iter().collect::<Vec<_>>(),
+        ));
+        let java = [case("jdbc", "jdbc", &jdbc)];
+        m.extend(run_batch(
+            &libs,
+            work.path(),
+            "java",
+            &java.iter().collect::<Vec<_>>(),
+        ));
+        m.insert("node-own-roots".to_owned(), run_node(&node, false));
+        m.insert("node-use-openssl-ca".to_owned(), run_node(&node, true));
+        eprintln!("{label}: {m:#?}");
+        m
+    };
+    let ok = |o: &Outcome| {
+        matches!(
+            o,
+            Outcome::Ok {
+                client_tls: true,
+                server_ssl: true,
+                ..
+            }
+        )
+    };
+
+    let before = all("root not installed");
+    for (id, o) in &before {
+        assert!(
+            !ok(o),
+            "{id} connected before the root was installed: {o:?}"
+        );
+    }
+    let root = SystemRoot::install(&pki.ca_pem());
+    let after = all("root installed");
+    drop(root);
+    // libpq 15 (this host's psql) reads `system` as a file name, as the note says
+    match &after["libpq-system"] {
+        Outcome::Refused(e) => assert!(e.contains("root certificate file \"system\""), "{e}"),
+        o @ Outcome::Ok { .. } => panic!("libpq 15 accepted sslrootcert=system: {o:?}"),
+    }
+    // Debian's and Ubuntu's nodejs use OpenSSL's system store even without --use-openssl-ca
+    // (an upstream Node build uses its bundled Mozilla roots instead: the printed note says so)
+    for id in [
+        "libpq-bundle",
+        "psycopg",
+        "asyncpg",
+        "node-own-roots",
+        "node-use-openssl-ca",
+    ] {
+        assert!(ok(&after[id]), "{id}: {:?}", after[id]);
+    }
+    // pgjdbc reports no client-side TLS flag; the server side (pg_stat_ssl) says TLS
+    assert!(
+        matches!(&after["jdbc"], Outcome::Ok { server_ssl: true, user, .. } if user == pgtest::SUPERUSER),
+        "{:?}",
+        after["jdbc"]
+    );
+}
