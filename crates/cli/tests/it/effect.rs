@@ -176,3 +176,252 @@ fn harden_migrates_the_single_file_mounts_of_an_earlier_pgtls_with_the_diff() {
     let o = run(&["check", dir, "--pg-owner", "105:106"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
+
+/// The command the renewal timer runs (`certs renew --if-due --reload`), with the clock moved by
+/// `--now`: inside the window it renews and goes on to the reload (here without an engine, so the
+/// reload is reported not done, exit 1); outside it nothing is written and nothing reloaded.
+#[test]
+fn renew_if_due_acts_only_inside_the_window() {
+    let tmp = hardened();
+    let d = tmp.path();
+    let crt = d.join("volumes/tls/server.crt");
+    let key = d.join("volumes/tls/server.key");
+    let before = (std::fs::read(&crt).unwrap(), std::fs::read(&key).unwrap());
+    let now = |days: i64| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let secs = i64::try_from(t).unwrap() + days * 86_400;
+        // RFC 3339 through date(1), as a user would write it
+        let o = Command::new("date")
+            .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        stdout(&o).trim().to_owned()
+    };
+    let renew = |at: &str| {
+        run(&[
+            "certs",
+            "renew",
+            "--dir",
+            &p(d, "volumes/tls"),
+            "--ca-dir",
+            &p(d, "volumes/tls-ca"),
+            "--if-due",
+            "--now",
+            at,
+            "--reload",
+        ])
+    };
+    // 825-day leaf: a day later is outside the window
+    let o = renew(&now(1));
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(": not due ("), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("SIGHUP"), "{}", stdout(&o));
+    assert_eq!(
+        (std::fs::read(&crt).unwrap(), std::fs::read(&key).unwrap()),
+        before
+    );
+    // 600 days on: less than a third of the lifetime is left
+    let o = renew(&now(600));
+    let text = stdout(&o);
+    assert!(text.contains("renewal due: "), "{text}");
+    assert!(text.contains("renewed "), "{text}");
+    assert!(text.contains("db: not done: no Docker engine answers on this host; run it yourself: docker compose kill -s SIGHUP db"), "{text}");
+    assert_eq!(code(&o), 1, "the reload could not be done: {text}");
+    assert_ne!(std::fs::read(&crt).unwrap(), before.0);
+    // a bad --now is a usage error
+    let o = renew("yesterday");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("invalid value \"yesterday\" for --now"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn renew_timer_prints_and_installs_idempotently() {
+    let tmp = hardened();
+    let d = tmp.path();
+    let o = run(&[
+        "certs",
+        "renew-timer",
+        d.to_str().unwrap(),
+        "--print",
+        "--pgtls",
+        "/usr/local/bin/pgtls",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("RandomizedDelaySec=1h"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "ExecStart=/usr/local/bin/pgtls certs renew --dir {0}/volumes/tls --ca-dir {0}/volumes/tls-ca --if-due --reload --deployment {0}\n",
+            d.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("root sleep $(shuf -i 0-3600 -n 1) && /usr/local/bin/pgtls certs renew"),
+        "{text}"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let install = || {
+        run(&[
+            "certs",
+            "renew-timer",
+            d.to_str().unwrap(),
+            "--install",
+            "--root",
+            root.path().to_str().unwrap(),
+            "--pgtls",
+            "/usr/local/bin/pgtls",
+        ])
+    };
+    let first = install();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert_eq!(
+        stdout(&first).matches("created").count(),
+        2,
+        "{}",
+        stdout(&first)
+    );
+    let units = root.path().join("etc/systemd/system");
+    let names: Vec<String> = std::fs::read_dir(&units)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with(".timer")), "{names:?}");
+    let second = install();
+    assert_eq!(
+        stdout(&second).matches("unchanged").count(),
+        2,
+        "{}",
+        stdout(&second)
+    );
+    // systemd-analyze, where present, accepts the units
+    if let Ok(o) = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(names.iter().map(|n| units.join(n)))
+        .output()
+    {
+        assert!(!stderr(&o).contains("Unknown key"), "{}", stderr(&o));
+    }
+}
+
+/// An adopted certificate in a hardened deployment: `check` judges it as a public one, `harden`
+/// keeps it, `certs renew` goes back to the private CA (and `check` is back to the private chain).
+#[test]
+fn adopted_certificate_in_check_harden_and_back() {
+    let tmp = hardened();
+    let d = tmp.path();
+    let pki = pgtest::Pki::new();
+    let leaf = pki.leaf("db.example.com", "DNS:db.example.com", 90);
+    let scratch = tempfile::tempdir().unwrap();
+    let (crt, key) = (
+        scratch.path().join("full.pem"),
+        scratch.path().join("key.pem"),
+    );
+    std::fs::write(&crt, &leaf.cert).unwrap();
+    std::fs::write(&key, &leaf.key).unwrap();
+    let o = run(&[
+        "certs",
+        "adopt",
+        d.to_str().unwrap(),
+        "--cert",
+        crt.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--domain",
+        "db.example.com",
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("only the server certificate"),
+        "{}",
+        stdout(&o)
+    );
+    let check = || {
+        let o = run(&[
+            "check",
+            d.to_str().unwrap(),
+            "--domain",
+            "db.example.com",
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["id"].as_str().unwrap().to_owned(),
+                    (
+                        i["verdict"].as_str().unwrap().to_owned(),
+                        i["detail"].as_str().unwrap().to_owned(),
+                    ),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let items = check();
+    assert_eq!(items["certificate-chain"].0, "warn", "{items:?}");
+    assert!(
+        items["certificate-chain"]
+            .1
+            .contains("not in this host's store"),
+        "{items:?}"
+    );
+    assert_eq!(items["certificate-sans"].0, "pass", "{items:?}");
+    assert_eq!(items["ca-key"].0, "pass", "{items:?}");
+    assert_eq!(items["certificate-expiry"].0, "pass", "{items:?}");
+    assert!(
+        items["certificate-expiry"]
+            .1
+            .starts_with("adopted certificate: "),
+        "{items:?}"
+    );
+    let served = std::fs::read(d.join("volumes/tls/server.crt")).unwrap();
+    let o = run(&[
+        "harden",
+        d.to_str().unwrap(),
+        "--pg-owner",
+        "105:106",
+        "--domain",
+        "db.example.com",
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("adopted certificate kept"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read(d.join("volumes/tls/server.crt")).unwrap(),
+        served
+    );
+    let o = run(&[
+        "certs",
+        "renew",
+        "--dir",
+        &p(d, "volumes/tls"),
+        "--ca-dir",
+        &p(d, "volumes/tls-ca"),
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("back to the private CA"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!d.join("volumes/tls/.pgtls-adopted").exists());
+    let items = check();
+    assert_eq!(items["certificate-chain"].0, "pass", "{items:?}");
+    assert_eq!(
+        items["certificate-chain"].1, "server certificate chains to the CA",
+        "{items:?}"
+    );
+}
