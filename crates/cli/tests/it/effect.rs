@@ -293,7 +293,12 @@ fn renew_timer_prints_and_installs_idempotently() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().any(|n| n.ends_with(".timer")), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| Path::new(n).extension().is_some_and(|e| e == "timer")),
+        "{names:?}"
+    );
     let second = install();
     assert_eq!(
         stdout(&second).matches("unchanged").count(),
