@@ -245,7 +245,14 @@ pub fn adopt(req: &AdoptRequest<'_>) -> Result<AdoptReport> {
     } else {
         None
     };
-    let (mode, owner) = match (meta, req.owner) {
+    // the owner `harden` recorded beside the certificates, when there is no key to copy it from
+    let noted = read_opt(&req.dir.join(".pgtls-owner"))?
+        .and_then(|t| crate::owner::parse_note(&t))
+        .map(|u| Owner {
+            uid: u.uid,
+            gid: u.gid,
+        });
+    let (mode, owner) = match (meta, req.owner.or(noted)) {
         (Some(m), _) => (m.mode, m.owner()),
         (None, Some(o)) => (0o600, o),
         (None, None) => {
