@@ -68,7 +68,9 @@
 //! - Encrypted private keys and PKCS#12 are not read; keys are written unencrypted (PostgreSQL
 //!   would otherwise need `ssl_passphrase_command`).
 //! - Chains are one level deep: [`verify_chain`] checks a leaf against a CA, not intermediates,
-//!   revocation (CRLs) or name constraints.
+//!   revocation (CRLs) or name constraints. A full chain from a public CA is checked by
+//!   [`check_adoptable`] / [`check_chain_order`] (each certificate issued by the next, all valid
+//!   now, the key the leaf's), not against any trust store.
 //! - Renewal keeps the subject, DNS and IP SANs and the serverAuth/clientAuth EKUs; other
 //!   extensions of a foreign certificate (policies, e-mail SANs, CRL distribution points) are
 //!   not carried over, and a subject with two attributes of the same type keeps only the last.
