@@ -137,7 +137,8 @@ fn chain_order(certs: &[X509Certificate<'_>]) -> Result<()> {
 /// - a key that does not belong to the first certificate: [`Error::KeyMismatch`];
 /// - a leaf that is a CA or whose extended key usage lacks serverAuth: [`Error::NotServerCert`];
 /// - a chain out of order (certificate N+1 did not issue certificate N): [`Error::ChainOrder`];
-/// - any certificate of the chain expired or not yet valid: [`Error::NotValidNow`].
+/// - a leaf expired or not yet valid: [`Error::NotValidNow`] (a certificate later in the chain
+///   outside its validity is a warning: often an extra cross-sign clients skip).
 ///
 /// Warned: each of `names` the leaf does not cover (verify-full against that name fails),
 /// Ed25519 and P-521 keys (several clients refuse them), a chain holding only a leaf.
@@ -221,8 +222,15 @@ pub fn check_adoptable(
     }
 
     chain_order(&certs)?;
-    for (i, c) in certs.iter().enumerate() {
-        check_time_of(c, now, i)?;
+    // the leaf must be valid now; an expired certificate later in the chain is often an extra
+    // cross-sign clients skip (Let's Encrypt's old long chain), so it is a warning
+    check_time_of(leaf, now, 0)?;
+    for (i, c) in certs.iter().enumerate().skip(1) {
+        if let Err(e) = check_time_of(c, now, i) {
+            warnings.push(format!(
+                "{e}: clients whose path to a root goes through it refuse the server; ask the ACME client for the current chain"
+            ));
+        }
     }
     if certs.len() == 1 && leaf.issuer().as_raw() != leaf.subject().as_raw() {
         warnings.push(format!(

@@ -331,6 +331,28 @@ fn adopted_certificate_in_check_harden_and_back() {
     );
     std::fs::write(&crt, &leaf.cert).unwrap();
     std::fs::write(&key, &leaf.key).unwrap();
+    let served_before = std::fs::read(d.join("volumes/tls/server.crt")).unwrap();
+    let o = run(&[
+        "certs",
+        "adopt",
+        d.to_str().unwrap(),
+        "--cert",
+        crt.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("(dry run: nothing was written)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read(d.join("volumes/tls/server.crt")).unwrap(),
+        served_before
+    );
+    assert!(!d.join("volumes/tls/.pgtls-adopted").exists());
     let o = run(&[
         "certs",
         "adopt",
