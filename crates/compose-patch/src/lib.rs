@@ -109,6 +109,7 @@ mod error;
 mod file;
 mod model;
 mod overrides;
+pub mod project;
 mod svc;
 mod text;
 mod verify;
@@ -117,6 +118,9 @@ pub use crate::error::{Error, Result};
 pub use crate::file::ComposeFile;
 pub use crate::model::{
     Changed, Edit, Ipam, Port, Selinux, Service, ServiceView, Volume, VolumeMount,
+};
+pub use crate::project::{
+    LoadOptions, MergedService, Origin, Project, ProjectFiles, Removed, Sourced,
 };
 
 #[cfg(doctest)]
