@@ -64,7 +64,12 @@ impl Interpolator {
                         j += 1;
                     }
                     let Some(end) = end else {
-                        return Err(InterpError(format!("invalid template: \"{s}\"")));
+                        // Compose refuses this; pgtls keeps the text (a Coolify template may
+                        // hold it in a `content:` block Coolify itself processes)
+                        self.invalid(s);
+                        out.push('$');
+                        i += 1;
+                        continue;
                     };
                     let inner: String = chars[i + 2..end].iter().collect();
                     out.push_str(&self.braced(&inner, s)?);
@@ -80,11 +85,21 @@ impl Interpolator {
                     i = j;
                 }
                 _ => {
-                    return Err(InterpError(format!("invalid template: \"{s}\"")));
+                    self.invalid(s);
+                    out.push('$');
+                    i += 1;
                 }
             }
         }
         Ok(out)
+    }
+
+    fn invalid(&mut self, s: &str) {
+        let first = s.lines().next().unwrap_or("");
+        let w = format!("invalid interpolation left as written (Compose refuses it): \"{first}\"");
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
     }
 
     fn value_or_warn(&mut self, name: &str) -> String {
@@ -252,7 +267,8 @@ mod tests {
                 .0
                 .contains("need it")
         );
-        assert!(interp(&env, "${A").is_err());
+        assert_eq!(interp(&env, "${A").unwrap(), "${A");
+        assert_eq!(interp(&env, "get_auth($1)").unwrap(), "get_auth($1)");
     }
 
     #[test]
