@@ -252,15 +252,21 @@ impl Layout {
 }
 
 /// The project's files through a [`Source`] (or a staged plan), for compose-patch's loader.
-struct ReadFiles<'a>(&'a dyn Fn(&Path) -> Result<Option<String>>);
+struct ReadFiles<'a>(
+    &'a dyn Fn(&Path) -> Result<Option<String>>,
+    std::cell::RefCell<Option<(PathBuf, usize)>>,
+);
 
 impl compose_patch::ProjectFiles for ReadFiles<'_> {
     fn read_file(&self, path: &str) -> std::result::Result<Option<String>, String> {
         match (self.0)(Path::new(path)) {
-            Ok(Some(text)) if text.len() > MAX_COMPOSE_BYTES => Err(format!(
-                "{} bytes, more than the {MAX_COMPOSE_BYTES} read",
-                text.len()
-            )),
+            Ok(Some(text)) if text.len() > MAX_COMPOSE_BYTES => {
+                *self.1.borrow_mut() = Some((PathBuf::from(path), text.len()));
+                Err(format!(
+                    "{} bytes, more than the {MAX_COMPOSE_BYTES} read",
+                    text.len()
+                ))
+            }
             Ok(t) => Ok(t),
             Err(e) => Err(e.to_string()),
         }
@@ -313,15 +319,24 @@ pub fn detect_files(
             });
         }
     }
-    let project = compose_patch::Project::load(
-        &ReadFiles(read),
+    let files = ReadFiles(read, std::cell::RefCell::new(None));
+    let loaded = compose_patch::Project::load(
+        &files,
         &compose_patch::LoadOptions {
             files: how.files.clone(),
             env: how.env.clone(),
             profiles: Vec::new(),
         },
-    )
-    .with_context(|| format!("reading the compose files of \"{}\"", dir.display()))?;
+    );
+    if let (Err(_), Some((path, size))) = (&loaded, files.1.borrow().clone()) {
+        return Err(Error::TooLarge {
+            path: dir.join(path),
+            size,
+            limit: MAX_COMPOSE_BYTES,
+        });
+    }
+    let project =
+        loaded.with_context(|| format!("reading the compose files of \"{}\"", dir.display()))?;
     let files: Vec<PathBuf> = project.files.iter().map(PathBuf::from).collect();
     let base = files.first().cloned().unwrap_or_default();
     let running: Vec<Service> = project.running().map(|m| Service::from(m.view())).collect();

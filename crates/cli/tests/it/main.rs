@@ -1,6 +1,7 @@
 //! CLI-level tests: they run the built `pgtls` binary (`unit` tests its public modules in process).
 
 mod clients;
+mod compose;
 mod connstr;
 mod coolify;
 mod e2e;
