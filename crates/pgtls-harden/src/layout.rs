@@ -241,6 +241,40 @@ impl Layout {
         (Path::new(&origin.file) != self.compose).then(|| origin.to_string())
     }
 
+    /// The `compose` key of `harden --json` / `check --json`: the files Compose reads, how they
+    /// were chosen, and where the db's and the pooler's values come from (`"file:line"`).
+    pub fn compose_json(&self) -> serde_json::Value {
+        let from = |o: Option<&compose_patch::Origin>| o.map(ToString::to_string);
+        let service = |m: Option<&compose_patch::MergedService>| {
+            m.map(|m| {
+                serde_json::json!({
+                    "service": m.key,
+                    "defined_in": m.defined_in.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "image": m.image.as_ref().map(|i| &i.value),
+                    "image_from": from(m.image.as_ref().map(|i| &i.origin)),
+                    "command_from": from(m.command.as_ref().map(|c| &c.origin)),
+                })
+            })
+        };
+        let pooler_kind = match &self.active_pooler {
+            ActivePooler::Supavisor => "supavisor",
+            ActivePooler::PgBouncer(_) => "pgbouncer",
+            ActivePooler::None => "none",
+        };
+        let project = self.project.as_ref();
+        serde_json::json!({
+            "files": self.files,
+            "selected_by": project.map(|p| p.selected_by.clone()),
+            "read": project.map(|p| p.read.clone()),
+            "profiles": project.map(|p| p.profiles.clone()),
+            "removed": project.map(|p| p.removed.iter().map(|r| serde_json::json!({
+                "service": r.key, "at": r.origin.to_string(),
+            })).collect::<Vec<_>>()),
+            "db": service(self.merged_db()),
+            "pooler": { "kind": pooler_kind, "merged": service(self.merged_pooler()) },
+        })
+    }
+
     /// The files Compose reads, for messages: `docker-compose.yml + docker-compose.override.yml`.
     pub fn files_shown(&self) -> String {
         self.files

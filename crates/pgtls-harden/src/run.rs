@@ -259,6 +259,7 @@ impl HardenRun {
             "pg_owner": self.user.ids(),
             "db_user": facts["db_user"],
             "deployment": facts["deployment"],
+            "compose": self.layout.compose_json(),
             "docker_engine": facts["docker_engine"],
             "trusted_networks": self.trust.as_ref().map(crate::TrustedNetworks::json),
             "steps": steps,
@@ -511,6 +512,9 @@ impl CheckRun {
             (report.as_object_mut(), self.facts.json())
         {
             obj.extend(extra);
+        }
+        if let Some(obj) = report.as_object_mut() {
+            obj.insert("compose".to_owned(), self.layout.compose_json());
         }
         report
     }
