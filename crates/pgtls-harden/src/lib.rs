@@ -72,6 +72,7 @@
 pub mod apply;
 pub mod checklist;
 mod compose_set;
+pub mod compose_v2;
 pub mod connstr;
 pub mod coolify;
 pub mod docker;

@@ -549,6 +549,10 @@ pub fn check(req: &Request, engine: &dyn Engine) -> Result<CheckRun> {
     if let Some(item) = coolify::check_item(&layout, &tree) {
         checks.items.insert(0, item);
     }
+    // Compose v2's own merge of the same files, where it is installed: a difference is unknown
+    if let Some(item) = crate::compose_v2::compare(&req.dir, &layout) {
+        checks.items.push(item);
+    }
     drop(staging);
     Ok(CheckRun {
         tree,
