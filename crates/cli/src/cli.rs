@@ -527,6 +527,15 @@ pub struct EffectArgs {
     /// The deployment folder (default: found among the file's parent folders).
     #[arg(long, value_name = "DIR")]
     pub deployment: Option<PathBuf>,
+    /// A compose file of the deployment, relative to it, as `docker compose -f` takes it
+    /// (repeatable; default: COMPOSE_FILE, else the default names plus the override file).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        requires = "deployment"
+    )]
+    pub compose_file: Vec<String>,
     /// Do it (SIGHUP the db, restart the pooler) and check the served certificate on the wire.
     #[arg(long)]
     pub reload: bool,
