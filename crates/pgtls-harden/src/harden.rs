@@ -1109,13 +1109,13 @@ fn env_reference(value: &str) -> Option<&str> {
 /// published). Supavisor updates the tenant and clears its cache.
 pub fn api_call(pooler: &crate::layout::Service) -> String {
     let secret = pooler
-        .environment
+        .env_as_written
         .get("API_JWT_SECRET")
         .and_then(|v| env_reference(v))
         .unwrap_or("JWT_SECRET");
-    let tenant = match pooler.environment.get("POOLER_TENANT_ID") {
-        Some(v) => env_reference(v).map_or_else(|| v.clone(), |n| format!("${n}")),
-        None => "$POOLER_TENANT_ID".to_owned(),
+    let tenant = match pooler.env_as_written.get("POOLER_TENANT_ID") {
+        Some(v) if !v.is_empty() => env_reference(v).map_or_else(|| v.clone(), |n| format!("${n}")),
+        _ => "$POOLER_TENANT_ID".to_owned(),
     };
     format!(
         "set enforce_ssl on the existing tenant through Supavisor's API (from the deployment folder):
@@ -1231,7 +1231,7 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
         .as_ref()
         .and_then(|p| p.environment.get("POOLER_TENANT_ID"))
         .map_or("<tenant-id>".to_owned(), |t| {
-            if t.starts_with("${") {
+            if t.is_empty() || t.starts_with("${") {
                 "<tenant-id>".to_owned()
             } else {
                 t.clone()

@@ -82,8 +82,11 @@ pub struct Service {
     pub command: Vec<String>,
     /// Volumes.
     pub volumes: Vec<Mount>,
-    /// Environment (map or list form).
+    /// Environment (map or list form), interpolated as Compose passes it to the container.
     pub environment: BTreeMap<String, String>,
+    /// The same variables as written in the compose file (a `${VAR}` reference kept), for
+    /// messages that must name a variable instead of printing its value.
+    pub env_as_written: BTreeMap<String, String>,
     /// Port specs in the short syntax (long syntax rendered short).
     pub ports: Vec<String>,
     /// Networks the service joins.
@@ -174,7 +177,7 @@ pub enum ActivePooler {
     /// The PgBouncer variant (upstream's `docker-compose.pgbouncer.yml`: service `pgbouncer`,
     /// container `supabase-pgbouncer`, image `edoburu/pgbouncer`), usually with Supavisor
     /// removed by `supavisor: !reset null`.
-    PgBouncer(Service),
+    PgBouncer(Box<Service>),
     /// No pooler runs (none defined, removed, or outside the active profiles).
     None,
 }
@@ -510,7 +513,7 @@ fn from_services(
     };
     let active_pooler = match (&pooler, pgbouncer) {
         (Some(_), _) => ActivePooler::Supavisor,
-        (None, Some(b)) => ActivePooler::PgBouncer(b),
+        (None, Some(b)) => ActivePooler::PgBouncer(Box::new(b)),
         (None, None) => ActivePooler::None,
     };
     Ok(Layout {
@@ -581,7 +584,13 @@ pub fn parse_services(text: &str) -> Result<Vec<Service>> {
 
 impl From<compose_patch::ServiceView> for Service {
     fn from(view: compose_patch::ServiceView) -> Self {
+        let environment: BTreeMap<String, String> = view
+            .environment
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect();
         Self {
+            env_as_written: environment.clone(),
             key: view.key,
             container_name: view.container_name,
             image: view.image,
@@ -597,11 +606,7 @@ impl From<compose_patch::ServiceView> for Service {
                     content: v.content,
                 })
                 .collect(),
-            environment: view
-                .environment
-                .into_iter()
-                .map(|(k, v)| (k, v.unwrap_or_default()))
-                .collect(),
+            environment,
             ports: view.ports.iter().map(ToString::to_string).collect(),
             networks: view.networks,
         }

@@ -137,6 +137,10 @@ pub struct MergedService {
     /// Environment by name (in first-definition order); `None`: a name without value that
     /// neither the environment nor `.env` sets.
     pub environment: Vec<(String, Sourced<Option<String>>)>,
+    /// The environment's values as written in the file that sets each (before interpolation:
+    /// a `${VAR}` reference stays one), for messages that must name a variable rather than
+    /// print its value (a secret).
+    pub environment_as_written: BTreeMap<String, Option<String>>,
     /// Volumes, one per container target; a relative bind source is relative to the project
     /// folder (a file in a sub-folder reached by `include:` has its sources rebased).
     pub volumes: Vec<Sourced<Volume>>,
@@ -298,6 +302,8 @@ fn perr(file: &str, line: usize, message: impl Into<String>) -> Error {
 
 /// One parsed, interpolated file.
 struct Doc {
+    /// The document before interpolation (`${VAR}` references as written).
+    raw_root: Mapping,
     root: Mapping,
     lines: FileLines,
 }
@@ -313,6 +319,36 @@ struct Layer {
     /// The whole service was tagged `!override`.
     replace: bool,
     lines: ServiceLines,
+    /// The service's environment as written (before interpolation).
+    raw_env: BTreeMap<String, Option<String>>,
+}
+
+/// The environment of service `key` in a document as written (map or list form).
+fn raw_env_of(root: &Mapping, key: &str) -> BTreeMap<String, Option<String>> {
+    let svc = root.get("services").and_then(|s| s.get(key));
+    let svc = match svc {
+        Some(Value::Tagged(t)) => Some(&t.value),
+        other => other,
+    };
+    let env = match svc.and_then(|s| s.get("environment")) {
+        Some(Value::Tagged(t)) => Some(&t.value),
+        other => other,
+    };
+    match env {
+        Some(Value::Mapping(m)) => m
+            .iter()
+            .filter_map(|(k, v)| Some((str_of(k)?, str_of(v))))
+            .collect(),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(str_of)
+            .map(|s| match s.split_once('=') {
+                Some((a, b)) => (a.to_owned(), Some(b.to_owned())),
+                None => (s, None),
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 struct Loader<'a> {
@@ -453,9 +489,14 @@ impl<'a> Loader<'a> {
             Value::Null => Mapping::new(),
             _ => return Err(perr(path, 1, "the top level is not a mapping")),
         };
+        let raw_root = root.clone();
         let root = self.interpolate_root(path, root, &lines)?;
         self.read.push(path.to_owned());
-        let doc = std::rc::Rc::new(Doc { root, lines });
+        let doc = std::rc::Rc::new(Doc {
+            raw_root,
+            root,
+            lines,
+        });
         self.docs.insert(path.to_owned(), doc.clone());
         Ok(doc)
     }
@@ -685,6 +726,7 @@ impl<'a> Loader<'a> {
                         map: None,
                         replace: false,
                         lines: sl,
+                        raw_env: raw_env_of(&doc.raw_root, key),
                     },
                     Value::Tagged(t) if tag_name(t) == "override" => Layer {
                         file: path.to_owned(),
@@ -693,6 +735,7 @@ impl<'a> Loader<'a> {
                         map: Some(t.value.as_mapping().cloned().unwrap_or_default()),
                         replace: true,
                         lines: sl,
+                        raw_env: raw_env_of(&doc.raw_root, key),
                     },
                     Value::Tagged(t) => {
                         return Err(perr(
@@ -711,6 +754,7 @@ impl<'a> Loader<'a> {
                         map: Some(m.clone()),
                         replace: false,
                         lines: sl,
+                        raw_env: raw_env_of(&doc.raw_root, key),
                     },
                     Value::Null => Layer {
                         file: path.to_owned(),
@@ -719,6 +763,7 @@ impl<'a> Loader<'a> {
                         map: Some(Mapping::new()),
                         replace: false,
                         lines: sl,
+                        raw_env: raw_env_of(&doc.raw_root, key),
                     },
                     _ => {
                         return Err(perr(
@@ -820,6 +865,7 @@ impl<'a> Loader<'a> {
             map: Some(base_map),
             replace: false,
             lines: doc.lines.services.get(&base).cloned().unwrap_or_default(),
+            raw_env: raw_env_of(&doc.raw_root, &base),
         };
         let mut out = self.with_extends(base_layer, chain)?;
         chain.pop();
@@ -837,6 +883,7 @@ struct Acc {
     command: Option<Sourced<Vec<String>>>,
     entrypoint: Option<Sourced<Vec<String>>>,
     environment: Vec<(String, Sourced<Option<String>>)>,
+    environment_as_written: BTreeMap<String, Option<String>>,
     volumes: Vec<Sourced<Volume>>,
     ports: Vec<Sourced<Port>>,
     profiles: Vec<String>,
@@ -869,6 +916,7 @@ impl Acc {
             command: None,
             entrypoint: None,
             environment: Vec::new(),
+            environment_as_written: BTreeMap::new(),
             volumes: Vec::new(),
             ports: Vec::new(),
             profiles: Vec::new(),
@@ -954,6 +1002,7 @@ impl Acc {
                 "environment" => {
                     if reset || replace {
                         self.environment.clear();
+                        self.environment_as_written.clear();
                     }
                     if reset {
                         continue;
@@ -989,8 +1038,11 @@ impl Acc {
                     for (ek, ev, l, unset) in pairs {
                         if unset {
                             self.environment.retain(|(n, _)| *n != ek);
+                            self.environment_as_written.remove(&ek);
                             continue;
                         }
+                        self.environment_as_written
+                            .insert(ek.clone(), layer.raw_env.get(&ek).cloned().flatten());
                         let ev = ev.or_else(|| interp.lookup(&ek).map(str::to_owned));
                         let s = Sourced {
                             value: ev,
@@ -1121,6 +1173,7 @@ impl Acc {
             command: self.command,
             entrypoint: self.entrypoint,
             environment: self.environment,
+            environment_as_written: self.environment_as_written,
             volumes: self.volumes,
             ports: self.ports,
             networks: self.networks,

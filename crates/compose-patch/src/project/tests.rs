@@ -64,6 +64,10 @@ fn default_files_and_override_merge() {
     );
     assert_eq!(db.env("POSTGRES_PORT").unwrap().origin.line, 11);
     assert_eq!(
+        db.environment_as_written["POSTGRES_PORT"].as_deref(),
+        Some("${POSTGRES_PORT}")
+    );
+    assert_eq!(
         db.env("EXTRA").unwrap().origin.file,
         "docker-compose.override.yml"
     );
