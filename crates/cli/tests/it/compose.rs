@@ -339,3 +339,50 @@ fn profiles_and_include() {
         "outside the active profiles"
     );
 }
+
+#[test]
+fn a_stack_compose_cannot_merge_is_an_error_naming_file_and_line_and_nothing_is_written() {
+    let cases = [
+        (
+            "docker-compose.override.yml",
+            "services:\n  db:\n    command: !replace postgres\n",
+            "\"docker-compose.override.yml\" line 3: unknown tag !replace",
+        ),
+        (
+            ".env",
+            "COMPOSE_FILE=docker-compose.yml:docker-compose.pg16.yml\n",
+            ".env\" line 12: \"docker-compose.pg16.yml\" does not exist",
+        ),
+        (
+            "docker-compose.override.yml",
+            "include:\n  - docker-compose.override.yml\nservices: {}\n",
+            "include cycle",
+        ),
+    ];
+    for (name, content, message) in cases {
+        let dir = deployment(&[], "");
+        let path = dir.path().join(name);
+        // (.env.example has 11 lines: COMPOSE_FILE is line 12 of .env)
+        let written = if name == ".env" {
+            format!("{}{content}", std::fs::read_to_string(&path).unwrap())
+        } else {
+            content.to_owned()
+        };
+        std::fs::write(&path, written).unwrap();
+        let before = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
+        let d = dir.path().to_str().unwrap();
+        let o = pgtls(&["harden", d, "--pg-owner", "105:106"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(message), "{}", text(&o));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap(),
+            before
+        );
+        assert!(
+            !dir.path().join("volumes/tls").exists(),
+            "nothing is written"
+        );
+        let o = pgtls(&["check", d, "--pg-owner", "105:106"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    }
+}
