@@ -386,3 +386,111 @@ fn a_stack_compose_cannot_merge_is_an_error_naming_file_and_line_and_nothing_is_
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     }
 }
+
+mod generated {
+    //! Generated override stacks over the example: harden either refuses (exit 2, naming a
+    //! file) or leaves a deployment whose merged model, as `docker compose config` reads it,
+    //! is hardened, and that `check` passes.
+
+    use super::{assert_hardened, compose_config, deployment, pgtls, text};
+    use proptest::prelude::*;
+    use std::fmt::Write as _;
+
+    #[derive(Debug, Clone)]
+    struct Over {
+        command: Option<u8>,
+        volumes: Option<u8>,
+        env: bool,
+        pooler_env: bool,
+        pooler_volumes: Option<u8>,
+        second: bool,
+    }
+
+    fn over() -> impl Strategy<Value = Over> {
+        (
+            proptest::option::of(0u8..3),
+            proptest::option::of(0u8..3),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::option::of(0u8..2),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(command, volumes, env, pooler_env, pooler_volumes, second)| Over {
+                    command,
+                    volumes,
+                    env,
+                    pooler_env,
+                    pooler_volumes,
+                    second,
+                },
+            )
+    }
+
+    fn render(o: &Over) -> String {
+        let mut t = "services:\n  db:\n".to_owned();
+        match o.command {
+            Some(0) => t.push_str("    command: postgres -c max_connections=200\n"),
+            Some(1) => t.push_str("    command: [\"postgres\", \"-c\", \"config_file=/etc/postgresql/postgresql.conf\"]\n"),
+            Some(_) => t.push_str("    command: !reset null\n"),
+            None => {}
+        }
+        match o.volumes {
+            Some(0) => t.push_str("    volumes:\n      - ./volumes/db/extra:/etc/extra:ro\n"),
+            Some(1) => t.push_str(
+                "    volumes: !override\n      - ./volumes/db/data:/var/lib/postgresql/data:Z\n",
+            ),
+            Some(_) => t.push_str("    volumes: !reset []\n"),
+            None => {}
+        }
+        if o.env {
+            t.push_str("    environment:\n      PGTZ: UTC\n");
+        }
+        t.push_str("  supavisor:\n");
+        if o.pooler_env {
+            t.push_str("    environment:\n      GLOBAL_DOWNSTREAM_CERT_PATH: /etc/ssl/other.crt\n");
+        }
+        match o.pooler_volumes {
+            Some(0) => t.push_str("    volumes:\n      - ./volumes/pooler/extra:/etc/extra:ro\n"),
+            Some(_) => t.push_str("    ports: !override\n      - 127.0.0.1:6543:6543\n"),
+            None => {}
+        }
+        t
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn harden_refuses_or_compose_runs_the_hardened_model(a in over(), b in over()) {
+            let mut extra = vec![("docker-compose.override.yml", render(&a))];
+            let mut env = String::new();
+            if a.second {
+                extra.push(("late.yml", render(&b)));
+                let _ = write!(env, "\nCOMPOSE_FILE=docker-compose.yml:docker-compose.override.yml:late.yml\n");
+            }
+            let dir = deployment(&extra, &env);
+            let d = dir.path().to_str().unwrap();
+            let o = pgtls(&["harden", d, "--pg-owner", "105:106"]);
+            let files: Vec<&str> = if a.second {
+                vec!["docker-compose.yml", "docker-compose.override.yml", "late.yml"]
+            } else {
+                vec![]
+            };
+            match o.status.code() {
+                Some(2) => {
+                    // refused: a tag or a reset in the way, named with its file
+                    let out = text(&o);
+                    prop_assert!(out.contains(".yml"), "{out}");
+                    prop_assert!(!dir.path().join("volumes/tls").exists(), "written after a refusal: {out}");
+                }
+                Some(0) => {
+                    assert_hardened(&compose_config(dir.path(), &files));
+                    let o = pgtls(&["check", d, "--pg-owner", "105:106"]);
+                    prop_assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+                }
+                other => prop_assert!(false, "harden exit {other:?}: {}", text(&o)),
+            }
+        }
+    }
+}
