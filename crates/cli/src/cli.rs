@@ -210,6 +210,11 @@ pub struct DeploymentArgs {
     /// Force the layout instead of detecting it.
     #[arg(long, value_enum)]
     pub layout: Option<LayoutKind>,
+    /// A compose file, relative to DIR, as `docker compose -f` takes it (repeatable, merged in
+    /// order). Default: COMPOSE_FILE (environment, then DIR/.env), else compose.yaml /
+    /// docker-compose.yml plus its override file, as Compose v2 reads them.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Vec<String>,
     /// Extra DNS name clients use (added to the certificate SANs).
     #[arg(long, value_name = "NAME")]
     pub domain: Vec<String>,
@@ -621,6 +626,15 @@ pub struct EffectArgs {
     /// The deployment folder (default: found among the file's parent folders).
     #[arg(long, value_name = "DIR")]
     pub deployment: Option<PathBuf>,
+    /// A compose file of the deployment, relative to it, as `docker compose -f` takes it
+    /// (repeatable; default: COMPOSE_FILE, else the default names plus the override file).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        requires = "deployment"
+    )]
+    pub compose_file: Vec<String>,
     /// Do it (SIGHUP the db, restart the pooler) and check the served certificate on the wire.
     #[arg(long)]
     pub reload: bool,

@@ -319,6 +319,9 @@ impl Node {
 
     /// A short human description of the node's shape.
     pub(crate) fn shape(&self) -> &'static str {
+        if self.tagged {
+            return "a tagged value (a Compose `!override`/`!reset` or another tag: pgtls does not edit through tags; edit it by hand)";
+        }
         match &self.kind {
             Kind::Scalar(Style::Literal | Style::Folded) => "a block scalar",
             Kind::Scalar(_) => "a scalar",

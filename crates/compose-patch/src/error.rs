@@ -120,6 +120,28 @@ pub enum Error {
         /// What differed.
         detail: String,
     },
+    /// A Compose project cannot be read or merged (a missing file named by `-f`,
+    /// `COMPOSE_FILE` or `include:`, an unknown tag, an `include`/`extends` cycle, invalid
+    /// YAML, a required variable without value).
+    #[error("{}: {message}", place(file, *line))]
+    Project {
+        /// The file at fault (relative to the project folder; the one that names a missing
+        /// file).
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where a project error points: `"file" line N` or `"file"`.
+fn place(file: &str, line: usize) -> String {
+    if line > 0 {
+        format!("\"{file}\" line {line}")
+    } else {
+        format!("\"{file}\"")
+    }
 }
 
 impl Error {
@@ -131,7 +153,8 @@ impl Error {
             | Error::UnexpectedShape { line, .. }
             | Error::Alias { line, .. }
             | Error::NoCommand { line, .. }
-            | Error::Unsupported { line, .. } => (*line > 0).then_some(*line),
+            | Error::Unsupported { line, .. }
+            | Error::Project { line, .. } => (*line > 0).then_some(*line),
             Error::NotCompose { .. }
             | Error::ServiceNotFound { .. }
             | Error::InvalidArgument { .. }

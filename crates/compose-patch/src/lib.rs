@@ -78,6 +78,12 @@
 //!   is asked and then returns [`Changed`]`(false)` without touching the text.
 //! - **Override mode.** [`ComposeFile::override_file`] writes the same edits as a
 //!   `docker-compose.override.yml` following Compose's merge rules.
+//! - **The merged model.** [`Project::load`] reads a whole project as Compose v2 does (the `-f`
+//!   files, `COMPOSE_FILE`, the default names plus the override file; merge rules, `!reset` and
+//!   `!override`, `include:`, `extends:`, profiles, `${VAR}` interpolation) through the
+//!   [`ProjectFiles`] trait, without file I/O; every merged value is a [`Sourced`] that names the
+//!   file and line it came from ([`Origin`]), so a tool can tell which file an edit belongs in
+//!   and point a finding at the line that masks it. See [`project`] for what is modelled.
 //!
 //! Matching rules: command settings by name (case-insensitive, `-c name=v`,
 //! `-cname=v` and `--name=v` forms, every occurrence updated); volumes by container
@@ -109,6 +115,7 @@ mod error;
 mod file;
 mod model;
 mod overrides;
+pub mod project;
 mod svc;
 mod text;
 mod verify;
@@ -117,6 +124,9 @@ pub use crate::error::{Error, Result};
 pub use crate::file::ComposeFile;
 pub use crate::model::{
     Changed, Edit, Ipam, Port, Selinux, Service, ServiceView, Volume, VolumeMount,
+};
+pub use crate::project::{
+    LoadOptions, MergedService, Origin, Project, ProjectFiles, Removed, Sourced,
 };
 
 #[cfg(doctest)]

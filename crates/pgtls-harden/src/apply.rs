@@ -213,7 +213,15 @@ fn rank(change: &FileChange) -> u8 {
             FileKind::PrivateKey => 2,
             FileKind::Certificate => 3,
             FileKind::Copy => 4,
-            FileKind::Text if crate::layout::COMPOSE_NAMES.contains(&name.as_str()) => 6,
+            // compose files (the base, overrides, included files: YAML) point at the rest
+            FileKind::Text
+                if crate::layout::COMPOSE_NAMES.contains(&name.as_str())
+                    || change.path.extension().is_some_and(|e| {
+                        e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")
+                    }) =>
+            {
+                6
+            }
             FileKind::Text => 5,
         }
     }

@@ -153,7 +153,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     };
     let db = &layout.db;
     let settings = db.pg_settings();
-    check_db_settings(&mut cx, &settings);
+    check_db_settings(&mut cx, &settings, layout);
     check_pgdata(&mut cx, layout, opts.db_user.as_ref());
     let cert = setting_file(db, &settings, "ssl_cert_file");
     let key = setting_file(db, &settings, "ssl_key_file");
@@ -164,14 +164,15 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
     check_ca(&mut cx, cert.as_ref(), ca.as_ref());
     check_hba(&mut cx, hba.as_ref(), &settings, opts.trust.as_ref());
-    match &layout.pooler {
-        Some(pooler) => {
-            check_pooler(&mut cx, pooler);
+    match (&layout.pooler, &layout.active_pooler) {
+        (Some(pooler), _) => {
+            check_pooler(&mut cx, pooler, layout);
             check_tenant(&mut cx, layout, pooler);
         }
-        None => cx.warn(
+        (None, crate::layout::ActivePooler::PgBouncer(b)) => check_pgbouncer(&mut cx, b, layout),
+        (None, _) => cx.warn(
             "pooler-service",
-            "no pooler service found",
+            merged_note(layout, "no pooler service runs"),
             "nothing to check for Supavisor",
         ),
     }
@@ -186,7 +187,43 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     }
 }
 
-fn check_db_settings(cx: &mut Ctx<'_, '_>, settings: &BTreeMap<String, String>) {
+/// `detail`, followed by the files Compose merges when there are several.
+fn merged_note(layout: &Layout, detail: &str) -> String {
+    if layout.files.len() > 1 {
+        format!("{detail} (as Compose merges {})", layout.files_shown())
+    } else {
+        detail.to_owned()
+    }
+}
+
+/// The PgBouncer variant runs instead of Supavisor: not judged by this version, so never a pass.
+fn check_pgbouncer(cx: &mut Ctx<'_, '_>, b: &Service, layout: &Layout) {
+    let defined = layout
+        .merged(&b.key)
+        .and_then(|m| m.defined_in.last())
+        .map(|o| format!(" defined at {o}"))
+        .unwrap_or_default();
+    let removed = layout
+        .project
+        .as_ref()
+        .and_then(|p| p.removal("supavisor"))
+        .map(|r| format!("; Supavisor removed by `!reset` at {}", r.origin))
+        .unwrap_or_default();
+    cx.fail(
+        "pooler-tls",
+        merged_note(
+            layout,
+            &format!(
+                "the pooler Compose runs is PgBouncer (service `{}`{defined}, image {}){removed}: this version of pgtls does not judge PgBouncer's TLS, so nothing establishes that it refuses plaintext",
+                b.key,
+                b.image.as_deref().unwrap_or("(none)")
+            ),
+        ),
+        "give PgBouncer TLS by hand (edoburu/pgbouncer: CLIENT_TLS_SSLMODE=require, CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE on a mounted certificate it can read) and prove it with `pgtls verify HOST:PORT`",
+    );
+}
+
+fn check_db_settings(cx: &mut Ctx<'_, '_>, settings: &BTreeMap<String, String>, layout: &Layout) {
     let missing: Vec<&str> = ["hba_file", "ssl_cert_file", "ssl_key_file", "ssl_ca_file"]
         .into_iter()
         .filter(|k| !settings.contains_key(*k))
@@ -207,7 +244,14 @@ fn check_db_settings(cx: &mut Ctx<'_, '_>, settings: &BTreeMap<String, String>) 
         if !missing.is_empty() {
             why.push(format!("missing -c {}", missing.join(", -c ")));
         }
-        cx.fail("db-command", why.join("; "), HARDEN_FIX);
+        let mut detail = why.join("; ");
+        if let Some(origin) = layout.overridden_command(&layout.db.key) {
+            detail = format!(
+                "{detail}: the db command Compose runs is the one at {origin}, which replaces the command of {}",
+                layout.compose.display()
+            );
+        }
+        cx.fail("db-command", merged_note(layout, &detail), HARDEN_FIX);
     }
 }
 
@@ -893,16 +937,23 @@ fn makes_own_cert(service: &Service, path: &str) -> bool {
     command.contains("openssl") && command.contains(path)
 }
 
-fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
+fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service, layout: &Layout) {
+    let origin = |var: &str| {
+        layout
+            .merged(&pooler.key)
+            .and_then(|m| m.env(var))
+            .map(|v| format!(" (set at {})", v.origin))
+            .unwrap_or_default()
+    };
     let mut problems = Vec::new();
     for var in ["GLOBAL_DOWNSTREAM_CERT_PATH", "GLOBAL_DOWNSTREAM_KEY_PATH"] {
         match pooler.environment.get(var) {
             None => problems.push(format!("{var} not set (Supavisor answers SSLRequest with N)")),
             Some(path) => match host_path_in(pooler, path) {
                 None if makes_own_cert(pooler, path) => problems.push(format!(
-                    "{var}={path} is not on a bind mount: the pooler's command makes a self-signed certificate there, which clients cannot verify against your CA"
+                    "{var}={path}{} is not on a bind mount: the pooler's command makes a self-signed certificate there, which clients cannot verify against your CA", origin(var)
                 )),
-                None => problems.push(format!("{var}={path} is not on a bind mount (the container crash-loops if it is missing)")),
+                None => problems.push(format!("{var}={path}{} is not on a bind mount (the container crash-loops if it is missing)", origin(var))),
                 Some(host) if host.is_relative() && cx.staging.read(&host).ok().flatten().is_none() => {
                     problems.push(format!("{var}={path} -> {} does not exist (the container crash-loops)", host.display()));
                 }
@@ -916,7 +967,11 @@ fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
             "pooler certificate and key mounted, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH set",
         );
     } else {
-        cx.fail("pooler-tls", problems.join("; "), HARDEN_FIX);
+        cx.fail(
+            "pooler-tls",
+            merged_note(layout, &problems.join("; ")),
+            HARDEN_FIX,
+        );
     }
     let missing: Vec<&str> = ["5432", "6543"]
         .into_iter()

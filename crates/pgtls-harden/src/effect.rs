@@ -369,10 +369,28 @@ pub fn take_effect(
     changes: &[Change],
     cert: Option<&Path>,
 ) -> crate::Result<(Vec<String>, bool)> {
+    let how = crate::ComposeInvocation::from_process(Vec::new());
+    take_effect_with(path, deployment, &how, reload, engine, changes, cert)
+}
+
+/// [`take_effect`] with the deployment's compose files read as Compose invoked as `how` reads
+/// them (`-f` files, environment).
+///
+/// # Errors
+/// `deployment` has no detectable layout, or `reload` without a deployment.
+pub fn take_effect_with(
+    path: &Path,
+    deployment: Option<&Path>,
+    how: &crate::ComposeInvocation,
+    reload: bool,
+    engine: &dyn Engine,
+    changes: &[Change],
+    cert: Option<&Path>,
+) -> crate::Result<(Vec<String>, bool)> {
     let found = match deployment {
         Some(d) => Some((
             d.to_path_buf(),
-            Layout::detect(&crate::FsSource::new(d), None)?,
+            crate::layout::detect_with(&crate::FsSource::new(d), None, how)?,
         )),
         None => find_deployment(path),
     };

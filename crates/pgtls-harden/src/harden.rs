@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use compose_patch::{ComposeFile, Selinux, VolumeMount};
+use compose_patch::{Selinux, VolumeMount};
+
+use crate::compose_set::ComposeSet;
 use pgtls_certs::{Ca, CaParams, KeyType, RenewalPolicy, ServerParams};
 use pooler_exs::TenantLogic;
 
@@ -332,43 +334,27 @@ pub fn plan<'a>(
     let hba = hba_location(layout);
     steps.push(plan_hba(&mut staging, &hba, opts)?);
 
-    let compose_text = staging
-        .read_text(&layout.compose)?
-        .with_context(|| format!("\"{}\" disappeared", layout.compose.display()))?;
-    let mut compose = ComposeFile::parse(&compose_text)
-        .with_context(|| format!("reading \"{}\"", layout.compose.display()))?;
+    let mut compose = ComposeSet::new(layout);
     let mut db_step = Step::new("db-service");
-    let db_changed =
-        edit_db_service(&mut compose, layout, &hba, &mut db_step).with_context(|| {
-            format!(
-                "editing service \"{}\" in \"{}\"",
-                layout.db.key,
-                layout.compose.display()
-            )
-        })?;
+    let db_changed = edit_db_service(&mut compose, &staging, layout, &hba, &mut db_step)
+        .with_context(|| format!("editing service \"{}\"", layout.db.key))?;
     db_step.notes.insert(0, format!(
         "service `{}`: -c hba_file ssl=on ssl_cert_file ssl_key_file ssl_ca_file; {TLS_DIR} mounted read-only at {DB_TLS_TARGET}, the folder of pg_hba.conf at {}",
         layout.db.key,
         hba.container.rsplit_once('/').map_or("/", |(d, _)| d)
     ));
-    db_step.touch(&layout.compose, db_changed);
+    touch_compose(&mut db_step, &mut compose, db_changed);
 
     let mut pooler_step = Step::new("pooler-service");
     let mut tenant_step = Step::new("pooler-tenant");
     if let Some(pooler) = &layout.pooler {
-        let changed = edit_pooler_service(&mut compose, layout, pooler, &mut pooler_step)
-            .with_context(|| {
-                format!(
-                    "editing service \"{}\" in \"{}\"",
-                    pooler.key,
-                    layout.compose.display()
-                )
-            })?;
+        let changed = edit_pooler_service(&mut compose, &staging, layout, pooler, &mut pooler_step)
+            .with_context(|| format!("editing service \"{}\"", pooler.key))?;
         pooler_step.notes.insert(0, format!(
             "service `{}`: {TLS_DIR} mounted read-only at {POOLER_TLS_TARGET}, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH inside it, ports 5432 and 6543",
             pooler.key
         ));
-        pooler_step.touch(&layout.compose, changed);
+        touch_compose(&mut pooler_step, &mut compose, changed);
         plan_tenant(
             &mut staging,
             &mut compose,
@@ -379,19 +365,27 @@ pub fn plan<'a>(
         )?;
     } else {
         pooler_step.status = StepStatus::Skipped;
-        pooler_step
-            .notes
-            .push("no pooler service in this deployment".into());
         tenant_step.status = StepStatus::Skipped;
+        if let crate::layout::ActivePooler::PgBouncer(b) = &layout.active_pooler {
+            let why = format!(
+                "the pooler Compose runs is PgBouncer (service `{}`, image {}), not Supavisor: this version of pgtls does not harden PgBouncer; its clients are not refused plaintext until CLIENT_TLS_SSLMODE=require with CLIENT_TLS_CERT_FILE/CLIENT_TLS_KEY_FILE is set on it",
+                b.key,
+                b.image.as_deref().unwrap_or("(none)")
+            );
+            pooler_step.warnings.push(why);
+        } else {
+            pooler_step
+                .notes
+                .push("no pooler service runs in this deployment".into());
+        }
     }
-    staging.write(
-        &layout.compose,
-        compose.text().as_bytes().to_vec(),
-        0o644,
-        None,
-        FileKind::Text,
-        None,
-    )?;
+    let texts: Vec<(PathBuf, String)> = compose
+        .texts()
+        .map(|(p, t)| (p.clone(), t.to_owned()))
+        .collect();
+    for (path, text) in texts {
+        staging.write(&path, text.into_bytes(), 0o644, None, FileKind::Text, None)?;
+    }
     steps.push(db_step);
     steps.push(pooler_step);
     steps.push(tenant_step);
@@ -890,8 +884,20 @@ fn selinux_for(layout: &Layout) -> Option<Selinux> {
     }
 }
 
+/// Records on `step` the compose files an edit changed (or the base file, unchanged).
+fn touch_compose(step: &mut Step, compose: &mut ComposeSet, changed: bool) {
+    let touched = compose.take_touched();
+    if touched.is_empty() {
+        step.touch(compose.base(), changed);
+    }
+    for path in touched {
+        step.touch(&path, true);
+    }
+}
+
 fn edit_db_service(
-    compose: &mut ComposeFile,
+    compose: &mut ComposeSet,
+    staging: &Staging<'_>,
     layout: &Layout,
     hba: &HbaLocation,
     step: &mut Step,
@@ -902,6 +908,7 @@ fn edit_db_service(
     let ca = format!("{DB_TLS_TARGET}/ca.crt");
     let mut changed = compose
         .ensure_command_settings(
+            staging,
             db,
             &[
                 ("hba_file", hba.container.as_str()),
@@ -915,14 +922,14 @@ fn edit_db_service(
     let label = selinux_for(layout);
     let mut tls = VolumeMount::new(format!("./{TLS_DIR}"), DB_TLS_TARGET).read_only();
     tls.selinux = label;
-    changed |= compose.ensure_volume(db, tls)?.changed();
+    changed |= compose.ensure_volume(staging, db, tls)?.changed();
     if hba.mount != HbaMount::Folder {
         let mut dir = VolumeMount::new(format!("./{HBA_DIR}"), DB_HBA_DIR_TARGET).read_only();
         dir.selinux = label;
-        changed |= compose.ensure_volume(db, dir)?.changed();
+        changed |= compose.ensure_volume(staging, db, dir)?.changed();
     }
     if let HbaMount::Migrate { old_target, .. } = &hba.mount
-        && compose.remove_volume(db, old_target)?.changed()
+        && compose.remove_volume(staging, db, old_target)?.changed()
     {
         changed = true;
         step.notes.push(format!(
@@ -931,7 +938,7 @@ fn edit_db_service(
     }
     // single-file binds of the TLS folder's files (an earlier pgtls, or by hand)
     for (host, target) in crate::mounts::file_binds_from(&layout.db, TLS_DIR) {
-        if compose.remove_volume(db, &target)?.changed() {
+        if compose.remove_volume(staging, db, &target)?.changed() {
             changed = true;
             step.notes.push(format!(
                 "single-file mount {} -> {target} dropped: the folder mount ./{TLS_DIR}:{DB_TLS_TARGET} serves it",
@@ -943,7 +950,8 @@ fn edit_db_service(
 }
 
 fn edit_pooler_service(
-    compose: &mut ComposeFile,
+    compose: &mut ComposeSet,
+    staging: &Staging<'_>,
     layout: &Layout,
     pooler: &crate::layout::Service,
     step: &mut Step,
@@ -952,16 +960,26 @@ fn edit_pooler_service(
     let label = selinux_for(layout);
     let mut m = VolumeMount::new(format!("./{TLS_DIR}"), POOLER_TLS_TARGET).read_only();
     m.selinux = label;
-    let mut changed = compose.ensure_volume(key, m)?.changed();
+    let mut changed = compose.ensure_volume(staging, key, m)?.changed();
     changed |= compose
-        .ensure_env(key, "GLOBAL_DOWNSTREAM_CERT_PATH", POOLER_CERT_TARGET)?
+        .ensure_env(
+            staging,
+            key,
+            "GLOBAL_DOWNSTREAM_CERT_PATH",
+            POOLER_CERT_TARGET,
+        )?
         .changed();
     changed |= compose
-        .ensure_env(key, "GLOBAL_DOWNSTREAM_KEY_PATH", POOLER_KEY_TARGET)?
+        .ensure_env(
+            staging,
+            key,
+            "GLOBAL_DOWNSTREAM_KEY_PATH",
+            POOLER_KEY_TARGET,
+        )?
         .changed();
     // what an earlier pgtls mounted: ./volumes/tls/server.crt:/etc/ssl/server.crt, one file each
     for (host, target) in crate::mounts::file_binds_from(pooler, TLS_DIR) {
-        if compose.remove_volume(key, &target)?.changed() {
+        if compose.remove_volume(staging, key, &target)?.changed() {
             changed = true;
             step.notes.push(format!(
                 "single-file mount {} -> {target} replaced by the folder mount ./{TLS_DIR}:{POOLER_TLS_TARGET} (a renewal replaces the file; a single-file mount keeps serving the old one)",
@@ -969,12 +987,12 @@ fn edit_pooler_service(
             ));
         }
     }
-    let ports = compose.ports(key)?;
+    let ports = compose.ports(staging, key)?;
     for port in ["5432", "6543"] {
         let published = ports.iter().any(|p| container_port(p) == Some(port));
         if !published {
             changed |= compose
-                .ensure_port(key, &format!("{port}:{port}"))?
+                .ensure_port(staging, key, &format!("{port}:{port}"))?
                 .changed();
         }
     }
@@ -990,7 +1008,7 @@ pub fn container_port(spec: &str) -> Option<&str> {
 
 fn plan_tenant(
     staging: &mut Staging<'_>,
-    compose: &mut ComposeFile,
+    compose: &mut ComposeSet,
     layout: &Layout,
     pooler: &crate::layout::Service,
     opts: &HardenOptions,
@@ -1025,7 +1043,7 @@ fn plan_tenant(
         }
         PoolerExs::Inline { target, source } => {
             let text = compose
-                .inline_content(&pooler.key, target)?
+                .inline_content(staging, &pooler.key, target)?
                 .with_context(|| format!("no inline content for {target} in `{}`", pooler.key))?;
             let (after, logic) = edit_script(&text, opts.pooler_upsert).with_context(|| {
                 format!(
@@ -1037,13 +1055,13 @@ fn plan_tenant(
             trap_warnings(step, logic, opts.pooler_upsert);
             explicit_false_note(step, &text);
             let changed = compose
-                .set_inline_content(&pooler.key, target, &after)?
+                .set_inline_content(staging, &pooler.key, target, &after)?
                 .changed();
             step.notes.push(format!(
                 "inline pooler.exs (`content:` of {target} in {}): \"enforce_ssl\" => true",
                 layout.compose.display()
             ));
-            step.touch(&layout.compose, changed);
+            touch_compose(step, compose, changed);
             // Coolify writes the content to the file on deploy; keep an existing copy in step
             if let Some(src) = source.as_ref().filter(|s| s.is_relative())
                 && let Some(file_text) = staging.read_text(src)?
@@ -1117,13 +1135,13 @@ fn env_reference(value: &str) -> Option<&str> {
 /// published). Supavisor updates the tenant and clears its cache.
 pub fn api_call(pooler: &crate::layout::Service) -> String {
     let secret = pooler
-        .environment
+        .env_as_written
         .get("API_JWT_SECRET")
         .and_then(|v| env_reference(v))
         .unwrap_or("JWT_SECRET");
-    let tenant = match pooler.environment.get("POOLER_TENANT_ID") {
-        Some(v) => env_reference(v).map_or_else(|| v.clone(), |n| format!("${n}")),
-        None => "$POOLER_TENANT_ID".to_owned(),
+    let tenant = match pooler.env_as_written.get("POOLER_TENANT_ID") {
+        Some(v) if !v.is_empty() => env_reference(v).map_or_else(|| v.clone(), |n| format!("${n}")),
+        _ => "$POOLER_TENANT_ID".to_owned(),
     };
     format!(
         "set enforce_ssl on the existing tenant through Supavisor's API (from the deployment folder):
@@ -1239,7 +1257,7 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
         .as_ref()
         .and_then(|p| p.environment.get("POOLER_TENANT_ID"))
         .map_or("<tenant-id>".to_owned(), |t| {
-            if t.starts_with("${") {
+            if t.is_empty() || t.starts_with("${") {
                 "<tenant-id>".to_owned()
             } else {
                 t.clone()

@@ -41,13 +41,8 @@ impl LayoutKind {
     }
 }
 
-/// Compose file names looked for, in order.
-pub const COMPOSE_NAMES: [&str; 4] = [
-    "docker-compose.yml",
-    "docker-compose.yaml",
-    "compose.yml",
-    "compose.yaml",
-];
+/// Compose file names looked for, in Compose v2's order (compose-go `DefaultFileNames`).
+pub const COMPOSE_NAMES: [&str; 4] = compose_patch::project::DEFAULT_FILES;
 
 /// The largest compose file read (1 MiB). The edits re-read the whole file for every change
 /// they verify, so the work grows faster than the size: 1 MB takes about 9 s on a 2-core
@@ -75,7 +70,7 @@ pub struct Mount {
 }
 
 /// The typed view of one service.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Service {
     /// The key under `services:`.
     pub key: String,
@@ -87,8 +82,11 @@ pub struct Service {
     pub command: Vec<String>,
     /// Volumes.
     pub volumes: Vec<Mount>,
-    /// Environment (map or list form).
+    /// Environment (map or list form), interpolated as Compose passes it to the container.
     pub environment: BTreeMap<String, String>,
+    /// The same variables as written in the compose file (a `${VAR}` reference kept), for
+    /// messages that must name a variable instead of printing its value.
+    pub env_as_written: BTreeMap<String, String>,
     /// Port specs in the short syntax (long syntax rendered short).
     pub ports: Vec<String>,
     /// Networks the service joins.
@@ -148,13 +146,59 @@ pub enum PoolerExs {
     Missing,
 }
 
+/// How Compose is invoked on the deployment: the `-f` files and the environment that
+/// `COMPOSE_FILE`, `COMPOSE_PROFILES` and `${VAR}` interpolation are read from (the project's
+/// `.env` comes after it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComposeInvocation {
+    /// `-f/--file` arguments, relative to the deployment folder (empty: `COMPOSE_FILE`, else
+    /// the default names plus the override file).
+    pub files: Vec<String>,
+    /// The environment.
+    pub env: BTreeMap<String, String>,
+}
+
+impl ComposeInvocation {
+    /// `files` with this process's environment.
+    pub fn from_process(files: Vec<String>) -> Self {
+        Self {
+            files,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+/// Which pooler Compose starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ActivePooler {
+    /// Supavisor ([`Layout::pooler`]).
+    Supavisor,
+    /// The PgBouncer variant (upstream's `docker-compose.pgbouncer.yml`: service `pgbouncer`,
+    /// container `supabase-pgbouncer`, image `edoburu/pgbouncer`), usually with Supavisor
+    /// removed by `supavisor: !reset null`.
+    PgBouncer(Box<Service>),
+    /// No pooler runs (none defined, removed, or outside the active profiles).
+    None,
+}
+
 /// A detected deployment.
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// Which layout.
     pub kind: LayoutKind,
-    /// Compose file, relative to the folder.
+    /// The first compose file Compose reads (the base file), relative to the folder.
     pub compose: PathBuf,
+    /// Every compose file Compose reads, in merge order (`compose` first); `include:`d and
+    /// `extends:` files are in [`Layout::project`]'s `read`.
+    pub files: Vec<PathBuf>,
+    /// The merged model Compose runs (`None` for a layout read from one text, see
+    /// [`detect_text`]).
+    pub project: Option<compose_patch::Project>,
+    /// How Compose is invoked (what [`Layout::project`] was read with).
+    pub invocation: ComposeInvocation,
+    /// Which pooler Compose starts.
+    pub active_pooler: ActivePooler,
     /// The database service.
     pub db: Service,
     /// The pooler service.
@@ -172,28 +216,172 @@ impl Layout {
     pub fn detect(source: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
         detect(source, forced)
     }
-}
 
-/// Detects the layout of the deployment in `tree` (or uses `forced`).
-pub fn detect(tree: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
-    let mut compose = None;
-    for name in COMPOSE_NAMES {
-        if let Some(text) = tree.read_text(Path::new(name))? {
-            compose = Some((PathBuf::from(name), text));
-            break;
+    /// The service `key` as Compose runs it, every value with the file and line it came from
+    /// (`None` without a merged model, or when no such service runs or is defined).
+    pub fn merged(&self, key: &str) -> Option<&compose_patch::MergedService> {
+        self.project.as_ref()?.service(key)
+    }
+
+    /// The db service as Compose runs it, with provenance.
+    pub fn merged_db(&self) -> Option<&compose_patch::MergedService> {
+        self.merged(&self.db.key)
+    }
+
+    /// The pooler service Compose runs (Supavisor or the PgBouncer variant), with provenance.
+    pub fn merged_pooler(&self) -> Option<&compose_patch::MergedService> {
+        match &self.active_pooler {
+            ActivePooler::Supavisor => self.merged(&self.pooler.as_ref()?.key),
+            ActivePooler::PgBouncer(s) => self.merged(&s.key),
+            ActivePooler::None => None,
         }
     }
+
+    /// Where a service's `command` comes from when it is not the base file (an override wins):
+    /// `"docker-compose.override.yml:5"`.
+    pub fn overridden_command(&self, key: &str) -> Option<String> {
+        let origin = &self.merged(key)?.command.as_ref()?.origin;
+        (Path::new(&origin.file) != self.compose).then(|| origin.to_string())
+    }
+
+    /// The `compose` key of `harden --json` / `check --json`: the files Compose reads, how they
+    /// were chosen, and where the db's and the pooler's values come from (`"file:line"`).
+    pub fn compose_json(&self) -> serde_json::Value {
+        let from = |o: Option<&compose_patch::Origin>| o.map(ToString::to_string);
+        let service = |m: Option<&compose_patch::MergedService>| {
+            m.map(|m| {
+                serde_json::json!({
+                    "service": m.key,
+                    "defined_in": m.defined_in.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "image": m.image.as_ref().map(|i| &i.value),
+                    "image_from": from(m.image.as_ref().map(|i| &i.origin)),
+                    "command_from": from(m.command.as_ref().map(|c| &c.origin)),
+                })
+            })
+        };
+        let pooler_kind = match &self.active_pooler {
+            ActivePooler::Supavisor => "supavisor",
+            ActivePooler::PgBouncer(_) => "pgbouncer",
+            ActivePooler::None => "none",
+        };
+        let project = self.project.as_ref();
+        serde_json::json!({
+            "files": self.files,
+            "selected_by": project.map(|p| p.selected_by.clone()),
+            "read": project.map(|p| p.read.clone()),
+            "profiles": project.map(|p| p.profiles.clone()),
+            "removed": project.map(|p| p.removed.iter().map(|r| serde_json::json!({
+                "service": r.key, "at": r.origin.to_string(),
+            })).collect::<Vec<_>>()),
+            "db": service(self.merged_db()),
+            "pooler": { "kind": pooler_kind, "merged": service(self.merged_pooler()) },
+        })
+    }
+
+    /// The files Compose reads, for messages: `docker-compose.yml + docker-compose.override.yml`.
+    pub fn files_shown(&self) -> String {
+        self.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+/// The project's files through a [`Source`] (or a staged plan), for compose-patch's loader.
+struct ReadFiles<'a>(
+    &'a dyn Fn(&Path) -> Result<Option<String>>,
+    std::cell::RefCell<Option<(PathBuf, usize)>>,
+);
+
+impl compose_patch::ProjectFiles for ReadFiles<'_> {
+    fn read_file(&self, path: &str) -> std::result::Result<Option<String>, String> {
+        match (self.0)(Path::new(path)) {
+            Ok(Some(text)) if text.len() > MAX_COMPOSE_BYTES => {
+                *self.1.borrow_mut() = Some((PathBuf::from(path), text.len()));
+                Err(format!(
+                    "{} bytes, more than the {MAX_COMPOSE_BYTES} read",
+                    text.len()
+                ))
+            }
+            Ok(t) => Ok(t),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Detects the layout of the deployment in `tree` (or uses `forced`), reading the compose
+/// files as Compose v2 does with this process's environment and no `-f` ([`detect_with`]).
+pub fn detect(tree: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
+    detect_with(tree, forced, &ComposeInvocation::from_process(Vec::new()))
+}
+
+/// Detects the layout of the deployment in `tree` from the merged model of the files Compose
+/// reads when invoked as `how` says.
+pub fn detect_with(
+    tree: &dyn Source,
+    forced: Option<LayoutKind>,
+    how: &ComposeInvocation,
+) -> Result<Layout> {
+    detect_files(&|p: &Path| tree.read_text(p), tree.root(), forced, how)
+}
+
+/// [`detect_with`] over any reader of the folder's files (`read` gives `Ok(None)` for a missing
+/// file): a staged plan is judged this way before anything is written.
+pub fn detect_files(
+    read: &dyn Fn(&Path) -> Result<Option<String>>,
+    dir: &Path,
+    forced: Option<LayoutKind>,
+    how: &ComposeInvocation,
+) -> Result<Layout> {
     let looked_for = format!(
         "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
     );
-    let Some((compose_path, text)) = compose else {
-        return Err(Error::UnknownLayout {
-            dir: tree.root().to_path_buf(),
-            looked_for: format!("{looked_for}; no compose file found"),
+    let default_found = COMPOSE_NAMES
+        .iter()
+        .map(|n| read(Path::new(n)).map(|t| t.is_some()))
+        .collect::<Result<Vec<bool>>>()?
+        .into_iter()
+        .any(|b| b);
+    if how.files.is_empty() && !how.env.contains_key("COMPOSE_FILE") && !default_found {
+        let dotenv_names_files = read(Path::new(".env"))?.is_some_and(|t| {
+            t.lines()
+                .any(|l| l.trim_start().starts_with("COMPOSE_FILE="))
         });
-    };
-    detect_text(tree.root(), &compose_path, &text, forced)
+        if !dotenv_names_files {
+            return Err(Error::UnknownLayout {
+                dir: dir.to_path_buf(),
+                looked_for: format!("{looked_for}; no compose file found"),
+            });
+        }
+    }
+    let files = ReadFiles(read, std::cell::RefCell::new(None));
+    let loaded = compose_patch::Project::load(
+        &files,
+        &compose_patch::LoadOptions {
+            files: how.files.clone(),
+            env: how.env.clone(),
+            profiles: Vec::new(),
+        },
+    );
+    if let (Err(_), Some((path, size))) = (&loaded, files.1.borrow().clone()) {
+        return Err(Error::TooLarge {
+            path: dir.join(path),
+            size,
+            limit: MAX_COMPOSE_BYTES,
+        });
+    }
+    let project =
+        loaded.with_context(|| format!("reading the compose files of \"{}\"", dir.display()))?;
+    let files: Vec<PathBuf> = project.files.iter().map(PathBuf::from).collect();
+    let base = files.first().cloned().unwrap_or_default();
+    let running: Vec<Service> = project.running().map(|m| Service::from(m.view())).collect();
+    let mut layout = from_services(dir, &base, &running, forced, Some(&project))?;
+    layout.files = files;
+    layout.invocation = how.clone();
+    layout.project = Some(project);
+    Ok(layout)
 }
 
 /// Detects the layout from the compose file's text (`dir` and `compose_path` name it in errors).
@@ -203,10 +391,6 @@ pub fn detect_text(
     text: &str,
     forced: Option<LayoutKind>,
 ) -> Result<Layout> {
-    let looked_for = format!(
-        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
-        COMPOSE_NAMES.join(", ")
-    );
     if text.len() > MAX_COMPOSE_BYTES {
         return Err(Error::TooLarge {
             path: dir.join(compose_path),
@@ -216,6 +400,37 @@ pub fn detect_text(
     }
     let services = parse_services(text)
         .with_context(|| format!("reading \"{}\"", dir.join(compose_path).display()))?;
+    from_services(dir, compose_path, &services, forced, None)
+}
+
+/// The pgbouncer variant among the services: key `pgbouncer`, container `supabase-pgbouncer`,
+/// or an `edoburu/pgbouncer` image.
+fn find_pgbouncer(services: &[Service]) -> Option<Service> {
+    services
+        .iter()
+        .find(|s| {
+            s.key == "pgbouncer"
+                || s.container_name.as_deref() == Some("supabase-pgbouncer")
+                || s.image.as_deref().is_some_and(|i| {
+                    i.split(':')
+                        .next()
+                        .is_some_and(|n| n.ends_with("pgbouncer"))
+                })
+        })
+        .cloned()
+}
+
+fn from_services(
+    dir: &Path,
+    compose_path: &Path,
+    services: &[Service],
+    forced: Option<LayoutKind>,
+    project: Option<&compose_patch::Project>,
+) -> Result<Layout> {
+    let looked_for = format!(
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        COMPOSE_NAMES.join(", ")
+    );
     let find = |keys: &[&str], containers: &[&str]| -> Option<Service> {
         keys.iter()
             .find_map(|k| services.iter().find(|s| s.key == *k))
@@ -236,18 +451,32 @@ pub fn detect_text(
         find(&["supabase-db"], &[]),
         find(&["supabase-supavisor"], &[]),
     );
+    let pgbouncer = find_pgbouncer(services);
+    // the upstream folder with its pooler swapped (docker-compose.pgbouncer.yml) or removed
+    let pooler_replaced = pgbouncer.is_some()
+        || project.is_some_and(|p| {
+            p.removal("supavisor").is_some() || p.service("supavisor").is_some_and(|s| !s.active)
+        });
     let detected = match forced {
         Some(kind) => Some(kind),
         None if coolify.0.is_some() && coolify.1.is_some() => Some(LayoutKind::Coolify),
-        None if upstream.0.is_some() && upstream.1.is_some() => Some(LayoutKind::Upstream),
+        None if upstream.0.is_some() && (upstream.1.is_some() || pooler_replaced) => {
+            Some(LayoutKind::Upstream)
+        }
         None => None,
     };
     let keys: Vec<String> = services.iter().map(|s| s.key.clone()).collect();
+    let shown = match project {
+        Some(p) if p.files.len() > 1 => format!(
+            "the files Compose reads ({}) have running services:",
+            p.files.join(" + ")
+        ),
+        _ => format!("\"{}\" has services:", compose_path.display()),
+    };
     let unknown = |extra: &str| Error::UnknownLayout {
         dir: dir.to_path_buf(),
         looked_for: format!(
-            "{looked_for}; \"{}\" has services: {}{extra}",
-            compose_path.display(),
+            "{looked_for}; {shown} {}{extra}",
             if keys.is_empty() {
                 "(none)".to_owned()
             } else {
@@ -282,9 +511,18 @@ pub fn detect_text(
         Some(m) => relative_host_path(&m.source).map_or(PoolerExs::Missing, PoolerExs::File),
         None => PoolerExs::Missing,
     };
+    let active_pooler = match (&pooler, pgbouncer) {
+        (Some(_), _) => ActivePooler::Supavisor,
+        (None, Some(b)) => ActivePooler::PgBouncer(Box::new(b)),
+        (None, None) => ActivePooler::None,
+    };
     Ok(Layout {
         kind,
         compose: compose_path.to_path_buf(),
+        files: vec![compose_path.to_path_buf()],
+        project: None,
+        invocation: ComposeInvocation::default(),
+        active_pooler,
         db,
         pooler,
         pgdata_host,
@@ -346,7 +584,13 @@ pub fn parse_services(text: &str) -> Result<Vec<Service>> {
 
 impl From<compose_patch::ServiceView> for Service {
     fn from(view: compose_patch::ServiceView) -> Self {
+        let environment: BTreeMap<String, String> = view
+            .environment
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect();
         Self {
+            env_as_written: environment.clone(),
             key: view.key,
             container_name: view.container_name,
             image: view.image,
@@ -362,11 +606,7 @@ impl From<compose_patch::ServiceView> for Service {
                     content: v.content,
                 })
                 .collect(),
-            environment: view
-                .environment
-                .into_iter()
-                .map(|(k, v)| (k, v.unwrap_or_default()))
-                .collect(),
+            environment,
             ports: view.ports.iter().map(ToString::to_string).collect(),
             networks: view.networks,
         }

@@ -72,6 +72,8 @@
 pub mod adopt;
 pub mod apply;
 pub mod checklist;
+mod compose_set;
+pub mod compose_v2;
 pub mod connstr;
 pub mod coolify;
 pub mod docker;
@@ -97,7 +99,7 @@ mod plan_tests;
 pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
-pub use crate::layout::{Layout, LayoutKind};
+pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};

@@ -86,6 +86,9 @@ pub struct Request {
     pub lock_wait: Duration,
     /// `check`: warn when the server certificate expires within this many days.
     pub expiry_warn_days: u32,
+    /// How Compose is invoked: `-f` files (`--file`) and the environment (`COMPOSE_FILE`,
+    /// `COMPOSE_PROFILES`, interpolation); the default is this process's environment, no `-f`.
+    pub compose: layout::ComposeInvocation,
 }
 
 impl Request {
@@ -106,6 +109,7 @@ impl Request {
             coolify: None,
             lock_wait: LOCK_WAIT,
             expiry_warn_days: 30,
+            compose: layout::ComposeInvocation::from_process(Vec::new()),
         }
     }
 }
@@ -133,6 +137,24 @@ fn in_dir<T, E: Into<Error>>(r: std::result::Result<T, E>, dir: &Path) -> Result
 /// # Errors
 /// `dir` is not a folder, or no layout is found.
 pub fn open(dir: &Path, out: Option<&Path>, forced: Option<LayoutKind>) -> Result<(Tree, Layout)> {
+    open_with(
+        dir,
+        out,
+        forced,
+        &layout::ComposeInvocation::from_process(Vec::new()),
+    )
+}
+
+/// [`open`] with Compose invoked as `how` says (`-f` files, environment).
+///
+/// # Errors
+/// `dir` is not a folder, the compose files cannot be read or merged, or no layout is found.
+pub fn open_with(
+    dir: &Path,
+    out: Option<&Path>,
+    forced: Option<LayoutKind>,
+    how: &layout::ComposeInvocation,
+) -> Result<(Tree, Layout)> {
     if !dir.is_dir() {
         return Err(Error::Message(format!(
             "invalid value \"{}\" for DIR: not a folder",
@@ -140,7 +162,7 @@ pub fn open(dir: &Path, out: Option<&Path>, forced: Option<LayoutKind>) -> Resul
         )));
     }
     let tree = Tree::new(dir, out);
-    let layout = layout::detect(&tree, forced)?;
+    let layout = layout::detect_with(&tree, forced, how)?;
     Ok((tree, layout))
 }
 
@@ -237,6 +259,7 @@ impl HardenRun {
             "pg_owner": self.user.ids(),
             "db_user": facts["db_user"],
             "deployment": facts["deployment"],
+            "compose": self.layout.compose_json(),
             "docker_engine": facts["docker_engine"],
             "trusted_networks": self.trust.as_ref().map(crate::TrustedNetworks::json),
             "steps": steps,
@@ -281,7 +304,10 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
         let o = in_dir(o, &req.dir)?;
         (o.tree, o.layout, Some((o.client, o.uuid)))
     } else {
-        let (t, l) = in_dir(open(&req.dir, req.out.as_deref(), req.layout), &req.dir)?;
+        let (t, l) = in_dir(
+            open_with(&req.dir, req.out.as_deref(), req.layout, &req.compose),
+            &req.dir,
+        )?;
         (t, l, None)
     };
     let facts = db_facts(req, &tree, &layout, engine)?;
@@ -313,13 +339,23 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
     let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;
 
     // the checklist of the state after applying (staged in memory)
-    let compose_after = staging.read_text(&layout.compose)?.unwrap_or_default();
-    let layout_after = layout::detect_text(
-        tree.src(),
-        &layout.compose,
-        &compose_after,
-        Some(layout.kind),
-    )?;
+    // (the merged model again, over the staged files, when the layout has one)
+    let layout_after = if layout.project.is_some() {
+        layout::detect_files(
+            &|p: &Path| staging.read_text(p),
+            tree.src(),
+            Some(layout.kind),
+            &layout.invocation,
+        )?
+    } else {
+        let compose_after = staging.read_text(&layout.compose)?.unwrap_or_default();
+        layout::detect_text(
+            tree.src(),
+            &layout.compose,
+            &compose_after,
+            Some(layout.kind),
+        )?
+    };
     let checks = checklist::run(
         &staging,
         &layout_after,
@@ -477,6 +513,9 @@ impl CheckRun {
         {
             obj.extend(extra);
         }
+        if let Some(obj) = report.as_object_mut() {
+            obj.insert("compose".to_owned(), self.layout.compose_json());
+        }
         report
     }
 }
@@ -487,7 +526,10 @@ impl CheckRun {
 /// # Errors
 /// `req.dir` is not a folder, no layout is found, or the db facts cannot be read.
 pub fn check(req: &Request, engine: &dyn Engine) -> Result<CheckRun> {
-    let (tree, layout) = in_dir(open(&req.dir, None, req.layout), &req.dir)?;
+    let (tree, layout) = in_dir(
+        open_with(&req.dir, None, req.layout, &req.compose),
+        &req.dir,
+    )?;
     let facts = db_facts(req, &tree, &layout, engine)?;
     let staging = Staging::new(&tree);
     let mut checks = checklist::run(
@@ -506,6 +548,10 @@ pub fn check(req: &Request, engine: &dyn Engine) -> Result<CheckRun> {
     // what Coolify holds in its database cannot be seen from here: unknown, never a pass
     if let Some(item) = coolify::check_item(&layout, &tree) {
         checks.items.insert(0, item);
+    }
+    // Compose v2's own merge of the same files, where it is installed: a difference is unknown
+    if let Some(item) = crate::compose_v2::compare(&req.dir, &layout) {
+        checks.items.push(item);
     }
     drop(staging);
     Ok(CheckRun {

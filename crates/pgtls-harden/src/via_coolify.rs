@@ -89,7 +89,7 @@ pub fn open(
             "Coolify's answer for service {uuid} has no docker_compose_raw: Coolify shows a service's compose only to tokens allowed to read sensitive data (permission `read:sensitive` or `root`, held by a team admin or owner). Create such a token, or paste the compose by hand (run without --coolify-url)"
         )));
     };
-    let overlay = ComposeOverlay::new(Box::new(FsSource::new(dir)), layout::COMPOSE_NAMES[0], raw);
+    let overlay = ComposeOverlay::new(Box::new(FsSource::new(dir)), "docker-compose.yml", raw);
     let tree = Tree::over(Box::new(overlay), None);
     let not_supabase = |why: String| {
         Error::Refused(format!(

@@ -9,6 +9,16 @@ pub fn request(args: &DeploymentArgs) -> pgtls_harden::run::Request {
     req.layout = args.layout.map(Into::into);
     req.pg_owner.clone_from(&args.pg_owner);
     req.extra_sans = args.domain.iter().chain(&args.san).cloned().collect();
+    // relative to DIR; an absolute path inside DIR is made relative to it
+    req.compose.files = args
+        .file
+        .iter()
+        .map(|f| {
+            std::path::Path::new(f)
+                .strip_prefix(&args.dir)
+                .map_or_else(|_| f.clone(), |r| r.display().to_string())
+        })
+        .collect();
     req
 }
 

@@ -47,7 +47,8 @@ fn take_effect(
         pgtls_harden::docker::DockerCli::from_env(),
         a.deployment.as_deref(),
     );
-    let (lines, ok) = effect::take_effect(path, dep, a.reload, &engine, &change, cert)?;
+    let how = pgtls_harden::ComposeInvocation::from_process(a.compose_file.clone());
+    let (lines, ok) = effect::take_effect_with(path, dep, &how, a.reload, &engine, &change, cert)?;
     lines.iter().try_for_each(|l| out.line(l))?;
     Ok(Outcome::from_failed(!ok))
 }

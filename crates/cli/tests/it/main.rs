@@ -2,6 +2,7 @@
 
 mod acme;
 mod clients;
+mod compose;
 mod connstr;
 mod coolify;
 mod e2e;

@@ -4,6 +4,8 @@
 
 mod errors;
 mod golden;
+mod merged;
+mod oracle;
 mod props;
 mod support;
 mod view;
