@@ -1,0 +1,1 @@
+//! Integration tests of the exporter against real sockets and real servers.
