@@ -1,0 +1,1 @@
+//! The probe metrics against real PostgreSQL 15 servers (started by pgtest).
