@@ -92,12 +92,17 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<Reply> {
 
 /// `GET path` with extra header lines, `Connection: close`.
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    try_get(addr, path, headers).unwrap()
+}
+
+/// [`get`], with the connection's error when the server is not there (yet).
+pub fn try_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Reply> {
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         let _ = write!(req, "{k}: {v}\r\n");
     }
     req.push_str("\r\n");
-    raw(addr, req.as_bytes()).unwrap()
+    raw(addr, req.as_bytes())
 }
 
 /// `promtool check metrics` on `text`: its output when it is not clean.
