@@ -307,6 +307,24 @@ pub struct CheckArgs {
     /// Warn when the server certificate expires within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub expiry_warn_days: u32,
+    /// Output format (json is the same as --json; prometheus: node_exporter textfile metrics).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// With --format prometheus: write the metrics to FILE atomically (a *.prom file in
+    /// node_exporter's --collector.textfile.directory) instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub output: Option<PathBuf>,
+}
+
+/// `--format` of `check` and `certs inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The human report (default).
+    Text,
+    /// JSON (as --json).
+    Json,
+    /// Prometheus text exposition, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 /// `pgtls verify`.
@@ -495,6 +513,12 @@ pub struct CertsInspectArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Output format (json is the same as --json; prometheus: node_exporter textfile metrics).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// With --format prometheus: write the metrics to FILE atomically instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub output: Option<PathBuf>,
 }
 
 /// `pgtls certs needs-renewal`.

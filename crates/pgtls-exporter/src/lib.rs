@@ -56,6 +56,7 @@ mod error;
 mod exposition;
 mod metrics;
 mod server;
+mod textfile;
 
 pub use crate::allow::{Allowed, Allowlist, Denied};
 pub use crate::config::{
@@ -69,6 +70,7 @@ pub use crate::server::{
     Exporter, HEADER_READ_TIMEOUT, MAX_CONNECTION_AGE, MAX_HEADER_BYTES, MAX_URI_LEN,
     SCRAPE_TIMEOUT_HEADER, deadline, run,
 };
+pub use crate::textfile::{CertificateFile, ChecklistItem, certificate_metrics, checklist_metrics};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

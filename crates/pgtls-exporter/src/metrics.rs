@@ -68,7 +68,7 @@ const CHECK_RESULTS: [Verdict; 4] = [
     Verdict::Skipped,
 ];
 
-fn rfc3339_unix(s: &str) -> Option<f64> {
+pub(crate) fn rfc3339_unix(s: &str) -> Option<f64> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp() as f64)

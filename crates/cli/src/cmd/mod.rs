@@ -10,6 +10,7 @@ mod exporter;
 mod harden;
 mod hba;
 mod pooler;
+mod textfile;
 #[cfg(feature = "verify")]
 mod verify;
 

@@ -11,4 +11,5 @@ mod npgsql;
 mod output;
 mod owner;
 mod support;
+mod textfile;
 mod unit;
