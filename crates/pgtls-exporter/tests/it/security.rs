@@ -147,7 +147,12 @@ fn busy_slots_answer_503_instead_of_queueing() {
     let p2 = path.clone();
     let first =
         std::thread::spawn(move || get(addr, &p2, &[("X-Prometheus-Scrape-Timeout-Seconds", "3")]));
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait until the first probe holds the only slot.
+    let until = Instant::now() + Duration::from_secs(2);
+    while get(addr, "/metrics", &[]).value("pgtls_exporter_probes_in_flight") != Some(1.0) {
+        assert!(Instant::now() < until, "the first probe never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let second = get(addr, &path, &[("X-Prometheus-Scrape-Timeout-Seconds", "1")]);
     assert_eq!(second.status, 503, "{second:?}");
     assert_eq!(first.join().unwrap().status, 200);
