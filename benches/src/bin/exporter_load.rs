@@ -112,7 +112,7 @@ async fn fleet(addr: &str, targets: Vec<String>, interval: Duration) -> Result<(
         }));
     }
     let (mut ok, mut pass, mut lat, mut last_done) = (0, 0, Vec::new(), start);
-    let mut errors = Vec::new();
+    let mut errors: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for task in tasks {
         let (r, took, done) = task.await.map_err(|e| e.to_string())?;
         last_done = last_done.max(done);
@@ -124,19 +124,23 @@ async fn fleet(addr: &str, targets: Vec<String>, interval: Duration) -> Result<(
                     pass += 1;
                 }
             }
-            Ok((s, _)) => errors.push(format!("status {s}")),
-            Err(e) => errors.push(e),
+            Ok((s, _)) => *errors.entry(format!("status {s}")).or_default() += 1,
+            Err(e) => *errors.entry(e).or_default() += 1,
         }
     }
     lat.sort_by(f64::total_cmp);
-    errors.truncate(3);
+    let errors: Vec<String> = errors
+        .iter()
+        .map(|(k, v)| format!("\"{}\": {v}", k.replace('"', "'")))
+        .collect();
     println!(
-        "{{\"scrapes\": {n}, \"ok\": {ok}, \"pass\": {pass}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"max_ms\": {:.2}, \"interval_s\": {}, \"last_answer_s\": {:.3}, \"errors\": {errors:?}}}",
+        "{{\"scrapes\": {n}, \"ok\": {ok}, \"pass\": {pass}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}, \"max_ms\": {:.2}, \"interval_s\": {}, \"last_answer_s\": {:.3}, \"errors\": {{{}}}}}",
         pct(&lat, 0.5),
         pct(&lat, 0.99),
         pct(&lat, 1.0),
         interval.as_secs_f64(),
-        last_done.duration_since(start).as_secs_f64()
+        last_done.duration_since(start).as_secs_f64(),
+        errors.join(", ")
     );
     Ok(())
 }
