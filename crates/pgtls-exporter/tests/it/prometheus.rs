@@ -182,11 +182,14 @@ fn prometheus_scrapes_the_exporter_with_the_shipped_config() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(firing.keys().collect::<Vec<_>>(), vec![&want("plaintext")]);
-    // The exporter's own job.
-    let own = by_instance(
-        &prom,
-        "pgtls_exporter_requests_refused_total{reason=\"allowlist\"}",
-    );
+    // The exporter's own job (scraped on its own schedule: wait for a scrape after the 403s).
+    let until = Instant::now() + Duration::from_secs(20);
+    let refused_total = "pgtls_exporter_requests_refused_total{reason=\"allowlist\"}";
+    let mut own = by_instance(&prom, refused_total);
+    while own.values().all(|v| *v < 1.0) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(500));
+        own = by_instance(&prom, refused_total);
+    }
     assert!(
         own.values().all(|v| *v >= 1.0) && !own.is_empty(),
         "{own:?}"

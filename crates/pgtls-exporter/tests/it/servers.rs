@@ -185,3 +185,27 @@ fn probe_metrics_per_case_against_postgres_15() {
     );
     promtool_check_metrics(&own.body).unwrap();
 }
+
+#[test]
+fn the_shipped_exporter_config_loads() {
+    let pki = Pki::new();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/prometheus/exporter.yml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("/etc/pgtls/ca.crt", &pki.ca_path().display().to_string());
+    let c = pgtls_exporter::FileConfig::parse(&text, "exporter.yml").unwrap();
+    assert_eq!(
+        c.modules.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["deep", "default", "pooler"]
+    );
+    assert_eq!(
+        c.modules["pooler"].options.effective_user(),
+        "postgres.my-tenant"
+    );
+    assert!(c.modules["deep"].options.deep());
+    assert!(c.modules.values().all(|m| m.options.has_ca()));
+    assert!(c.allow.allows_name("db.example.com"));
+    assert!(c.allow.allows_ip("10.1.2.3".parse().unwrap()));
+    assert_eq!(c.max_concurrent, Some(64));
+}
