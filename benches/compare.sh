@@ -153,5 +153,9 @@ echo "== 5. whole job"
 hf harden --prepare "rm -rf $W/h" -n "pgtls harden examples/supabase (ECDSA)" \
   "$PGTLS harden $ROOT/examples/supabase --out $W/h --key-type ecdsa-p256 --pg-owner 105:106"
 
+echo "== 6. pgtls exporter (benches/exporter.sh)"
+benches/exporter.sh "$PGTLS" "$ENV_DIR" "$J/exporter.md"
+
 PGTLS=$PGTLS python3 benches/report.py "$J" "$RUNS" > BENCHMARKS.md
+{ echo; cat "$J/exporter.md"; } >> BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

@@ -77,7 +77,25 @@ pub enum Command {
     /// Print verified connection strings for common clients (direct 5432 and pooled 6543).
     #[command(after_help = CONNSTR_HELP)]
     Connstr(ConnstrArgs),
+    /// Serve verify's checks to Prometheus: GET /probe?target=HOST:PORT[&module=NAME].
+    #[command(after_help = EXPORTER_HELP)]
+    Exporter(ExporterArgs),
 }
+
+const EXPORTER_HELP: &str = "Examples:
+  pgtls exporter --allow-target 10.0.0.0/8 --ca /etc/pgtls/ca.crt
+  pgtls exporter --listen 127.0.0.1:9761 --config /etc/pgtls/exporter.yml
+  curl 'http://127.0.0.1:9761/probe?target=10.0.0.5:5432'
+
+Prometheus scrapes /probe once per target (examples/prometheus/prometheus.yml has the
+relabelling); /metrics has the exporter's own metrics. Only targets matching the allowlist
+(--allow-target and the config's allow_targets) are probed; anything else gets 403 and no
+connection. A probe's deadline is the module's timeout, lowered to the scrape timeout
+(X-Prometheus-Scrape-Timeout-Seconds) minus --timeout-offset.
+
+Exit codes:
+  2  usage error, bad configuration (file:line: problem), or the address cannot be bound
+  (it serves until stopped)";
 
 const HARDEN_HELP: &str = "Examples:
   pgtls harden examples/supabase --out target/demo --pg-owner 105:106 --dry-run
@@ -294,6 +312,24 @@ pub struct CheckArgs {
     /// Warn when the server certificate expires within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub expiry_warn_days: u32,
+    /// Output format (json is the same as --json; prometheus: node_exporter textfile metrics).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// With --format prometheus: write the metrics to FILE atomically (a *.prom file in
+    /// node_exporter's --collector.textfile.directory) instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub output: Option<PathBuf>,
+}
+
+/// `--format` of `check` and `certs inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The human report (default).
+    Text,
+    /// JSON (as --json).
+    Json,
+    /// Prometheus text exposition, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 /// `pgtls verify`.
@@ -573,6 +609,12 @@ pub struct CertsInspectArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Output format (json is the same as --json; prometheus: node_exporter textfile metrics).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// With --format prometheus: write the metrics to FILE atomically instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub output: Option<PathBuf>,
 }
 
 /// `pgtls certs needs-renewal`.
@@ -951,4 +993,48 @@ pub struct ConnstrArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `pgtls exporter`.
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    /// Address to listen on (default 0.0.0.0:9761).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// YAML file with modules, allow_targets, max_concurrent_probes, timeout_offset.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A target that may be probed: CIDR, IP address, host name or *.domain (repeatable).
+    #[arg(long = "allow-target", value_name = "CIDR|HOST")]
+    pub allow_targets: Vec<String>,
+    /// Default module: CA certificate (PEM) to verify the chain and host name against.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Default module: the name the certificate is checked against instead of the target's host.
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Default module: role for the plaintext-refused probe (default postgres).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Default module: database for the plaintext-refused probe (default postgres).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Default module: Supavisor tenant (the user becomes <user>.<tenant>).
+    #[arg(long, value_name = "T")]
+    pub tenant: Option<String>,
+    /// Default module: run the deep checks too (about 27 connections per scrape).
+    #[arg(long)]
+    pub deep: bool,
+    /// Default module: time limit per probe, e.g. 10s or 500ms (default 10s).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Default module: expiry fails with fewer days left than this (default 14).
+    #[arg(long, value_name = "DAYS")]
+    pub expiry_warn_days: Option<u32>,
+    /// Probes running at once (1 to 4096, default 64); more wait briefly, then get 503.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent: Option<usize>,
+    /// Subtracted from Prometheus's scrape timeout to get a probe's deadline (default 500ms).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout_offset: Option<String>,
 }

@@ -164,6 +164,7 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
 }
 
 fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    crate::cmd::textfile::check_output(a.format, a.output.as_deref())?;
     let pem = read_text(&a.file)?;
     let info =
         pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
@@ -175,7 +176,11 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         checked.host.as_ref().map(|(h, ok)| (h, *ok)),
     );
     let failed = checked.failed();
-    if a.json {
+    if a.format == Some(crate::cli::ReportFormat::Prometheus) {
+        crate::cmd::textfile::certificate(a, &info, chain.as_ref(), host)?;
+        return Ok(Outcome::from_failed(failed));
+    }
+    if a.json || a.format == Some(crate::cli::ReportFormat::Json) {
         let mut v = serde_json::to_value(&info)?;
         if let Some(c) = chain {
             v["chain_valid"] = serde_json::json!(c.is_ok());

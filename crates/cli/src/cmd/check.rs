@@ -7,12 +7,15 @@ use crate::error::Outcome;
 use crate::output::{Out, Style};
 
 pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
+    crate::cmd::textfile::check_output(args.format, args.output.as_deref())?;
     let dep = &args.deployment;
     let mut req = deployment::request(dep);
     req.expiry_warn_days = args.expiry_warn_days;
     let done = pgtls_harden::run::check(&req, &deployment::engine())?;
     let (tree, layout, facts, checks) = (&done.tree, &done.layout, &done.facts, &done.checks);
-    if dep.json {
+    if args.format == Some(crate::cli::ReportFormat::Prometheus) {
+        crate::cmd::textfile::checklist(args, checks)?;
+    } else if dep.json || args.format == Some(crate::cli::ReportFormat::Json) {
         out.json(&done.to_json())?;
     } else {
         let kind = layout.kind.name();

@@ -5,9 +5,12 @@ mod check;
 mod connstr;
 mod deployment;
 mod edit;
+#[cfg(feature = "verify")]
+mod exporter;
 mod harden;
 mod hba;
 mod pooler;
+mod textfile;
 #[cfg(feature = "verify")]
 mod verify;
 
@@ -30,6 +33,12 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Certs(cmd) => certs::run(&cmd, out),
         Command::Hba(cmd) => hba::run(&cmd, out),
         Command::Pooler(cmd) => pooler::run(&cmd, out),
+        #[cfg(feature = "verify")]
+        Command::Exporter(args) => exporter::run(&args),
+        #[cfg(not(feature = "verify"))]
+        Command::Exporter(_) => Err(anyhow::anyhow!(
+            "this pgtls was built without the `verify` feature (the exporter probes with OpenSSL); rebuild with default features"
+        )),
     }
 }
 

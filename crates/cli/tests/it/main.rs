@@ -13,4 +13,5 @@ mod npgsql;
 mod output;
 mod owner;
 mod support;
+mod textfile;
 mod unit;

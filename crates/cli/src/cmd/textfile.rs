@@ -1,0 +1,105 @@
+//! `--format prometheus` of `check` and `certs inspect`: `node_exporter` textfile metrics (from
+//! pgtls-exporter), printed or written atomically with `--output FILE`.
+
+use crate::checklist::Checklist;
+use crate::cli::{CertsInspectArgs, CheckArgs};
+
+/// `--output` is for the textfile format only: refuse it with another format rather than ignore it.
+pub fn check_output(
+    format: Option<crate::cli::ReportFormat>,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    match (format, output) {
+        (Some(crate::cli::ReportFormat::Prometheus), _) | (_, None) => Ok(()),
+        (_, Some(p)) => Err(crate::error::Error::BadValue {
+            flag: "--output",
+            value: p.display().to_string(),
+            reason: "writes --format prometheus metrics only; other formats print to stdout".into(),
+        }
+        .into()),
+    }
+}
+
+#[cfg(feature = "verify")]
+fn emit(text: &str, output: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match output {
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(text.as_bytes())?;
+            o.flush()?;
+        }
+        Some(path) => {
+            // Mode 0644 (the collector runs as another user), no backup: the file is a snapshot.
+            let opts = pgtls_certs::WriteOptions {
+                backup: false,
+                ..pgtls_certs::WriteOptions::cert()
+            };
+            pgtls_certs::write_atomic_with(path, text.as_bytes(), &opts, None, &|_| Ok(()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "verify")]
+pub fn checklist(a: &CheckArgs, checks: &Checklist) -> anyhow::Result<()> {
+    let items: Vec<_> = checks
+        .items
+        .iter()
+        .map(|i| pgtls_exporter::ChecklistItem {
+            id: i.id,
+            verdict: i.verdict.as_str(),
+        })
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64().floor());
+    let dir = a.deployment.dir.display().to_string();
+    emit(
+        &pgtls_exporter::checklist_metrics(&dir, &items, now),
+        a.output.as_deref(),
+    )
+}
+
+#[cfg(feature = "verify")]
+pub fn certificate(
+    a: &CertsInspectArgs,
+    info: &pgtls_certs::CertInfo,
+    chain: Option<&Result<(), String>>,
+    host: Option<(&String, bool)>,
+) -> anyhow::Result<()> {
+    let c = pgtls_exporter::CertificateFile {
+        file: a.file.display().to_string(),
+        subject: info.subject.clone(),
+        issuer: info.issuer.clone(),
+        serial: info.serial.clone(),
+        sans: info.sans.clone(),
+        sha256: info.sha256.clone(),
+        not_before: info.not_before.clone(),
+        not_after: info.not_after.clone(),
+        chain_valid: chain.map(Result::is_ok),
+        host: host.map(|(h, ok)| (h.clone(), ok)),
+    };
+    emit(
+        &pgtls_exporter::certificate_metrics(&c),
+        a.output.as_deref(),
+    )
+}
+
+#[cfg(not(feature = "verify"))]
+const NO_FEATURE: &str = "--format prometheus needs the `verify` feature (pgtls-exporter); rebuild with default features";
+
+#[cfg(not(feature = "verify"))]
+pub fn checklist(_: &CheckArgs, _: &Checklist) -> anyhow::Result<()> {
+    Err(anyhow::anyhow!(NO_FEATURE))
+}
+
+#[cfg(not(feature = "verify"))]
+pub fn certificate(
+    _: &CertsInspectArgs,
+    _: &pgtls_certs::CertInfo,
+    _: Option<&Result<(), String>>,
+    _: Option<(&String, bool)>,
+) -> anyhow::Result<()> {
+    Err(anyhow::anyhow!(NO_FEATURE))
+}
