@@ -92,6 +92,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod are;
 mod document;
 mod edit;
 mod error;
