@@ -12,9 +12,15 @@ data=/tmp/data
 mkdir -p /hba && chown postgres:postgres /hba
 su postgres -s /bin/sh -c "initdb -D $data -U postgres --auth=trust >/tmp/initdb.log 2>&1" ||
   { cat /tmp/initdb.log >&2; exit 1; }
+# ssl=on, as a hardened deployment runs (PostgreSQL 16+ shows hostssl lines as errors in the
+# view when ssl is off), with a throwaway self-signed certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
+  -keyout $data/server.key -out $data/server.crt >/dev/null 2>&1
+chown postgres:postgres $data/server.key $data/server.crt
+chmod 0600 $data/server.key
 printf 'local all all trust\n' >/hba/pg_hba.conf
 chown postgres:postgres /hba/pg_hba.conf
-su postgres -s /bin/sh -c "pg_ctl -D $data -w -l /tmp/pg.log -o \"-c hba_file=/hba/pg_hba.conf -c listen_addresses='' -c unix_socket_directories=/tmp\" start >/dev/null" ||
+su postgres -s /bin/sh -c "pg_ctl -D $data -w -l /tmp/pg.log -o \"-c hba_file=/hba/pg_hba.conf -c listen_addresses='' -c unix_socket_directories=/tmp -c ssl=on\" start >/dev/null" ||
   { cat /tmp/pg.log >&2; exit 1; }
 q="select coalesce(json_agg(json_build_object('rule_number', rule_number, 'file_name', file_name,
   'line_number', line_number, 'type', type, 'database', database, 'user_name', user_name,
