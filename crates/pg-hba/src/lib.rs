@@ -121,7 +121,10 @@ pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,
     ParseOptions, PgVersion, RecordKind, Rule, format_ip,
 };
-pub use policy::{Cidr, Policy, SUPABASE_DEFAULT_HBA, Warning, supabase_default_hardened};
+pub use policy::{
+    Cidr, Policy, SUPABASE_DEFAULT_HBA, SUPABASE_DEFAULT_HBA_17, Warning,
+    supabase_default_hardened, supabase_default_hba,
+};
 pub use resolve::{FileRuleRow, FileSource, Resolved, ResolvedRule};
 
 #[cfg(doctest)]

@@ -498,6 +498,8 @@ pub fn resolve(facts: &OwnerFacts<'_>, engine: &dyn Engine) -> (Option<DbUser>, 
 /// What `harden` and `check` know about the deployment's database and its user.
 #[derive(Debug, Clone)]
 pub struct DbFacts {
+    /// The PostgreSQL major whose `pg_hba.conf` rules apply ([`crate::pgmajor::decide`]).
+    pub major: crate::pgmajor::PgMajor,
     /// The host PGDATA folder's state (the source folder's, with `--out`).
     pub pgdata: PgData,
     /// The db container's postgres user, when a fact tells it.
@@ -521,6 +523,12 @@ impl DbFacts {
                 "source": u.source, "detail": u.source.describe(),
             })),
             "docker_engine": self.engine,
+            "postgres": {
+                "major": self.major.major,
+                "source": self.major.source,
+                "detail": self.major.describe(),
+                "notes": self.major.notes,
+            },
         })
     }
 }
@@ -544,8 +552,9 @@ pub fn pgdata(tree: &Tree, layout: &Layout) -> Result<PgData, PgDataError> {
     pgdata_state(tree.src_source(), rel)
 }
 
-/// Gathers [`DbFacts`]: PGDATA's state and the db user, resolved by [`resolve`] from `flag`
-/// (`--pg-owner`), PGDATA, `engine` and the state note in `tree`.
+/// Gathers [`DbFacts`]: PGDATA's state, the PostgreSQL major (`pg_version` is `--pg-version`)
+/// and the db user, resolved by [`resolve`] from `flag` (`--pg-owner`), PGDATA, `engine` and
+/// the state note in `tree`.
 ///
 /// # Errors
 /// A PGDATA bind source that is a file or a symlink; an unreadable state note.
@@ -553,9 +562,12 @@ pub fn db_facts(
     tree: &Tree,
     layout: &Layout,
     flag: Option<(u32, u32)>,
+    pg_version: Option<u32>,
     engine: &dyn Engine,
 ) -> crate::Result<DbFacts> {
     let pgdata = pgdata(tree, layout)?;
+    // the one place the deployment's PostgreSQL major is decided
+    let major = crate::pgmajor::decide(pg_version, layout.db.image.as_deref(), &pgdata);
     let note = tree.read_text(Path::new(STATE_NOTE))?;
     let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
     let facts = OwnerFacts {
@@ -581,6 +593,7 @@ pub fn db_facts(
         _ => None,
     };
     Ok(DbFacts {
+        major,
         pgdata,
         user,
         engine,
