@@ -242,6 +242,7 @@ impl HardenRun {
             "db_user": facts["db_user"],
             "deployment": facts["deployment"],
             "docker_engine": facts["docker_engine"],
+            "postgres": facts["postgres"],
             "trusted_networks": self.trust.as_ref().map(crate::TrustedNetworks::json),
             "steps": steps,
             "changes": changes,

@@ -10,5 +10,6 @@ mod harden;
 mod npgsql;
 mod output;
 mod owner;
+mod pg17;
 mod support;
 mod unit;
