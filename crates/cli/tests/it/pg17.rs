@@ -187,24 +187,21 @@ fn postgres_17_loads_the_pg_hba_conf_harden_writes() {
     assert!(case.join("pg_hba.conf").is_file());
 
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let image = match std::env::var("PGTLS_E2E_IMAGE_PG17") {
-        Ok(tag) => tag,
-        Err(_) => {
-            let out = Command::new(workspace.join("scripts/docker-images"))
-                .output()
-                .expect("run scripts/docker-images");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("PGTLS_E2E_IMAGE_PG17="))
-                .expect("the pg17 image")
-                .to_owned()
-        }
-    };
+    let image = std::env::var("PGTLS_E2E_IMAGE_PG17").unwrap_or_else(|_| {
+        let out = Command::new(workspace.join("scripts/docker-images"))
+            .output()
+            .expect("run scripts/docker-images");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("PGTLS_E2E_IMAGE_PG17="))
+            .expect("the pg17 image")
+            .to_owned()
+    });
     let out = Command::new("docker")
         .args(["run", "--rm", "--pull", "never", "--network", "none", "-v"])
         .arg(format!("{}:/cases:ro", cases.path().display()))
