@@ -898,51 +898,24 @@ impl Vars {
         if self.err.is_some() {
             return;
         }
-        // quantifier
-        let (m, n) = match self.nexttype {
-            Tok::Star => {
+        // a quantifier; PostgreSQL 17.12 keeps a group cancelled by `{0}` referable
+        // (`(a){0}\1` compiles), so its bounds only matter for their own errors
+        match self.nexttype {
+            Tok::Star | Tok::Plus | Tok::Quest => {
                 self.next();
-                (0, u32::MAX)
-            }
-            Tok::Plus => {
-                self.next();
-                (1, u32::MAX)
-            }
-            Tok::Quest => {
-                self.next();
-                (0, 1)
             }
             Tok::LBrace => {
                 self.next();
                 let m = self.scannum();
-                let n = if self.eat(Tok::Comma) {
-                    let n = if self.see(Tok::Digit) {
-                        self.scannum()
-                    } else {
-                        u32::MAX
-                    };
-                    if m > n {
-                        return self.error(Err::BadBr);
-                    }
-                    n
-                } else {
-                    m
-                };
+                if self.eat(Tok::Comma) && self.see(Tok::Digit) && m > self.scannum() {
+                    return self.error(Err::BadBr);
+                }
                 if !self.see(Tok::RBrace) {
                     return self.error(Err::BadBr);
                 }
                 self.next();
-                (m, n)
             }
-            _ => (1, 1),
-        };
-        // `{0}` cancels the atom, and a capturing group in it
-        if m == 0
-            && n == 0
-            && let Some(subno) = capturing
-            && let Some(s) = self.subs.get_mut(subno)
-        {
-            *s = false;
+            _ => {}
         }
     }
 
