@@ -7,8 +7,9 @@ use std::process::Command;
 
 use crate::support::{code, copy_dir, examples_dir, pgtls, stderr, stdout};
 
-/// The postgres uid:gid of the Ubuntu 24.04-based 17.6.1 images (FACTS §4).
-const PG17_OWNER: (u32, u32) = (101, 102);
+/// The postgres uid:gid of the image family 17.6.1.136 belongs to: the Alpine-based images,
+/// 17.6.1.084 and later (FACTS §4; the Ubuntu 24.04-based 17.6.1.0xx before them had 101:102).
+const PG17_OWNER: (u32, u32) = (100, 101);
 
 fn deployment(db_image: &str, pooler_image: &str, pg_version: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
@@ -63,7 +64,7 @@ fn harden_judges_a_pg17_deployment_by_17_and_warns_only_for_old_supavisor() {
     assert_eq!(report["postgres"]["major"], 17, "{:#}", report["postgres"]);
     assert_eq!(report["postgres"]["source"]["kind"], "image");
     assert_eq!(
-        report["pg_owner"], "101:102",
+        report["pg_owner"], "100:101",
         "owner from the initialized PGDATA"
     );
     let hba = step(&report, "pg-hba");
