@@ -101,6 +101,7 @@ fn run() -> pgtls_harden::Result<()> {
                 None,
                 layout.db.image.as_deref(),
                 &pgtls_harden::PgData::NotMounted,
+                None,
             )),
         },
     );

@@ -276,6 +276,11 @@ pub trait Engine {
     fn id_in_container(&self, container: &str) -> Result<String, String>;
     /// The output of `id postgres` in a local image; `Ok(None)` when the image is not present.
     fn id_in_image(&self, image: &str) -> Result<Option<String>, String>;
+    /// The output of `postgres --version` in a running container (`postgres (PostgreSQL) 17.6`).
+    fn server_version_in_container(&self, container: &str) -> Result<String, String> {
+        let _ = container;
+        Err("no Docker engine".into())
+    }
     /// Sends `signal` (`HUP`) to a container's main process (`docker kill --signal`).
     fn signal(&self, container: &str, signal: &str) -> Result<(), String> {
         let _ = (container, signal);
@@ -566,8 +571,30 @@ pub fn db_facts(
     engine: &dyn Engine,
 ) -> crate::Result<DbFacts> {
     let pgdata = pgdata(tree, layout)?;
-    // the one place the deployment's PostgreSQL major is decided
-    let major = crate::pgmajor::decide(pg_version, layout.db.image.as_deref(), &pgdata);
+    // the one place the deployment's PostgreSQL major is decided; the running container is
+    // asked only when neither the image tag nor PGDATA tells (a `docker exec` costs time)
+    let told = layout
+        .db
+        .image
+        .as_deref()
+        .and_then(crate::pgmajor::image_major)
+        .is_some()
+        || matches!(pgdata, PgData::Initialized { .. });
+    let running = if pg_version.is_none() && !told && engine.available() {
+        let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
+        engine
+            .db_container(&dir, &layout.db.key, layout.db.container_name.as_deref())
+            .and_then(|c| {
+                engine
+                    .server_version_in_container(&c)
+                    .ok()
+                    .and_then(|v| crate::pgmajor::server_version_major(&v))
+                    .map(|m| (m, c))
+            })
+    } else {
+        None
+    };
+    let major = crate::pgmajor::decide(pg_version, layout.db.image.as_deref(), &pgdata, running);
     let note = tree.read_text(Path::new(STATE_NOTE))?;
     let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
     let facts = OwnerFacts {

@@ -6,6 +6,8 @@
 //! 2. the db service's image tag: `supabase/postgres:17.6.1.136` runs 17, `15.8.1.085` runs 15
 //!    (the tag's first number; `postgres:17-alpine` and `postgres:16.4` read the same way);
 //! 3. `PG_VERSION` in an initialized host PGDATA (the major that created the cluster);
+//! 4. `postgres --version` in the deployment's running db container, asked through the Docker
+//!    engine only when 2 and 3 tell nothing (a named volume and an image tag without a version);
 //!
 //! else PostgreSQL 15, the image upstream shipped before June 2026, said as a default. When the
 //! image and PGDATA disagree, the server will refuse the data directory ("database files are
@@ -32,6 +34,11 @@ pub enum MajorSource {
     Pgdata {
         /// The PGDATA folder.
         path: String,
+    },
+    /// `postgres --version` in the running db container.
+    Container {
+        /// The container id.
+        container: String,
     },
     /// Nothing told: PostgreSQL 15 assumed.
     Default,
@@ -60,6 +67,9 @@ impl PgMajor {
             MajorSource::Flag => "from --pg-version".to_owned(),
             MajorSource::Image { image } => format!("from the db image {image}"),
             MajorSource::Pgdata { path } => format!("from PG_VERSION in {path}"),
+            MajorSource::Container { container } => {
+                format!("from `postgres --version` in the running db container {container}")
+            }
             MajorSource::Default => {
                 "assumed: neither the db image tag nor PGDATA tells; pass --pg-version".to_owned()
             }
@@ -94,8 +104,21 @@ pub fn image_major(image: &str) -> Option<u32> {
     digits.parse().ok().filter(|m| (9..=99).contains(m))
 }
 
-/// Decides the major from `--pg-version`, the db image and PGDATA (see the module docs).
-pub fn decide(flag: Option<u32>, image: Option<&str>, pgdata: &PgData) -> PgMajor {
+/// The major in `postgres --version`'s output (`postgres (PostgreSQL) 17.6 (Debian ...)`).
+pub fn server_version_major(text: &str) -> Option<u32> {
+    let rest = text.split("(PostgreSQL)").nth(1)?.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Decides the major from `--pg-version`, the db image, PGDATA and the running container's
+/// server (`(major, container)`, see the module docs).
+pub fn decide(
+    flag: Option<u32>,
+    image: Option<&str>,
+    pgdata: &PgData,
+    running: Option<(u32, String)>,
+) -> PgMajor {
     let from_image = image.and_then(|i| image_major(i).map(|m| (m, i.to_owned())));
     let from_data = match pgdata {
         PgData::Initialized { path, version, .. } => version
@@ -126,6 +149,8 @@ pub fn decide(flag: Option<u32>, image: Option<&str>, pgdata: &PgData) -> PgMajo
         (m, MajorSource::Image { image })
     } else if let Some((m, path)) = from_data {
         (m, MajorSource::Pgdata { path })
+    } else if let Some((m, container)) = running {
+        (m, MajorSource::Container { container })
     } else {
         (15, MajorSource::Default)
     };
@@ -174,7 +199,12 @@ mod tests {
 
     #[test]
     fn the_image_decides_and_a_disagreement_is_said() {
-        let m = decide(None, Some("supabase/postgres:17.6.1.136"), &data("17"));
+        let m = decide(
+            None,
+            Some("supabase/postgres:17.6.1.136"),
+            &data("17"),
+            None,
+        );
         assert_eq!((m.major, m.version()), (17, PgVersion::V17));
         assert!(m.notes.is_empty(), "{:?}", m.notes);
         assert_eq!(
@@ -182,7 +212,12 @@ mod tests {
             "PostgreSQL 17 (from the db image supabase/postgres:17.6.1.136)"
         );
 
-        let m = decide(None, Some("supabase/postgres:17.6.1.136"), &data("15"));
+        let m = decide(
+            None,
+            Some("supabase/postgres:17.6.1.136"),
+            &data("15"),
+            None,
+        );
         assert_eq!(m.major, 17);
         assert!(
             m.notes[0].contains("holds a PostgreSQL 15 cluster"),
@@ -190,7 +225,7 @@ mod tests {
             m.notes
         );
 
-        let m = decide(None, Some("supabase/postgres:${TAG}"), &data("15"));
+        let m = decide(None, Some("supabase/postgres:${TAG}"), &data("15"), None);
         assert_eq!(m.major, 15);
         assert!(matches!(m.source, MajorSource::Pgdata { .. }));
 
@@ -198,14 +233,34 @@ mod tests {
             Some(16),
             Some("supabase/postgres:17.6.1.136"),
             &PgData::NotMounted,
+            None,
         );
         assert_eq!((m.major, m.source.clone()), (16, MajorSource::Flag));
         assert!(m.notes[0].contains("overrides"));
 
-        let m = decide(None, None, &PgData::NotMounted);
+        let m = decide(None, None, &PgData::NotMounted, None);
         assert_eq!((m.major, m.source), (15, MajorSource::Default));
 
-        let m = decide(None, Some("postgres:18"), &PgData::NotMounted);
+        let running = Some((17, "abc123".to_owned()));
+        let m = decide(
+            None,
+            Some("supabase/postgres:${TAG}"),
+            &PgData::NotMounted,
+            running,
+        );
+        assert_eq!(m.major, 17);
+        assert!(
+            m.describe().contains("running db container abc123"),
+            "{}",
+            m.describe()
+        );
+        assert_eq!(
+            server_version_major("postgres (PostgreSQL) 17.6 (Debian 17.6-1)"),
+            Some(17)
+        );
+        assert_eq!(server_version_major("garbage"), None);
+
+        let m = decide(None, Some("postgres:18"), &PgData::NotMounted, None);
         assert_eq!((m.major, m.version()), (18, PgVersion::V17));
         assert!(m.notes[0].contains("judged by PostgreSQL 17"));
     }

@@ -187,22 +187,7 @@ fn postgres_17_loads_the_pg_hba_conf_harden_writes() {
     copy_dir(&tmp.path().join("volumes/db/hba"), &case);
     assert!(case.join("pg_hba.conf").is_file());
 
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let image = std::env::var("PGTLS_E2E_IMAGE_PG17").unwrap_or_else(|_| {
-        let out = Command::new(workspace.join("scripts/docker-images"))
-            .output()
-            .expect("run scripts/docker-images");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("PGTLS_E2E_IMAGE_PG17="))
-            .expect("the pg17 image")
-            .to_owned()
-    });
+    let image = pg17_image();
     let out = Command::new("docker")
         .args(["run", "--rm", "--pull", "never", "--network", "none", "-v"])
         .arg(format!("{}:/cases:ro", cases.path().display()))
@@ -232,5 +217,90 @@ fn postgres_17_loads_the_pg_hba_conf_harden_writes() {
             .last()
             .unwrap_or_default()
             .starts_with("postgres 17.")
+    );
+}
+
+/// The PostgreSQL 17 image of `scripts/docker/pg17/` (`PGTLS_E2E_IMAGE_PG17`, else built or
+/// found by `scripts/docker-images`; nothing is pulled).
+fn pg17_image() -> String {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::env::var("PGTLS_E2E_IMAGE_PG17").unwrap_or_else(|_| {
+        let out = Command::new(workspace.join("scripts/docker-images"))
+            .output()
+            .expect("run scripts/docker-images");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("PGTLS_E2E_IMAGE_PG17="))
+            .expect("the pg17 image")
+            .to_owned()
+    })
+}
+
+/// A container this test started, removed at the end by its id.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}
+
+/// When neither the image tag nor PGDATA tells the major (a tag without a version, a database
+/// not initialized on the host), the deployment's running db container does: `postgres
+/// --version` in it, found by its compose labels.
+#[test]
+#[ignore = "needs the Docker engine (scripts/test runs it)"]
+fn the_running_db_container_tells_the_major_when_nothing_else_does() {
+    let image = pg17_image();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&examples_dir().join("supabase"), tmp.path());
+    let compose = tmp.path().join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(
+        &compose,
+        text.replace("supabase/postgres:15.8.1.060", &image),
+    )
+    .unwrap();
+    let dir = std::fs::canonicalize(tmp.path()).unwrap();
+    let out = Command::new("docker")
+        .args(["run", "-d", "--rm", "--pull", "never", "--network", "none"])
+        .args(["--label", "com.docker.compose.service=db", "--label"])
+        .arg(format!(
+            "com.docker.compose.project.working_dir={}",
+            dir.display()
+        ))
+        .args(["--entrypoint", "/bin/sleep", &image, "300"])
+        .output()
+        .expect("docker run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let container = Container(String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    let o = pgtls([
+        "harden".as_ref(),
+        tmp.path().as_os_str(),
+        "--json".as_ref(),
+        "--dry-run".as_ref(),
+        "--pg-owner".as_ref(),
+        "100:101".as_ref(),
+    ]);
+    let report = json(&o);
+    assert_eq!(report["postgres"]["major"], 17, "{:#}", report["postgres"]);
+    assert_eq!(report["postgres"]["source"]["kind"], "container");
+    assert!(
+        container.0.starts_with(
+            report["postgres"]["source"]["container"]
+                .as_str()
+                .unwrap_or("-")
+        ),
+        "{:#}",
+        report["postgres"]
     );
 }
