@@ -96,6 +96,13 @@ fn run() -> pgtls_harden::Result<()> {
             sans: pgtls_harden::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
             trust: None,
+            // the PostgreSQL major whose pg_hba.conf rules apply: the db image's tag here
+            pg_major: Some(pgtls_harden::pgmajor::decide(
+                None,
+                layout.db.image.as_deref(),
+                &pgtls_harden::PgData::NotMounted,
+                None,
+            )),
         },
     );
     for item in &checks.items {

@@ -244,6 +244,10 @@ pub struct DeploymentArgs {
     /// previous run; never root).
     #[arg(long, value_name = "UID:GID")]
     pub pg_owner: Option<String>,
+    /// The PostgreSQL major whose pg_hba.conf rules apply (default: the db image's tag, else
+    /// PG_VERSION in an initialized host PGDATA, else 15).
+    #[arg(long, value_enum)]
+    pub pg_version: Option<PgVersionArg>,
     /// Output as JSON (stable keys, see ARCHITECTURE.md).
     #[arg(long)]
     pub json: bool,
@@ -990,6 +994,10 @@ pub struct ConnstrArgs {
     /// Pooled (transaction mode) port (1-65535).
     #[arg(long, default_value_t = 6543)]
     pub pooler_port: u16,
+    /// Supavisor 2.9+ SNI routing: the pooled user is the plain role and the tenant is found by
+    /// the host name (the tenant's sni_hostname); needs a host name, not an IP address.
+    #[arg(long)]
+    pub sni: bool,
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,

@@ -214,6 +214,38 @@ impl Record {
             error: self.error.clone(),
         };
         if let Some(rule) = self.rule() {
+            row.fill(rule);
+        }
+        row
+    }
+}
+
+impl ViewRow {
+    /// The row PostgreSQL shows for a valid `rule` starting at `line`.
+    pub fn of_rule(line: usize, rule: &Rule) -> Self {
+        let mut row = Self::error_row(line);
+        row.fill(rule);
+        row
+    }
+
+    /// A row with only its line number set.
+    pub(crate) fn error_row(line: usize) -> Self {
+        ViewRow {
+            line_number: line,
+            r#type: None,
+            database: None,
+            user_name: None,
+            address: None,
+            netmask: None,
+            auth_method: None,
+            options: None,
+            error: None,
+        }
+    }
+
+    fn fill(&mut self, rule: &Rule) {
+        let row = self;
+        {
             row.r#type = Some(rule.connection.as_str().to_owned());
             row.database = Some(
                 rule.databases
@@ -231,7 +263,6 @@ impl Record {
             let opts = view_options(rule);
             row.options = (!opts.is_empty()).then_some(opts);
         }
-        row
     }
 }
 

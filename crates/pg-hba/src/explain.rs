@@ -87,7 +87,8 @@ pub enum Outcome {
     Reject,
     /// No rule matched (PostgreSQL's implicit reject).
     NoMatch,
-    /// No verdict: a file the rules live in could not be read (see
+    /// No verdict: a file the rules live in could not be read, or a rule that might match
+    /// uses a regular expression pgtls cannot evaluate like PostgreSQL (see
     /// [`Explanation::reason`]).
     Unknown,
 }
@@ -167,6 +168,19 @@ fn first_match<'a>(
     is_member: &dyn Fn(&str, &str) -> bool,
 ) -> Explanation {
     for (file, line, rule) in rules {
+        if let Some(pattern) = unevaluable_regex(rule, conn) {
+            let place = file.map_or_else(|| format!("line {line}"), |f| format!("{f} line {line}"));
+            return Explanation {
+                outcome: Outcome::Unknown,
+                file: file.map(str::to_owned),
+                line: Some(line),
+                method: Some(rule.method.as_str().to_owned()),
+                message: None,
+                reason: Some(format!(
+                    "the rule at {place} uses the regular expression \"/{pattern}\", which PostgreSQL accepts but pgtls cannot evaluate the way PostgreSQL's regex engine does, so whether it matches is unknown"
+                )),
+            };
+        }
         if matches_rule(rule, conn, is_member) {
             if rule.method == Method::Reject {
                 return Explanation {
@@ -273,6 +287,32 @@ fn address_matches(addr: &Address, ip: IpAddr, conn: &Connection) -> bool {
                     .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
         }),
     }
+}
+
+/// A regular expression of `rule` that the `regex` crate cannot compile (PostgreSQL-only
+/// syntax: back references, `\m`, `[[:<:]]`, embedded `(?b)`...), when the rule's connection
+/// type and address admit `conn`: its match cannot be decided here.
+fn unevaluable_regex<'r>(rule: &'r Rule, conn: &Connection) -> Option<&'r str> {
+    let admits = match conn.origin {
+        Origin::Local => rule.connection == ConnectionType::Local,
+        Origin::Host(ip) => {
+            rule.connection.admits(conn.encryption)
+                && rule
+                    .address
+                    .as_ref()
+                    .is_some_and(|a| address_matches(a, ip, conn))
+        }
+    };
+    if !admits {
+        return None;
+    }
+    rule.databases
+        .iter()
+        .chain(&rule.users)
+        .find_map(|item| match item {
+            Item::Regex(r) if regex::Regex::new(r).is_err() => Some(r.as_str()),
+            _ => None,
+        })
 }
 
 fn regex_matches(pattern: &str, text: &str) -> bool {

@@ -56,8 +56,10 @@ fn parse_rule(fields: &[Field<'_>], version: PgVersion) -> Result<Rule, String> 
     let dbs = it
         .next()
         .ok_or("end-of-line before database specification")?;
+    compile_regexes(dbs, version)?;
     let databases = dbs.tokens.iter().map(|t| db_item(t, version)).collect();
     let users_field = it.next().ok_or("end-of-line before role specification")?;
+    compile_regexes(users_field, version)?;
     let users = users_field
         .tokens
         .iter()
@@ -121,6 +123,21 @@ fn parse_rule(fields: &[Field<'_>], version: PgVersion) -> Result<Rule, String> 
     };
     settings(&rule)?;
     Ok(rule)
+}
+
+/// PostgreSQL 16+'s `regcomp_auth_token()` on every token of a database or role field:
+/// a token starting with `/` (quoted or not) must compile as a regular expression.
+fn compile_regexes(field: &Field<'_>, version: PgVersion) -> Result<(), String> {
+    if !version.has_includes_and_regexes() {
+        return Ok(());
+    }
+    for t in &field.tokens {
+        if let Some(pattern) = t.value.strip_prefix('/') {
+            crate::are::check(pattern)
+                .map_err(|e| format!("invalid regular expression \"{pattern}\": {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn db_item(t: &Token<'_>, version: PgVersion) -> Item {

@@ -76,12 +76,16 @@
 //!   RADIUS server names and LDAP URLs are checked for syntax only (PostgreSQL resolves them
 //!   with DNS and `OpenLDAP`); a `hostssl` line while `ssl = off` is a lint finding
 //!   (`hostssl-ssl-off`), since PostgreSQL only logs it.
-//! - The PostgreSQL 15 behaviour is checked line by line against a real 15.18 server; the
-//!   16/17 differences (include records, regular expressions) follow the sources and are
-//!   unit-tested only. PostgreSQL 16+ regular expressions are matched with the `regex` crate,
-//!   whose syntax is close to but not identical with PostgreSQL's ARE flavour; invalid ones
-//!   are not reported. [`Document::resolve`] also stops `@file` nesting at 10 levels on 15,
-//!   where PostgreSQL has no limit.
+//! - The PostgreSQL 15 behaviour is checked line by line against a real 15.18 server, the
+//!   16/17 behaviour (include records, `@file` lists, regular expressions) against a real
+//!   17.12 through `pg_hba_file_rules` ([`Resolved::view`]). Regular expressions are
+//!   validated by a replay of PostgreSQL's own regex parser (the private `are` module) but
+//!   matched in [`explain`] with the `regex` crate, whose syntax is close to but not identical
+//!   with PostgreSQL's ARE flavour; the compiler's size limits (`regular expression is too
+//!   complex`) are not reproduced. [`Document::resolve`] also stops `@file` nesting at 10
+//!   levels on 15, where PostgreSQL has no limit. A dangling symbolic link named `*.conf` in an
+//!   `include_dir` folder fails the whole folder in PostgreSQL (`could not stat file`); here
+//!   it is an unreadable file.
 //! - A NUL byte ends a line's tokens, as in C; bytes after it on that line are kept in the
 //!   text but ignored.
 //! - `samehost`/`samenet` and host-name rules match in [`explain`] only with the interface
@@ -92,6 +96,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod are;
 mod document;
 mod edit;
 mod error;
@@ -116,8 +121,11 @@ pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,
     ParseOptions, PgVersion, RecordKind, Rule, format_ip,
 };
-pub use policy::{Cidr, Policy, SUPABASE_DEFAULT_HBA, Warning, supabase_default_hardened};
-pub use resolve::{FileSource, Resolved, ResolvedRule};
+pub use policy::{
+    Cidr, Policy, SUPABASE_DEFAULT_HBA, SUPABASE_DEFAULT_HBA_17, Warning,
+    supabase_default_hardened, supabase_default_hba,
+};
+pub use resolve::{FileRuleRow, FileSource, Resolved, ResolvedRule};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

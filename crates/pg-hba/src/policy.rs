@@ -11,8 +11,9 @@ use crate::edit::Position;
 use crate::error::{Error, Result};
 use crate::model::{Address, ConnectionType, Encryption, Item, Method, ParseOptions, Rule, ip_in};
 
-/// The `supabase/postgres` image's default `pg_hba.conf` (`pg_hba.conf.j2` in
-/// supabase/postgres), used when a deployment does not mount its own file.
+/// The `supabase/postgres` 15.x images' default `pg_hba.conf` (`pg_hba.conf_15.j2` in
+/// supabase/postgres, commit d9f379ba; the 15.8 images ship it), used when a deployment does not
+/// mount its own file.
 pub const SUPABASE_DEFAULT_HBA: &str = "\
 # trust local connections
 local all  supabase_admin     scram-sha-256
@@ -29,6 +30,31 @@ host  all  all  0.0.0.0/0     scram-sha-256
 # IPv6 external connections
 host  all  all  ::0/0     scram-sha-256
 ";
+
+/// The `supabase/postgres` 17.x images' default `pg_hba.conf` (`pg_hba.conf.j2` in
+/// supabase/postgres, commit 55e421ae, which `Dockerfile-17` copies to
+/// `/etc/postgresql/pg_hba.conf`): no private-range `host` lines, `::/0` for IPv6.
+pub const SUPABASE_DEFAULT_HBA_17: &str = "\
+# trust local connections
+local all  supabase_admin     scram-sha-256
+local all  all                peer map=supabase_map
+host  all  all  127.0.0.1/32  trust
+host  all  all  ::1/128       trust
+
+# IPv4 external connections
+host  all  all  0.0.0.0/0     scram-sha-256
+# IPv6 external connections
+host  all  all  ::/0          scram-sha-256
+";
+
+/// The default `pg_hba.conf` of the `supabase/postgres` images of PostgreSQL `version`
+/// (16 has no image: it gets the newer template, as 17).
+pub fn supabase_default_hba(version: crate::PgVersion) -> &'static str {
+    match version {
+        crate::PgVersion::V15 => SUPABASE_DEFAULT_HBA,
+        _ => SUPABASE_DEFAULT_HBA_17,
+    }
+}
 
 /// An address range `IP/bits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,7 +7,7 @@
 
 use std::io;
 
-use crate::document::{Diagnostic, Document};
+use crate::document::{Diagnostic, Document, ViewRow};
 use crate::interpret::interpret;
 use crate::model::{Include, IncludeKind, ParseOptions, PgVersion, RecordKind, Rule};
 use crate::token::{Field, LogicalLines, Token, tokenize};
@@ -47,12 +47,72 @@ pub struct Resolved {
     /// The diagnostics about files that could not be read (also in `diagnostics`): when
     /// not empty, the rule list is incomplete and no verdict can be drawn from it.
     pub unread: Vec<Diagnostic>,
+    /// Rules and diagnostics interleaved in PostgreSQL's order (for [`Resolved::view`]).
+    order: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Rule(usize),
+    Diag(usize),
+}
+
+/// One row of PostgreSQL 16+'s `pg_hba_file_rules`: the rule's number among the valid rules
+/// of every file, the file it is in, and the row's other columns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileRuleRow {
+    /// `rule_number`: the position among valid rules, `None` for an invalid line.
+    pub rule_number: Option<usize>,
+    /// `file_name`.
+    pub file_name: String,
+    /// `line_number`, the fields, `error`.
+    pub row: ViewRow,
 }
 
 impl Resolved {
     /// Whether every file the document names was read (so `rules` is the whole list).
     pub fn is_complete(&self) -> bool {
         self.unread.is_empty()
+    }
+
+    /// The rows PostgreSQL 16+'s `pg_hba_file_rules` shows for the file and everything it
+    /// includes, in its order.
+    pub fn view(&self) -> Vec<FileRuleRow> {
+        let mut number = 0;
+        self.order
+            .iter()
+            .filter_map(|slot| match *slot {
+                Slot::Rule(i) => self.rules.get(i).map(|r| {
+                    number += 1;
+                    FileRuleRow {
+                        rule_number: Some(number),
+                        file_name: r.file.clone(),
+                        row: ViewRow::of_rule(r.line, &r.rule),
+                    }
+                }),
+                Slot::Diag(i) => self.diagnostics.get(i).map(|d| FileRuleRow {
+                    rule_number: None,
+                    file_name: d.file.clone(),
+                    row: ViewRow {
+                        error: Some(d.message.clone()),
+                        ..ViewRow::error_row(d.line)
+                    },
+                }),
+            })
+            .collect()
+    }
+
+    fn push_rule(&mut self, rule: ResolvedRule) {
+        self.order.push(Slot::Rule(self.rules.len()));
+        self.rules.push(rule);
+    }
+
+    fn push_diag(&mut self, d: Diagnostic, unread: bool) {
+        if unread {
+            self.unread.push(d.clone());
+        }
+        self.order.push(Slot::Diag(self.diagnostics.len()));
+        self.diagnostics.push(d);
     }
 }
 
@@ -65,9 +125,19 @@ fn strerror(e: &io::Error) -> String {
     }
 }
 
+/// Read a file the way PostgreSQL's `AllocateFile()` + `tokenize_auth_file()` see it: a
+/// directory opens fine and then fails its first read, which ends the file without a line
+/// and without an error, so it reads as empty.
+fn read(source: &dyn FileSource, path: &str) -> io::Result<String> {
+    match source.read(path) {
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => Ok(String::new()),
+        other => other,
+    }
+}
+
 /// Join `name` to the directory of `base` unless it is absolute (PostgreSQL's
 /// `AbsoluteConfigLocation`), then tidy it like `canonicalize_path`: no `.` components,
-/// no doubled or trailing slashes.
+/// `dir/..` pairs resolved, no doubled or trailing slashes.
 pub(crate) fn relative_to(base: &str, name: &str) -> String {
     let joined = if name.starts_with('/') {
         name.to_owned()
@@ -78,10 +148,21 @@ pub(crate) fn relative_to(base: &str, name: &str) -> String {
         }
     };
     let absolute = joined.starts_with('/');
-    let parts: Vec<&str> = joined
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            // `x/..` cancels out; `..` cannot climb above the root
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            _ => parts.push(p),
+        }
+    }
     let body = parts.join("/");
     match (absolute, body.is_empty()) {
         (true, _) => format!("/{body}"),
@@ -122,31 +203,31 @@ fn resolve_doc(doc: &Document, source: &dyn FileSource, depth: usize, out: &mut 
             _ => {
                 let own = rec.token_fields();
                 if own.is_empty() {
-                    out.diagnostics
-                        .push(diag(rec.line, rec.error.clone().unwrap_or_default()));
+                    out.push_diag(diag(rec.line, rec.error.clone().unwrap_or_default()), false);
                     continue;
                 }
                 let mut unread = false;
                 let kind = expand_fields(&own, &file, source, depth, version, &mut unread)
                     .and_then(|f| interpret(&f, version));
-                if unread && let Err(message) = &kind {
-                    out.unread.push(diag(rec.line, message.clone()));
+                if unread && let Err(message) = kind {
+                    out.push_diag(diag(rec.line, message), true);
+                    continue;
                 }
                 kind
             }
         };
         match kind {
-            Err(message) => out.diagnostics.push(diag(rec.line, message)),
-            Ok(RecordKind::Rule(rule)) => out.rules.push(ResolvedRule {
+            Err(message) => out.push_diag(diag(rec.line, message), false),
+            Ok(RecordKind::Rule(rule)) => out.push_rule(ResolvedRule {
                 file: file.clone(),
                 line: rec.line,
                 rule,
             }),
             Ok(RecordKind::Include(inc)) => {
-                for message in include(&inc, &file, source, depth, version, out) {
-                    let d = diag(rec.line, message);
-                    out.unread.push(d.clone());
-                    out.diagnostics.push(d);
+                let errors = include(&inc, &file, source, depth, version, out);
+                // PostgreSQL puts every error of one include line in one message, a line each.
+                if !errors.is_empty() {
+                    out.push_diag(diag(rec.line, errors.join("\n")), true);
                 }
             }
             Ok(_) => {}
@@ -196,7 +277,7 @@ fn include(
             ));
             continue;
         }
-        match source.read(&path) {
+        match read(source, &path) {
             Ok(text) => {
                 let sub = Document::parse(
                     &text,
@@ -268,7 +349,7 @@ fn expand_token<'a>(
             "could not open file \"{path}\": maximum nesting depth exceeded"
         ));
     }
-    let text = source.read(&path).map_err(|e| {
+    let text = read(source, &path).map_err(|e| {
         *unread = true;
         if version.has_includes_and_regexes() {
             // 16+ opens it with open_auth_file().

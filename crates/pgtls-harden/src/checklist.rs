@@ -87,6 +87,8 @@ pub struct CheckOptions {
     /// The trusted networks and the addresses that must not get plaintext, as
     /// [`crate::trust::decide`] found them now (`None`: the `hba-trust` item is not run).
     pub trust: Option<crate::trust::TrustedNetworks>,
+    /// The deployment's PostgreSQL major ([`crate::pgmajor`]); `None`: 15's rules, said so.
+    pub pg_major: Option<crate::pgmajor::PgMajor>,
 }
 
 struct Ctx<'s, 'a> {
@@ -163,7 +165,13 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
     check_pinned(&mut cx, layout);
     check_certificates(&mut cx, cert.as_ref(), key.as_ref(), ca.as_ref(), opts);
     check_ca(&mut cx, cert.as_ref(), ca.as_ref());
-    check_hba(&mut cx, hba.as_ref(), &settings, opts.trust.as_ref());
+    check_hba(
+        &mut cx,
+        hba.as_ref(),
+        &settings,
+        opts.trust.as_ref(),
+        opts.pg_major.as_ref(),
+    );
     match (&layout.pooler, &layout.active_pooler) {
         (Some(pooler), _) => {
             check_pooler(&mut cx, pooler, layout);
@@ -789,7 +797,13 @@ fn check_hba(
     hba: Option<&FileRef>,
     settings: &BTreeMap<String, String>,
     trust: Option<&crate::trust::TrustedNetworks>,
+    major: Option<&crate::pgmajor::PgMajor>,
 ) {
+    let version = major.map_or(pg_hba::PgVersion::V15, crate::pgmajor::PgMajor::version);
+    let judged = major.map_or_else(
+        || "PostgreSQL 15 (assumed)".to_owned(),
+        crate::pgmajor::PgMajor::describe,
+    );
     let Some((container, host)) = hba else {
         cx.fail(
             "hba-valid",
@@ -822,12 +836,19 @@ fn check_hba(
         &text,
         pg_hba::ParseOptions {
             file_name: name,
-            ..pg_hba::ParseOptions::default()
+            version,
         },
     );
     let errors = doc.validate();
-    if errors.is_empty() {
-        cx.pass("hba-valid", "pg_hba.conf is valid for PostgreSQL 15");
+    let disagreement = major.map(|m| m.notes.join("; ")).unwrap_or_default();
+    if errors.is_empty() && !disagreement.is_empty() {
+        cx.warn(
+            "hba-valid",
+            format!("pg_hba.conf is valid for {judged}, but {disagreement}"),
+            "make the db image and the data directory agree, or pass --pg-version",
+        );
+    } else if errors.is_empty() {
+        cx.pass("hba-valid", format!("pg_hba.conf is valid for {judged}"));
     } else {
         let list: Vec<String> = errors
             .iter()
@@ -835,7 +856,7 @@ fn check_hba(
             .collect();
         cx.fail(
             "hba-valid",
-            list.join("; "),
+            format!("invalid for {judged}: {}", list.join("; ")),
             "fix the lines (pgtls hba check FILE)",
         );
         return;

@@ -19,6 +19,7 @@
 //!     password: Some("p@ss#1"),
 //!     port: 5432,
 //!     pooler_port: 6543,
+//!     sni: false,
 //! };
 //! let s = build(Client::Libpq, &t).unwrap();
 //! assert_eq!(
@@ -197,6 +198,9 @@ pub struct Target<'a> {
     pub port: u16,
     /// Pooled port.
     pub pooler_port: u16,
+    /// Supavisor 2.9+'s SNI routing: the pooled user is the plain role and Supavisor finds the
+    /// tenant by the host name the client sends in TLS (the tenant's `sni_hostname`).
+    pub sni: bool,
 }
 
 /// A value `connstr` cannot build a safe string from.
@@ -379,8 +383,12 @@ pub fn npgsql_quote(value: &str) -> String {
     }
 }
 
-/// The pooled role: `<user>.<tenant>` (Supavisor needs the tenant suffix).
+/// The pooled role: `<user>.<tenant>` (Supavisor needs the tenant suffix), or the plain role
+/// with SNI routing ([`Target::sni`]).
 pub fn pooled_user(t: &Target<'_>) -> String {
+    if t.sni {
+        return t.user.to_owned();
+    }
     format!("{}.{}", t.user, t.tenant.unwrap_or(TENANT_PLACEHOLDER))
 }
 
@@ -395,7 +403,7 @@ fn url_host(bare: &str) -> String {
 /// The user for a URL: encoded, except pgtls's own tenant placeholder.
 fn url_user(t: &Target<'_>, pooled: bool) -> String {
     let user = encode(t.user, false);
-    if !pooled {
+    if !pooled || t.sni {
         return user;
     }
     match t.tenant {
@@ -637,7 +645,16 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
             (cs(false), cs(true))
         }
     };
-    if t.tenant.is_none() {
+    if t.sni {
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            warnings.push(format!(
+                "--sni with the IP address {host}: TLS clients send SNI only for host names (libpq never for an IP literal), so Supavisor cannot find the tenant; use a DNS name that is a SAN of the certificate"
+            ));
+        }
+        notes.push(format!(
+            "SNI routing needs Supavisor 2.9.0 or later and the tenant's sni_hostname set to {host}; the pooled user is the plain role (no .tenant suffix)"
+        ));
+    } else if t.tenant.is_none() {
         warnings.push(format!(
             "no --tenant given: replace {TENANT_PLACEHOLDER} in the pooled user with POOLER_TENANT_ID (percent-encoded in URLs)"
         ));
@@ -704,6 +721,7 @@ mod tests {
             password: Some("p@ss word"),
             port: 5432,
             pooler_port: 6543,
+            sni: false,
         }
     }
 
@@ -867,6 +885,38 @@ mod tests {
         let s = build(Client::Libpq, &t).unwrap();
         assert!(s.direct.contains("/a%2Fb?"));
         assert!(!s.warnings.iter().any(|w| w.contains("decodeURI")));
+    }
+
+    #[test]
+    fn sni_routing_uses_the_plain_role_and_needs_a_host_name() {
+        let mut t = target();
+        t.sni = true;
+        let s = build(Client::Libpq, &t).unwrap();
+        assert_eq!(
+            s.pooled,
+            "postgresql://postgres:p%40ss%20word@db.example.com:6543/postgres?sslmode=verify-full&sslrootcert=/etc/ssl/ca.crt"
+        );
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains("sni_hostname set to db.example.com"))
+        );
+        assert!(
+            !s.warnings.iter().any(|w| w.contains("SNI")),
+            "{:?}",
+            s.warnings
+        );
+        let n = build(Client::Npgsql, &t).unwrap();
+        assert!(n.pooled.contains("Username=postgres;"), "{}", n.pooled);
+        t.host = "203.0.113.9";
+        let s = build(Client::Libpq, &t).unwrap();
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("send SNI only for host names")),
+            "{:?}",
+            s.warnings
+        );
     }
 
     #[test]

@@ -180,6 +180,10 @@ impl Engine for DockerCli {
         self.run(&["exec", container, "id", "postgres"], QUICK)
     }
 
+    fn server_version_in_container(&self, container: &str) -> Result<String, String> {
+        self.run(&["exec", container, "postgres", "--version"], QUICK)
+    }
+
     fn id_in_image(&self, image: &str) -> Result<Option<String>, String> {
         if self
             .run(&["image", "inspect", "--format", "{{.Id}}", image], QUICK)

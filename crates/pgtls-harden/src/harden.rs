@@ -71,6 +71,8 @@ pub struct HardenOptions {
     pub days: u32,
     /// Rewrite create-only pooler.exs into an upsert.
     pub pooler_upsert: bool,
+    /// The deployment's PostgreSQL major ([`crate::pgmajor`]); `None`: 15's rules, said so.
+    pub pg_major: Option<crate::pgmajor::PgMajor>,
 }
 
 impl HardenOptions {
@@ -89,6 +91,7 @@ impl HardenOptions {
             key_type: None,
             days: DEFAULT_DAYS,
             pooler_upsert: false,
+            pg_major: None,
         }
     }
 }
@@ -355,6 +358,16 @@ pub fn plan<'a>(
             pooler.key
         ));
         touch_compose(&mut pooler_step, &mut compose, changed);
+        if let Some(w) = crate::supavisor::tls_warning(pooler.image.as_deref()) {
+            pooler_step.warnings.push(w);
+        }
+        if pooler
+            .image
+            .as_deref()
+            .is_some_and(crate::supavisor::has_sni_routing)
+        {
+            pooler_step.notes.push("Supavisor 2.9+: only the GLOBAL_DOWNSTREAM_* pair is set; it serves this key whatever its type, and DOWNSTREAM_SERVER_ECDSA_CERT/_KEY stay unset (a second pair for a second key; one naming a missing file stops Supavisor at boot)".to_owned());
+        }
         plan_tenant(
             &mut staging,
             &mut compose,
@@ -825,13 +838,22 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
         }
         _ => None,
     };
+    let version = opts
+        .pg_major
+        .as_ref()
+        .map_or(pg_hba::PgVersion::V15, crate::pgmajor::PgMajor::version);
     let (base, from) = match seed.or(staging.read_text(host)?) {
         Some(text) => (text, format!("{} edited", host.display())),
         None => (
-            pg_hba::SUPABASE_DEFAULT_HBA.to_owned(),
+            pg_hba::supabase_default_hba(version).to_owned(),
             format!(
-                "{} created from the supabase/postgres image's default{}",
+                "{} created from the supabase/postgres {}.x image's default{}",
                 host.display(),
+                if version == pg_hba::PgVersion::V15 {
+                    15
+                } else {
+                    17
+                },
                 if hba.mount == HbaMount::Folder {
                     " (the mounted file is missing)"
                 } else {
@@ -845,7 +867,7 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
         .excluding(opts.excluded.iter().copied());
     let options = pg_hba::ParseOptions {
         file_name: host.display().to_string(),
-        ..pg_hba::ParseOptions::default()
+        version,
     };
     let (after, policy_warnings) = policy
         .apply_text(&base, options)
@@ -856,6 +878,13 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
     } else {
         format!("{} already follows the TLS policy", host.display())
     });
+    step.notes.push(match &opts.pg_major {
+        Some(m) => format!("pg_hba.conf judged by the rules of {}", m.describe()),
+        None => "pg_hba.conf judged by PostgreSQL 15's rules".to_owned(),
+    });
+    if let Some(m) = &opts.pg_major {
+        step.warnings.extend(m.notes.iter().cloned());
+    }
     step.notes.push(format!(
         "plaintext allowed from loopback and {} (Docker-internal services){}; hostssl elsewhere; explicit hostnossl reject lines",
         opts.trusted.join(", "),

@@ -276,6 +276,11 @@ pub trait Engine {
     fn id_in_container(&self, container: &str) -> Result<String, String>;
     /// The output of `id postgres` in a local image; `Ok(None)` when the image is not present.
     fn id_in_image(&self, image: &str) -> Result<Option<String>, String>;
+    /// The output of `postgres --version` in a running container (`postgres (PostgreSQL) 17.6`).
+    fn server_version_in_container(&self, container: &str) -> Result<String, String> {
+        let _ = container;
+        Err("no Docker engine".into())
+    }
     /// Sends `signal` (`HUP`) to a container's main process (`docker kill --signal`).
     fn signal(&self, container: &str, signal: &str) -> Result<(), String> {
         let _ = (container, signal);
@@ -498,6 +503,8 @@ pub fn resolve(facts: &OwnerFacts<'_>, engine: &dyn Engine) -> (Option<DbUser>, 
 /// What `harden` and `check` know about the deployment's database and its user.
 #[derive(Debug, Clone)]
 pub struct DbFacts {
+    /// The PostgreSQL major whose `pg_hba.conf` rules apply ([`crate::pgmajor::decide`]).
+    pub major: crate::pgmajor::PgMajor,
     /// The host PGDATA folder's state (the source folder's, with `--out`).
     pub pgdata: PgData,
     /// The db container's postgres user, when a fact tells it.
@@ -521,6 +528,12 @@ impl DbFacts {
                 "source": u.source, "detail": u.source.describe(),
             })),
             "docker_engine": self.engine,
+            "postgres": {
+                "major": self.major.major,
+                "source": self.major.source,
+                "detail": self.major.describe(),
+                "notes": self.major.notes,
+            },
         })
     }
 }
@@ -544,8 +557,9 @@ pub fn pgdata(tree: &Tree, layout: &Layout) -> Result<PgData, PgDataError> {
     pgdata_state(tree.src_source(), rel)
 }
 
-/// Gathers [`DbFacts`]: PGDATA's state and the db user, resolved by [`resolve`] from `flag`
-/// (`--pg-owner`), PGDATA, `engine` and the state note in `tree`.
+/// Gathers [`DbFacts`]: PGDATA's state, the PostgreSQL major (`pg_version` is `--pg-version`)
+/// and the db user, resolved by [`resolve`] from `flag` (`--pg-owner`), PGDATA, `engine` and
+/// the state note in `tree`.
 ///
 /// # Errors
 /// A PGDATA bind source that is a file or a symlink; an unreadable state note.
@@ -553,9 +567,34 @@ pub fn db_facts(
     tree: &Tree,
     layout: &Layout,
     flag: Option<(u32, u32)>,
+    pg_version: Option<u32>,
     engine: &dyn Engine,
 ) -> crate::Result<DbFacts> {
     let pgdata = pgdata(tree, layout)?;
+    // the one place the deployment's PostgreSQL major is decided; the running container is
+    // asked only when neither the image tag nor PGDATA tells (a `docker exec` costs time)
+    let told = layout
+        .db
+        .image
+        .as_deref()
+        .and_then(crate::pgmajor::image_major)
+        .is_some()
+        || matches!(pgdata, PgData::Initialized { .. });
+    let running = if pg_version.is_none() && !told && engine.available() {
+        let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
+        engine
+            .db_container(&dir, &layout.db.key, layout.db.container_name.as_deref())
+            .and_then(|c| {
+                engine
+                    .server_version_in_container(&c)
+                    .ok()
+                    .and_then(|v| crate::pgmajor::server_version_major(&v))
+                    .map(|m| (m, c))
+            })
+    } else {
+        None
+    };
+    let major = crate::pgmajor::decide(pg_version, layout.db.image.as_deref(), &pgdata, running);
     let note = tree.read_text(Path::new(STATE_NOTE))?;
     let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
     let facts = OwnerFacts {
@@ -581,6 +620,7 @@ pub fn db_facts(
         _ => None,
     };
     Ok(DbFacts {
+        major,
         pgdata,
         user,
         engine,

@@ -158,6 +158,7 @@ fn fresh_deployment_plans_every_step_with_a_private_key_for_the_db_owner() {
             sans: crate::harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
             trust: None,
+            pg_major: None,
         },
     );
     for id in [
@@ -266,6 +267,7 @@ fn hba_trust_passes_for_known_exclusions_and_fails_for_a_new_proxy_address() {
                 sans: Vec::new(),
                 expiry_warn_days: 30,
                 trust: Some(trust),
+                pg_major: None,
             },
         );
         let item = checks.items.iter().find(|i| i.id == "hba-trust").cloned();
@@ -378,6 +380,7 @@ fn single_file_mounts_of_an_earlier_pgtls_are_migrated_to_folders() {
             sans: Vec::new(),
             expiry_warn_days: 30,
             trust: None,
+            pg_major: None,
         },
     );
     let item = list.items.iter().find(|i| i.id == "file-mounts").unwrap();
@@ -398,6 +401,7 @@ fn the_checklist_flags_single_file_mounts() {
             sans: Vec::new(),
             expiry_warn_days: 30,
             trust: None,
+            pg_major: None,
         },
     );
     let item = list.items.iter().find(|i| i.id == "file-mounts").unwrap();

@@ -65,6 +65,9 @@ pub struct Request {
     /// The db container's postgres user as given (`--pg-owner`, `UID:GID`): parsed with
     /// [`owner::parse_db_owner`] once the folder is open.
     pub pg_owner: Option<String>,
+    /// The PostgreSQL major whose `pg_hba.conf` rules apply (`--pg-version`; default: the db
+    /// image's tag, else PGDATA's `PG_VERSION`: [`crate::pgmajor`]).
+    pub pg_version: Option<u32>,
     /// Extra SANs (`--domain`, `--san`).
     pub extra_sans: Vec<String>,
     /// Networks allowed without TLS (`--trusted-cidr`); empty means the db container's Docker
@@ -99,6 +102,7 @@ impl Request {
             out: None,
             layout: None,
             pg_owner: None,
+            pg_version: None,
             extra_sans: Vec::new(),
             trusted: Vec::new(),
             key_type: None,
@@ -122,7 +126,7 @@ fn db_facts(req: &Request, tree: &Tree, layout: &Layout, engine: &dyn Engine) ->
         .map(|v| owner::parse_db_owner("--pg-owner", v))
         .transpose();
     in_dir(
-        flag.and_then(|f| owner::db_facts(tree, layout, f, engine)),
+        flag.and_then(|f| owner::db_facts(tree, layout, f, req.pg_version, engine)),
         &req.dir,
     )
 }
@@ -261,6 +265,7 @@ impl HardenRun {
             "deployment": facts["deployment"],
             "compose": self.layout.compose_json(),
             "docker_engine": facts["docker_engine"],
+            "postgres": facts["postgres"],
             "trusted_networks": self.trust.as_ref().map(crate::TrustedNetworks::json),
             "steps": steps,
             "changes": changes,
@@ -334,6 +339,7 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
         key_type: req.key_type,
         days: req.days,
         pooler_upsert: req.pooler_upsert,
+        pg_major: Some(facts.major.clone()),
     };
     let (mut plan, staging) = in_dir(harden::plan(&tree, &layout, &opts), &req.dir)?;
     let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;
@@ -364,6 +370,7 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
             sans: harden::wanted_sans(&layout, &opts.extra_sans),
             expiry_warn_days: 30,
             trust: opts.trust.clone(),
+            pg_major: Some(facts.major.clone()),
         },
     );
 
@@ -543,6 +550,7 @@ pub fn check(req: &Request, engine: &dyn Engine) -> Result<CheckRun> {
                 crate::trust::for_layout(&tree, &layout, &[], engine),
                 &req.dir,
             )?),
+            pg_major: Some(facts.major.clone()),
         },
     );
     // what Coolify holds in its database cannot be seen from here: unknown, never a pass

@@ -38,6 +38,10 @@ fn options(path: &Path, version: PgVersionArg) -> ParseOptions {
     }
 }
 
+fn opts_major(version: PgVersionArg) -> u32 {
+    options(Path::new(""), version).version.major()
+}
+
 fn load(path: &Path, version: PgVersionArg) -> anyhow::Result<(String, Document)> {
     let text = read_text(path)?;
     let doc = Document::parse(&text, options(path, version));
@@ -51,9 +55,23 @@ fn load_all(path: &Path, version: PgVersionArg) -> anyhow::Result<HbaFile> {
 
 fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let text = read_text(&a.file)?;
-    let checked = pg_hba::validate_text(&text, &options(&a.file, a.pg_version));
+    let opts = options(&a.file, a.pg_version);
+    let checked = pg_hba::validate_text(&text, &opts);
+    // Include records and `@file` lists: the files they name are checked too, as the server
+    // reads them (missing files, errors inside them, with their own file and line).
+    let (errors, records) = if text.contains('@') || text.contains("include") {
+        let doc = Document::parse(&text, opts);
+        if doc.has_references() {
+            let resolved = doc.resolve(&pg_hba::Disk);
+            let rows = resolved.view().len();
+            (resolved.diagnostics, rows)
+        } else {
+            (checked.diagnostics, checked.records)
+        }
+    } else {
+        (checked.diagnostics, checked.records)
+    };
     drop(text);
-    let errors = checked.diagnostics;
     if a.json {
         let list: Vec<_> = errors
             .iter()
@@ -61,11 +79,11 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .collect();
         out.json(&serde_json::json!({"valid": errors.is_empty(), "errors": list}))?;
     } else if errors.is_empty() {
-        let n = checked.records;
         out.line(&format!(
-            "{} {}: {n} records, all valid",
+            "{} {}: {records} records, all valid for PostgreSQL {}",
             out.mark("pass"),
-            a.file.display()
+            a.file.display(),
+            opts_major(a.pg_version)
         ))?;
     } else {
         for d in &errors {

@@ -12,6 +12,7 @@ mod harden;
 mod npgsql;
 mod output;
 mod owner;
+mod pg17;
 mod support;
 mod textfile;
 mod unit;

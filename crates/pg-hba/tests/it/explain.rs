@@ -108,3 +108,41 @@ fn invalid_lines_are_skipped_and_json_matches_the_contract() {
     assert_eq!(none["outcome"], "no-match");
     assert!(none["line"].is_null() && none["method"].is_null());
 }
+
+#[test]
+fn a_regex_only_postgres_can_evaluate_gives_no_verdict() {
+    use pg_hba::{Connection, Document, Outcome, ParseOptions, PgVersion, explain};
+    let opts = ParseOptions {
+        version: PgVersion::V17,
+        file_name: "pg_hba.conf".into(),
+    };
+    // a back reference: valid for PostgreSQL, beyond the `regex` crate
+    let doc = Document::parse(
+        "host all all 10.0.0.0/8 trust\nhost /^(a)\\1$ all 0.0.0.0/0 reject\nhost all all 0.0.0.0/0 md5\n",
+        opts.clone(),
+    );
+    assert!(doc.validate().is_empty(), "{:?}", doc.validate());
+    // decided before the rule: a verdict
+    let e = explain(
+        &doc,
+        &Connection::host("10.1.1.1".parse().unwrap(), "aa", "u"),
+    );
+    assert_eq!(e.outcome, Outcome::Allow);
+    // the rule might decide: no verdict, and why
+    let e = explain(
+        &doc,
+        &Connection::host("203.0.113.1".parse().unwrap(), "aa", "u"),
+    );
+    assert_eq!(e.outcome, Outcome::Unknown, "{e:?}");
+    assert!(
+        e.reason.as_deref().is_some_and(|r| r.contains("/^(a)\\1$")),
+        "{e:?}"
+    );
+    // a plain regex is evaluated
+    let doc = Document::parse("host /^app_ all 0.0.0.0/0 reject\n", opts);
+    let e = explain(
+        &doc,
+        &Connection::host("203.0.113.1".parse().unwrap(), "app_x", "u"),
+    );
+    assert_eq!(e.outcome, Outcome::Reject);
+}

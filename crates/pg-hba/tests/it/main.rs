@@ -1,6 +1,7 @@
 //! Integration tests for pg-hba (one binary).
 
 mod corpus;
+mod corpus17;
 mod edit;
 mod explain;
 mod explain_live;
