@@ -77,7 +77,27 @@ pub enum Command {
     /// Print verified connection strings for common clients (direct 5432 and pooled 6543).
     #[command(after_help = CONNSTR_HELP)]
     Connstr(ConnstrArgs),
+    /// Explain a warning code of harden's report (W-...); without CODE, list every code.
+    #[command(after_help = EXPLAIN_HELP)]
+    Explain(ExplainArgs),
 }
+
+/// `pgtls explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The code, as harden prints it (W-REQUIRE-MITM; case and the W- prefix optional).
+    #[arg(value_name = "CODE")]
+    pub code: Option<String>,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const EXPLAIN_HELP: &str = "Examples:
+  pgtls explain                      every warning code with its one-line title
+  pgtls explain W-REQUIRE-MITM       why it matters and what to do
+
+Exit codes: 0 explained, 2 unknown code or usage error";
 
 const HARDEN_HELP: &str = "Examples:
   pgtls harden examples/supabase --out target/demo --pg-owner 105:106 --dry-run
@@ -224,6 +244,9 @@ pub struct DeploymentArgs {
     /// Output as JSON (stable keys, see ARCHITECTURE.md).
     #[arg(long)]
     pub json: bool,
+    /// Human output in full: every note, each warning's text, every checklist item and fix.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// `pgtls harden`.

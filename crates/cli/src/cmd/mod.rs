@@ -5,6 +5,7 @@ mod check;
 mod connstr;
 mod deployment;
 mod edit;
+mod explain;
 mod harden;
 mod hba;
 mod pooler;
@@ -21,6 +22,7 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Connstr(args) => connstr::run(&args, out),
         Command::Harden(args) => harden::run(&args, out),
         Command::Check(args) => check::run(&args, out),
+        Command::Explain(args) => explain::run(&args, out),
         #[cfg(feature = "verify")]
         Command::Verify(args) => verify::run(&args, out),
         #[cfg(not(feature = "verify"))]

@@ -10,5 +10,6 @@ mod harden;
 mod npgsql;
 mod output;
 mod owner;
+mod report;
 mod support;
 mod unit;
