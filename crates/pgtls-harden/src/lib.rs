@@ -91,6 +91,8 @@ pub mod via_coolify;
 
 #[cfg(test)]
 mod plan_tests;
+#[cfg(test)]
+mod report_tests;
 
 /// Clients [`connstr`] builds connection strings for.
 pub use crate::connstr::Client;
