@@ -59,7 +59,7 @@ codes! {
     /// `sslmode=require` does not authenticate the server.
     RequireMitm = "W-REQUIRE-MITM",
         "sslmode=require encrypts but does not stop a man in the middle",
-        "With libpq's `sslmode=require` (and the same setting in most drivers) the client encrypts the connection but checks no certificate, so anyone on the path can present their own certificate, read the password exchange's result and every query. Only `sslmode=verify-full` with the CA (`sslrootcert=ca.crt`, the file volumes/tls-ca/ca.crt) checks that the server holds a certificate your CA issued for the host name dialled. Give clients the CA and the strings `pgtls connstr --ca ca.crt` prints; each driver spells it differently (pgjdbc, node-postgres, Prisma, asyncpg, Npgsql).";
+        "With libpq's `sslmode=require` (and the same setting in most drivers) the client encrypts the connection but checks no certificate, so anyone on the path can present their own certificate, relay the login and then read and change every query (libpq's `channel_binding=require` with SCRAM detects that on a direct connection, but few drivers offer it). Only `sslmode=verify-full` with the CA (`sslrootcert=ca.crt`, the file volumes/tls-ca/ca.crt) checks that the server holds a certificate your CA issued for the host name dialled. Give clients the CA and the strings `pgtls connstr --ca ca.crt` prints; each driver spells it differently (pgjdbc, node-postgres, Prisma, asyncpg, Npgsql).";
     /// The db and the pooler read one 0600 key file.
     KeyTwoReaders = "W-KEY-TWO-READERS",
         "the pooler reads the db's 0600 key as root: breaks under userns-remap or rootless Docker",
