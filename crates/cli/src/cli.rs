@@ -25,7 +25,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   pgtls check ./supabase/docker                  the pre-deployment checklist
   pgtls verify db.example.com --ca volumes/tls-ca/ca.crt
   pgtls connstr --host db.example.com --tenant my-tenant --ca ./ca.crt
-  pgtls explain W-REQUIRE-MITM                    the why behind a warning code
+  pgtls explain W-REQUIRE-MITM                   the why behind a warning code
 
 Exit codes:
   0  success / every check passed
