@@ -18,32 +18,12 @@ use crate::plan::{FileChange, FileKind, Staging};
 use crate::report::{Code, Warning};
 use crate::tree::Tree;
 
-/// Host folder (relative) of the files mounted into the db and pooler containers.
-pub const TLS_DIR: &str = "volumes/tls";
-/// Host folder (relative) of the CA: never mounted into a container.
-pub const CA_DIR: &str = "volumes/tls-ca";
-/// Host folder (relative) of the `pg_hba.conf` `harden` creates when none is mounted: mounted
-/// as a folder, so an edit (a rename over the file) reaches the running db.
-pub const HBA_DIR: &str = "volumes/db/hba";
-/// Host path (relative) of that `pg_hba.conf`.
-pub const HBA_HOST: &str = "volumes/db/hba/pg_hba.conf";
-/// Where an earlier pgtls put it (mounted as a single file): migrated by `harden`.
-pub const LEGACY_HBA_HOST: &str = "volumes/db/pg_hba.conf";
-/// Container folder of the TLS files in the db service.
-pub const DB_TLS_TARGET: &str = "/etc/postgresql-tls";
-/// Container path of the mounted `pg_hba.conf` in the db service.
-pub const DB_HBA_TARGET: &str = "/etc/postgresql-hba/pg_hba.conf";
-/// Container folder [`HBA_DIR`] is mounted at.
-pub const DB_HBA_DIR_TARGET: &str = "/etc/postgresql-hba";
-/// Container folder [`TLS_DIR`] is mounted at in the pooler (read-only). Not `/etc/ssl`: a
-/// folder mounted there would hide the image's system CA store.
-pub const POOLER_TLS_TARGET: &str = "/etc/pooler-tls";
-/// Container path of the certificate in the pooler (`GLOBAL_DOWNSTREAM_CERT_PATH`).
-pub const POOLER_CERT_TARGET: &str = "/etc/pooler-tls/server.crt";
-/// Container path of the key in the pooler (`GLOBAL_DOWNSTREAM_KEY_PATH`).
-pub const POOLER_KEY_TARGET: &str = "/etc/pooler-tls/server.key";
-/// The Docker private ranges: the default trusted networks.
-pub const DEFAULT_TRUSTED: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+/// The deployment's paths and defaults live in [`crate::paths`]; re-exported at the paths
+/// they have always had.
+pub use crate::paths::{
+    CA_DIR, DB_HBA_DIR_TARGET, DB_HBA_TARGET, DB_TLS_TARGET, DEFAULT_TRUSTED, HBA_DIR, HBA_HOST,
+    LEGACY_HBA_HOST, POOLER_CERT_TARGET, POOLER_KEY_TARGET, POOLER_TLS_TARGET, TLS_DIR,
+};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -104,54 +84,8 @@ pub fn trusted_or_default(given: &[String]) -> Vec<String> {
 /// Default validity of a new server certificate, in days.
 pub const DEFAULT_DAYS: u32 = 825;
 
-/// Status of one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepStatus {
-    /// Files change.
-    Changed,
-    /// Already done.
-    Unchanged,
-    /// Not applicable.
-    Skipped,
-}
-
-/// One step of the plan.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Step {
-    /// Stable id.
-    pub id: &'static str,
-    /// Changed / unchanged / skipped.
-    pub status: StepStatus,
-    /// Files the step touches (relative).
-    pub files: Vec<PathBuf>,
-    /// What the step does or found, one line each.
-    #[serde(skip)]
-    pub notes: Vec<String>,
-    /// Things the user must know.
-    pub warnings: Vec<Warning>,
-}
-
-impl Step {
-    fn new(id: &'static str) -> Self {
-        Self {
-            id,
-            status: StepStatus::Unchanged,
-            files: Vec::new(),
-            notes: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    fn touch(&mut self, path: &Path, changed: bool) {
-        if !self.files.iter().any(|f| f == path) {
-            self.files.push(path.to_path_buf());
-        }
-        if changed {
-            self.status = StepStatus::Changed;
-        }
-    }
-}
+/// The plan's steps live in [`crate::step`]; re-exported at the paths they have always had.
+pub use crate::step::{Step, StepStatus};
 
 /// The whole plan.
 #[derive(Debug)]

@@ -80,11 +80,13 @@ pub mod harden;
 pub mod layout;
 pub mod mounts;
 pub mod owner;
+pub mod paths;
 pub mod plan;
 pub mod pooler;
 pub mod report;
 pub mod run;
 pub mod source;
+pub mod step;
 pub mod tree;
 pub mod trust;
 pub mod via_coolify;
@@ -97,12 +99,13 @@ mod report_tests;
 /// Clients [`connstr`] builds connection strings for.
 pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
-pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
+pub use crate::harden::{HardenOptions, Plan, plan};
 pub use crate::layout::{Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::report::{Code, Warning};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
+pub use crate::step::{Step, StepStatus};
 pub use crate::tree::Tree;
 pub use crate::trust::{TrustSource, TrustedNetworks};
 

@@ -11,7 +11,7 @@
 //!    running (found by its compose labels): the IPv4 and IPv6 subnets of every network the
 //!    container is attached to;
 //! 3. the compose file's declared `ipam` subnets of the networks the db service joins;
-//! 4. the private ranges ([`crate::harden::DEFAULT_TRUSTED`]), with a warning naming what else
+//! 4. the private ranges ([`crate::paths::DEFAULT_TRUSTED`]), with a warning naming what else
 //!    lives there (cloud private networks, VPNs, LANs) and how to narrow it.
 //!
 //! Inside a trusted network some addresses carry other people's connections
@@ -34,8 +34,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::harden::DEFAULT_TRUSTED;
 use crate::owner::{Engine, EngineNetwork};
+use crate::paths::DEFAULT_TRUSTED;
 
 /// Where the trusted list came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
