@@ -52,6 +52,12 @@
 //!   in Coolify's sources, are in the module docs and `docs/coolify-facts.md`.
 //! - **No terminal, no argv.** Options are plain structs ([`HardenOptions`]), key types are
 //!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or colours.
+//! - **Warnings carry stable codes.** A [`Warning`] is a [`Code`] (`W-REQUIRE-MITM`, ...) and the
+//!   text written for this deployment; [`report`] holds the one table of codes with their one-line
+//!   titles and long texts, from which the CLI builds its terse report, `--verbose` and
+//!   `pgtls explain`. A plain `String` converts into a [`Warning`] with [`Code::Other`].
+//! - **Paths and defaults at the bottom.** [`paths`] and [`error`] import nothing from the crate,
+//!   [`step`] only [`report`]; no module imports one that imports it back.
 //! - **Errors** are one [`Error`] enum; [`Context`] adds "what was being done" the way a chain
 //!   of causes reads in the CLI (`error: ...`, `caused by: ...`).
 //! - **Mounts and reloads.** [`mounts`] says which files pgtls rewrites reach a running container
