@@ -25,6 +25,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   pgtls check ./supabase/docker                  the pre-deployment checklist
   pgtls verify db.example.com --ca volumes/tls-ca/ca.crt
   pgtls connstr --host db.example.com --tenant my-tenant --ca ./ca.crt
+  pgtls explain W-REQUIRE-MITM                   the why behind a warning code
 
 Exit codes:
   0  success / every check passed
@@ -80,6 +81,9 @@ pub enum Command {
     /// Serve verify's checks to Prometheus: GET /probe?target=HOST:PORT[&module=NAME].
     #[command(after_help = EXPORTER_HELP)]
     Exporter(ExporterArgs),
+    /// Explain a warning code of harden's report (W-...); without CODE, list every code.
+    #[command(after_help = EXPLAIN_HELP)]
+    Explain(ExplainArgs),
 }
 
 const EXPORTER_HELP: &str = "Examples:
@@ -96,6 +100,23 @@ connection. A probe's deadline is the module's timeout, lowered to the scrape ti
 Exit codes:
   2  usage error, bad configuration (file:line: problem), or the address cannot be bound
   (it serves until stopped)";
+
+/// `pgtls explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The code, as harden prints it (W-REQUIRE-MITM; case and the W- prefix optional).
+    #[arg(value_name = "CODE")]
+    pub code: Option<String>,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const EXPLAIN_HELP: &str = "Examples:
+  pgtls explain                      every warning code with its one-line title
+  pgtls explain W-REQUIRE-MITM       why it matters and what to do
+
+Exit codes: 0 explained, 2 unknown code or usage error";
 
 const HARDEN_HELP: &str = "Examples:
   pgtls harden examples/supabase --out target/demo --pg-owner 105:106 --dry-run
@@ -251,6 +272,9 @@ pub struct DeploymentArgs {
     /// Output as JSON (stable keys, see ARCHITECTURE.md).
     #[arg(long)]
     pub json: bool,
+    /// Human output in full: every note, each warning's text, every checklist item and fix.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// `pgtls harden`.

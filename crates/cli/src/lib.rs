@@ -13,8 +13,8 @@
 //! ```
 //!
 //! # Design
-//! - **Plan, show, apply.** `harden` asks pgtls-harden for the plan ([`harden::plan`]), shows a
-//!   diff per text file (keys summarised, never printed), then applies it ([`apply`]) unless
+//! - **Plan, show, apply.** `harden` asks pgtls-harden for the plan ([`pgtls_harden::plan()`]), shows a
+//!   diff per text file (keys summarised, never printed), then applies it ([`pgtls_harden::apply::apply`]) unless
 //!   `--dry-run`.
 //! - **One plan, three outputs.** The same plan feeds the human report, `--json`, and `check`.
 //! - **Exit codes** are a contract: 0 success, 1 checks failed / findings / refused for a reason
@@ -34,10 +34,6 @@ mod cmd;
 pub mod error;
 pub mod output;
 pub mod render;
-
-/// The harden domain lives in the pgtls-harden library; re-exported under the paths the
-/// binary has always used.
-pub use pgtls_harden::{apply, checklist, connstr, harden, layout, owner, plan, tree};
 
 use std::ffi::OsString;
 use std::io::Write as _;

@@ -26,7 +26,6 @@
 //! ([`RealFs`]) lets everything through; tests pass one that fails the k-th operation to check
 //! that every failure point can be finished by a rerun. The release binary has no other hook.
 
-use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -38,14 +37,11 @@ use pgtls_certs::{Backups, Owner, WriteOptions};
 use crate::error::Error;
 use crate::plan::{FileChange, FileKind};
 
-/// Where a new CA key waits (relative to the destination) until the CA certificate is written.
-pub const CA_KEY_PENDING: &str = "volumes/tls-ca/.ca.key.pgtls-pending";
+pub use crate::paths::{CA_KEY_PENDING, LOCK_FILE};
 /// The CA key (relative to the destination).
 pub const CA_KEY: &str = "volumes/tls-ca/ca.key";
 /// The CA certificate (relative to the destination).
 pub const CA_CRT: &str = "volumes/tls-ca/ca.crt";
-/// The lock file `harden` holds while it plans and applies (in the destination folder).
-pub const LOCK_FILE: &str = ".pgtls.lock";
 /// Marker in the names of the writer's temp files (`.NAME.pgtls-tmp-PID-N`).
 pub const TMP_MARKER: &str = ".pgtls-tmp-";
 
@@ -110,55 +106,8 @@ impl ApplyOptions {
     }
 }
 
-/// What was written.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Applied {
-    /// Files written, in order (absolute).
-    pub written: Vec<PathBuf>,
-    /// Folders created.
-    pub created_dirs: Vec<PathBuf>,
-    /// Where backups of replaced files are (absent when nothing was replaced).
-    pub backup_dir: Option<PathBuf>,
-}
-
-/// A failed apply: the files before `failed` were written, the rest were not.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", describe(.failed, .applied))]
-pub struct ApplyError {
-    /// The file whose write failed.
-    pub failed: PathBuf,
-    /// What had been written before the failure.
-    pub applied: Applied,
-    /// The cause.
-    #[source]
-    pub source: Box<pgtls_certs::Error>,
-}
-
-fn describe(failed: &Path, applied: &Applied) -> String {
-    let mut s = format!(
-        "writing \"{}\" failed; the file is unchanged and nothing after it was written",
-        failed.display()
-    );
-    if applied.written.is_empty() {
-        s.push_str("; no file had been written yet");
-    } else {
-        s.push_str("; already written: ");
-        let names: Vec<String> = applied
-            .written
-            .iter()
-            .map(|p| format!("\"{}\"", p.display()))
-            .collect();
-        s.push_str(&names.join(", "));
-    }
-    if let Some(dir) = &applied.backup_dir {
-        let _ = write!(
-            s,
-            "; backups of replaced files are in \"{}\"",
-            dir.display()
-        );
-    }
-    s
-}
+/// The apply errors live at the bottom, in [`crate::error`]; re-exported here.
+pub use crate::error::{Applied, ApplyError};
 
 /// Applies `changes` under `root`, creating `dirs` first, in the order of [`order`].
 pub fn apply(
@@ -467,7 +416,7 @@ pub fn refuse_symlinks(dest: &Path) -> crate::Result<()> {
         "volumes",
         "volumes/tls",
         "volumes/tls-ca",
-        crate::tree::BACKUP_DIR,
+        pgtls_certs::BACKUP_DIR,
     ] {
         let path = dest.join(rel);
         if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {

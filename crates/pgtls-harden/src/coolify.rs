@@ -55,55 +55,7 @@ impl fmt::Debug for Token {
     }
 }
 
-/// What went wrong talking to Coolify.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// The URL is not `http://` or `https://`.
-    #[error("--coolify-url {url:?} is not an http:// or https:// URL")]
-    BadUrl {
-        /// The URL as given.
-        url: String,
-    },
-    /// No answer (connection refused, DNS, TLS, timeout).
-    #[error("cannot reach Coolify at {url}: {reason}")]
-    Unreachable {
-        /// The request URL.
-        url: String,
-        /// The transport error.
-        reason: String,
-    },
-    /// Coolify answered with an error status; `message` is the server's own.
-    #[error("Coolify answered {status} to {method} {path}: {message}")]
-    Status {
-        /// `GET`, `PATCH`, `POST`.
-        method: &'static str,
-        /// The path asked for.
-        path: String,
-        /// The HTTP status.
-        status: u16,
-        /// The server's `message` (with its validation errors), or the body's start.
-        message: String,
-    },
-    /// A 2xx answer that is not what Coolify sends.
-    #[error("unexpected answer from {path}: {reason}")]
-    BadAnswer {
-        /// The path asked for.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-impl ApiError {
-    /// The HTTP status, for an error answer.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
+pub use crate::error::ApiError;
 
 /// A service as `GET /api/v1/services/{uuid}` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]

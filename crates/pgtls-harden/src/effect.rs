@@ -38,11 +38,11 @@ pub enum Change {
 
 /// What a harden plan changes that a running stack must pick up: the certificates step
 /// ([`Change::Certificates`]) and the pg-hba step ([`Change::Hba`]).
-pub fn changes_of(steps: &[crate::Step]) -> Vec<Change> {
+pub fn changes_of(steps: &[crate::step::Step]) -> Vec<Change> {
     let changed = |id: &str| {
         steps
             .iter()
-            .any(|s| s.id == id && s.status == crate::StepStatus::Changed)
+            .any(|s| s.id == id && s.status == crate::step::StepStatus::Changed)
     };
     let mut out = Vec::new();
     if changed("certificates") {
@@ -56,9 +56,9 @@ pub fn changes_of(steps: &[crate::Step]) -> Vec<Change> {
 
 /// Whether a harden plan changed what only a recreate picks up: the compose file (db or pooler
 /// service), the tenant script, or a copy (`--out`).
-pub fn needs_recreate(steps: &[crate::Step]) -> bool {
+pub fn needs_recreate(steps: &[crate::step::Step]) -> bool {
     steps.iter().any(|s| {
-        s.status == crate::StepStatus::Changed
+        s.status == crate::step::StepStatus::Changed
             && matches!(
                 s.id,
                 "copy" | "db-service" | "pooler-service" | "pooler-tenant"
@@ -420,7 +420,7 @@ pub fn take_effect_with(
 pub fn after_harden(
     dir: &Path,
     layout: &Layout,
-    steps: &[crate::Step],
+    steps: &[crate::step::Step],
     engine: &dyn Engine,
 ) -> (Vec<String>, bool) {
     let recreate = needs_recreate(steps);
@@ -433,7 +433,7 @@ pub fn after_harden(
         };
         return (vec![format!("--reload: {why}")], true);
     }
-    let cert = std::fs::read_to_string(dir.join(crate::harden::TLS_DIR).join("server.crt")).ok();
+    let cert = std::fs::read_to_string(dir.join(crate::paths::TLS_DIR).join("server.crt")).ok();
     let cert = cert.filter(|_| changes.contains(&Change::Certificates));
     after_change(dir, layout, &changes, Some(engine), cert.as_deref())
 }

@@ -1,7 +1,8 @@
 //! The library's error type, and a small `context` extension so errors read as a chain
 //! ("editing \"docker-compose.yml\"" caused by the compose-patch error) the way the CLI prints it.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while detecting, planning or checking a deployment.
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +76,13 @@ pub enum Error {
     Pooler(#[from] pooler_exs::Error),
     /// The PGDATA bind source is not a folder (a file, a symlink) or cannot be read.
     #[error(transparent)]
-    PgData(#[from] crate::owner::PgDataError),
+    PgData(#[from] PgDataError),
     /// Coolify's API failed or refused (its own message included).
     #[error(transparent)]
-    Coolify(#[from] crate::coolify::ApiError),
+    Coolify(#[from] ApiError),
     /// Applying a plan failed part-way (what was written and where the backups are is in it).
     #[error(transparent)]
-    Apply(Box<crate::apply::ApplyError>),
+    Apply(Box<ApplyError>),
     /// An error with what was being done when it happened.
     #[error("{context}")]
     Context {
@@ -93,8 +94,8 @@ pub enum Error {
     },
 }
 
-impl From<crate::apply::ApplyError> for Error {
-    fn from(e: crate::apply::ApplyError) -> Self {
+impl From<ApplyError> for Error {
+    fn from(e: ApplyError) -> Self {
         Self::Apply(Box::new(e))
     }
 }
@@ -147,6 +148,127 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// The bad-input errors of PGDATA.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PgDataError {
+    /// The PGDATA bind source is a regular file.
+    #[error("PGDATA bind source \"{0}\" is a file, not a folder: fix the db service's volume")]
+    NotAFolder(PathBuf),
+    /// The PGDATA bind source is a symlink.
+    #[error(
+        "PGDATA bind source \"{0}\" is a symbolic link: pgtls reads owners and copies folders by path; point the volume at the real folder"
+    )]
+    Symlink(PathBuf),
+    /// The folder cannot be read.
+    #[error("cannot read PGDATA folder \"{path}\": {reason}")]
+    Unreadable {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        reason: String,
+    },
+}
+
+/// What went wrong talking to Coolify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The URL is not `http://` or `https://`.
+    #[error("--coolify-url {url:?} is not an http:// or https:// URL")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+    },
+    /// No answer (connection refused, DNS, TLS, timeout).
+    #[error("cannot reach Coolify at {url}: {reason}")]
+    Unreachable {
+        /// The request URL.
+        url: String,
+        /// The transport error.
+        reason: String,
+    },
+    /// Coolify answered with an error status; `message` is the server's own.
+    #[error("Coolify answered {status} to {method} {path}: {message}")]
+    Status {
+        /// `GET`, `PATCH`, `POST`.
+        method: &'static str,
+        /// The path asked for.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's `message` (with its validation errors), or the body's start.
+        message: String,
+    },
+    /// A 2xx answer that is not what Coolify sends.
+    #[error("unexpected answer from {path}: {reason}")]
+    BadAnswer {
+        /// The path asked for.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl ApiError {
+    /// The HTTP status, for an error answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Applied {
+    /// Files written, in order (absolute).
+    pub written: Vec<PathBuf>,
+    /// Folders created.
+    pub created_dirs: Vec<PathBuf>,
+    /// Where backups of replaced files are (absent when nothing was replaced).
+    pub backup_dir: Option<PathBuf>,
+}
+
+/// A failed apply: the files before `failed` were written, the rest were not.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", describe(.failed, .applied))]
+pub struct ApplyError {
+    /// The file whose write failed.
+    pub failed: PathBuf,
+    /// What had been written before the failure.
+    pub applied: Applied,
+    /// The cause.
+    #[source]
+    pub source: Box<pgtls_certs::Error>,
+}
+
+fn describe(failed: &Path, applied: &Applied) -> String {
+    let mut s = format!(
+        "writing \"{}\" failed; the file is unchanged and nothing after it was written",
+        failed.display()
+    );
+    if applied.written.is_empty() {
+        s.push_str("; no file had been written yet");
+    } else {
+        s.push_str("; already written: ");
+        let names: Vec<String> = applied
+            .written
+            .iter()
+            .map(|p| format!("\"{}\"", p.display()))
+            .collect();
+        s.push_str(&names.join(", "));
+    }
+    if let Some(dir) = &applied.backup_dir {
+        let _ = write!(
+            s,
+            "; backups of replaced files are in \"{}\"",
+            dir.display()
+        );
+    }
+    s
 }
 
 #[cfg(test)]

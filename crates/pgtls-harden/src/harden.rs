@@ -17,34 +17,15 @@ use crate::error::{Context as _, Error, Result};
 use crate::layout::{Layout, LayoutKind, PoolerExs};
 use crate::owner::{OwnerSource, PgData};
 use crate::plan::{FileChange, FileKind, Staging};
+use crate::report::{Code, Warning};
 use crate::tree::Tree;
 
-/// Host folder (relative) of the files mounted into the db and pooler containers.
-pub const TLS_DIR: &str = "volumes/tls";
-/// Host folder (relative) of the CA: never mounted into a container.
-pub const CA_DIR: &str = "volumes/tls-ca";
-/// Host folder (relative) of the `pg_hba.conf` `harden` creates when none is mounted: mounted
-/// as a folder, so an edit (a rename over the file) reaches the running db.
-pub const HBA_DIR: &str = "volumes/db/hba";
-/// Host path (relative) of that `pg_hba.conf`.
-pub const HBA_HOST: &str = "volumes/db/hba/pg_hba.conf";
-/// Where an earlier pgtls put it (mounted as a single file): migrated by `harden`.
-pub const LEGACY_HBA_HOST: &str = "volumes/db/pg_hba.conf";
-/// Container folder of the TLS files in the db service.
-pub const DB_TLS_TARGET: &str = "/etc/postgresql-tls";
-/// Container path of the mounted `pg_hba.conf` in the db service.
-pub const DB_HBA_TARGET: &str = "/etc/postgresql-hba/pg_hba.conf";
-/// Container folder [`HBA_DIR`] is mounted at.
-pub const DB_HBA_DIR_TARGET: &str = "/etc/postgresql-hba";
-/// Container folder [`TLS_DIR`] is mounted at in the pooler (read-only). Not `/etc/ssl`: a
-/// folder mounted there would hide the image's system CA store.
-pub const POOLER_TLS_TARGET: &str = "/etc/pooler-tls";
-/// Container path of the certificate in the pooler (`GLOBAL_DOWNSTREAM_CERT_PATH`).
-pub const POOLER_CERT_TARGET: &str = "/etc/pooler-tls/server.crt";
-/// Container path of the key in the pooler (`GLOBAL_DOWNSTREAM_KEY_PATH`).
-pub const POOLER_KEY_TARGET: &str = "/etc/pooler-tls/server.key";
-/// The Docker private ranges: the default trusted networks.
-pub const DEFAULT_TRUSTED: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+/// The deployment's paths and defaults live in [`crate::paths`]; re-exported at the paths
+/// they have always had.
+pub use crate::paths::{
+    CA_DIR, DB_HBA_DIR_TARGET, DB_HBA_TARGET, DB_TLS_TARGET, DEFAULT_TRUSTED, HBA_DIR, HBA_HOST,
+    LEGACY_HBA_HOST, POOLER_CERT_TARGET, POOLER_KEY_TARGET, POOLER_TLS_TARGET, TLS_DIR,
+};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -108,54 +89,8 @@ pub fn trusted_or_default(given: &[String]) -> Vec<String> {
 /// Default validity of a new server certificate, in days.
 pub const DEFAULT_DAYS: u32 = 825;
 
-/// Status of one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepStatus {
-    /// Files change.
-    Changed,
-    /// Already done.
-    Unchanged,
-    /// Not applicable.
-    Skipped,
-}
-
-/// One step of the plan.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Step {
-    /// Stable id.
-    pub id: &'static str,
-    /// Changed / unchanged / skipped.
-    pub status: StepStatus,
-    /// Files the step touches (relative).
-    pub files: Vec<PathBuf>,
-    /// What the step does or found, one line each.
-    #[serde(skip)]
-    pub notes: Vec<String>,
-    /// Things the user must know.
-    pub warnings: Vec<String>,
-}
-
-impl Step {
-    fn new(id: &'static str) -> Self {
-        Self {
-            id,
-            status: StepStatus::Unchanged,
-            files: Vec::new(),
-            notes: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    fn touch(&mut self, path: &Path, changed: bool) {
-        if !self.files.iter().any(|f| f == path) {
-            self.files.push(path.to_path_buf());
-        }
-        if changed {
-            self.status = StepStatus::Changed;
-        }
-    }
-}
+/// The plan's steps live in [`crate::step`]; re-exported at the paths they have always had.
+pub use crate::step::{Step, StepStatus};
 
 /// The whole plan.
 #[derive(Debug)]
@@ -169,7 +104,7 @@ pub struct Plan {
     /// Folders to create first.
     pub dirs: Vec<DirSpec>,
     /// Warnings not tied to one step.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// What to do after applying.
     pub next_steps: Vec<String>,
     /// Who reads the server key and how that was found.
@@ -314,14 +249,14 @@ pub fn plan<'a>(
     let pgdata = crate::owner::pgdata(tree, layout)?;
     warnings.extend(state_warning(&pgdata, layout));
     if !tree.in_place() {
-        warnings.push(format!(
+        warnings.push(Warning::new(Code::CopyHasNoDb, format!(
             "{} is a copy with no database (its {} is empty): do not start the stack from it. Copy the hardened files over the live deployment (see Next steps), or run pgtls harden on the live folder itself",
             tree.dest().display(),
             layout
                 .pgdata_host
                 .as_ref()
                 .map_or_else(|| "PGDATA".to_owned(), |p| p.display().to_string())
-        ));
+        )));
     }
 
     if !tree.in_place() {
@@ -403,7 +338,7 @@ pub fn plan<'a>(
     steps.push(pooler_step);
     steps.push(tenant_step);
 
-    warnings.push("`sslmode=require` encrypts but does not authenticate the server: it does not stop a man in the middle. Give clients the CA (volumes/tls-ca/ca.crt) and use `sslmode=verify-full` (see `pgtls connstr`)".to_owned());
+    warnings.push(Warning::new(Code::RequireMitm, "`sslmode=require` encrypts but does not authenticate the server: it does not stop a man in the middle. Give clients the CA (volumes/tls-ca/ca.crt) and use `sslmode=verify-full` (see `pgtls connstr`)"));
     if let Some(pooler) = &layout.pooler {
         let (u, g) = opts.pg_owner;
         let readers = format!(
@@ -411,12 +346,12 @@ pub fn plan<'a>(
             layout.db.key, pooler.key
         );
         match &opts.docker_remap {
-            Some(mode) => warnings.push(format!(
+            Some(mode) => warnings.push(Warning::new(Code::KeyRemapped, format!(
                 "{readers}. This Docker engine runs with {mode}: the pooler's root is an unprivileged uid on the host and cannot read a 0600 key owned by {u}: the pooler crash-loops at start. Give the pooler its own copy owned by its mapped root, or run Docker without remapping"
-            )),
-            None => warnings.push(format!(
+            ))),
+            None => warnings.push(Warning::new(Code::KeyTwoReaders, format!(
                 "{readers}; under userns-remap or rootless Docker the pooler's root is an unprivileged host uid that cannot read it, and the pooler crash-loops"
-            )),
+            ))),
         }
     }
     let changes = staging.changes()?;
@@ -524,7 +459,7 @@ fn plan_certificates(
     layout: &Layout,
     opts: &HardenOptions,
     dirs: &mut Vec<DirSpec>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Step> {
     let mut step = Step::new("certificates");
     let ca_crt = Path::new(CA_DIR).join("ca.crt");
@@ -532,7 +467,7 @@ fn plan_certificates(
     let tls = Path::new(TLS_DIR);
     let kt = opts.key_type.unwrap_or_default();
     if let Some(w) = kt.warning() {
-        step.warnings.push(w.to_owned());
+        step.warnings.push(Warning::new(Code::KeyType, w));
     }
     let ca = match (staging.read(&ca_crt)?, staging.read(&ca_key)?) {
         (Some(c), Some(k)) => {
@@ -546,11 +481,11 @@ fn plan_certificates(
             step.notes
                 .push(format!("existing CA reused ({})", ca.subject()));
             if let Some(meta) = staging.tree().meta(&ca_key).filter(|m| m.mode & 0o077 != 0) {
-                warnings.push(format!(
+                warnings.push(Warning::new(Code::CaKeyExposed, format!(
                     "THE CA KEY WAS EXPOSED: \"{}\" is mode {:04o}, readable by other users of this host; it is rewritten 0600 now, but anyone who read it can issue certificates your clients trust. Make a new CA (move {CA_DIR}/ away and rerun harden), then give clients the new ca.crt",
                     ca_key.display(),
                     meta.mode
-                ));
+                )));
             }
             ca
         }
@@ -644,11 +579,11 @@ fn plan_certificates(
         .map(|n| format!("`{n}`"))
         .collect();
     if !stray.is_empty() {
-        warnings.push(format!(
+        warnings.push(Warning::new(Code::SanUnreachable, format!(
             "{} is not a service or container name on this compose network, so no client there can reach the server by it (the usual recipe lists `supabase-supavisor`, but the upstream pooler container is `supabase-pooler`); names here: {}",
             stray.join(", "),
             network.join(", ")
-        ));
+        )));
     }
     let crt_path = tls.join("server.crt");
     let key_path = tls.join("server.key");
@@ -707,7 +642,7 @@ fn plan_certificates(
                     .map(|s| format!("`{s}`"))
                     .collect();
                 if !stray.is_empty() {
-                    warnings.push(format!("the server certificate names {} which are not service or container names on this compose network nor given with --domain/--san (the usual recipe lists `supabase-supavisor`, but the upstream pooler container is `supabase-pooler`)", stray.join(", ")));
+                    warnings.push(Warning::new(Code::SanUnreachable, format!("the server certificate names {} which are not service or container names on this compose network nor given with --domain/--san (the usual recipe lists `supabase-supavisor`, but the upstream pooler container is `supabase-pooler`)", stray.join(", "))));
                 }
             }
             (cert, key)
@@ -900,8 +835,11 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
         }
         step.warnings.extend(t.warnings.iter().cloned());
     }
-    step.warnings
-        .extend(policy_warnings.iter().map(ToString::to_string));
+    step.warnings.extend(
+        policy_warnings
+            .iter()
+            .map(|w| Warning::new(Code::HbaPlaintextLeft, w.to_string())),
+    );
     step.touch(host, changed);
     Ok(step)
 }
@@ -1046,11 +984,11 @@ fn plan_tenant(
     match &layout.pooler_exs {
         PoolerExs::Missing => {
             step.status = StepStatus::Skipped;
-            step.warnings.push(format!(
+            step.warnings.push(Warning::new(Code::PoolerExsMissing, format!(
                 "no pooler.exs mount at {} in service `{}`: set enforce_ssl on the tenant through Supavisor's API (see below)",
                 crate::layout::POOLER_EXS_TARGET,
                 pooler.key
-            ));
+            )));
         }
         PoolerExs::File(path) => {
             let text = staging.read_text(path)?.with_context(|| {
@@ -1142,12 +1080,12 @@ fn trap_warnings(step: &mut Step, logic: TenantLogic, upsert: bool) {
     match logic {
         TenantLogic::Upsert if upsert => step.notes.push("tenant logic rewritten to an upsert (update_tenant/2): enforce_ssl reaches the existing tenant on the next pooler restart".into()),
         TenantLogic::Upsert => step.notes.push("the script upserts the tenant: enforce_ssl reaches the existing tenant on the next pooler restart".into()),
-        TenantLogic::CreateOnly => step.warnings.push(
-            "CREATE-ONLY TRAP: this pooler.exs only creates the tenant when it is missing. If the tenant already exists (it lives in the database volume), this edit changes nothing. Rerun with --pooler-upsert to rewrite it to update_tenant, or set enforce_ssl on the running pooler with the API call under Next steps".into(),
-        ),
-        _ => step.warnings.push(
-            "the tenant logic of pooler.exs is not recognised; make sure enforce_ssl reaches the existing tenant (the API call under Next steps does)".into(),
-        ),
+        TenantLogic::CreateOnly => step.warnings.push(Warning::new(Code::TenantCreateOnly,
+            "CREATE-ONLY TRAP: this pooler.exs only creates the tenant when it is missing. If the tenant already exists (it lives in the database volume), this edit changes nothing. Rerun with --pooler-upsert to rewrite it to update_tenant, or set enforce_ssl on the running pooler with the API call under Next steps",
+        )),
+        _ => step.warnings.push(Warning::new(Code::TenantLogicUnknown,
+            "the tenant logic of pooler.exs is not recognised; make sure enforce_ssl reaches the existing tenant (the API call under Next steps does)",
+        )),
     }
 }
 
@@ -1187,16 +1125,22 @@ pub fn api_call(pooler: &crate::layout::Service) -> String {
 }
 
 /// The deployment-state warning: a database that has never started must start before TLS.
-pub fn state_warning(pgdata: &PgData, layout: &Layout) -> Option<String> {
+pub fn state_warning(pgdata: &PgData, layout: &Layout) -> Option<Warning> {
     match pgdata {
-        PgData::Uninitialized { .. } => Some(format!(
-            "{}. Start the stack once (`docker compose up -d`), let its setup finish (the image's first-start scripts create Supabase's roles and schemas, and the services run their migrations over plaintext connections), then harden: hardening first breaks that setup",
-            pgdata.describe()
+        PgData::Uninitialized { .. } => Some(Warning::new(
+            Code::DbNotStarted,
+            format!(
+                "{}. Start the stack once (`docker compose up -d`), let its setup finish (the image's first-start scripts create Supabase's roles and schemas, and the services run their migrations over plaintext connections), then harden: hardening first breaks that setup",
+                pgdata.describe()
+            ),
         )),
-        PgData::NamedVolume { .. } | PgData::NotMounted => Some(format!(
-            "{}: if the stack has never started, start it once and let its setup finish (service `{}`), then harden",
-            pgdata.describe(),
-            layout.db.key
+        PgData::NamedVolume { .. } | PgData::NotMounted => Some(Warning::new(
+            Code::DbStateUnknown,
+            format!(
+                "{}: if the stack has never started, start it once and let its setup finish (service `{}`), then harden",
+                pgdata.describe(),
+                layout.db.key
+            ),
         )),
         PgData::Initialized { .. } => None,
     }

@@ -52,6 +52,12 @@
 //!   in Coolify's sources, are in the module docs and `docs/coolify-facts.md`.
 //! - **No terminal, no argv.** Options are plain structs ([`HardenOptions`]), key types are
 //!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or colours.
+//! - **Warnings carry stable codes.** A [`Warning`] is a [`Code`] (`W-REQUIRE-MITM`, ...) and the
+//!   text written for this deployment; [`report`] holds the one table of codes with their one-line
+//!   titles and long texts, from which the CLI builds its terse report, `--verbose` and
+//!   `pgtls explain`. A plain `String` converts into a [`Warning`] with [`Code::Other`].
+//! - **Paths and defaults at the bottom.** [`paths`] and [`error`] import nothing from the crate,
+//!   [`step`] only [`report`]; no module imports one that imports it back.
 //! - **Errors** are one [`Error`] enum; [`Context`] adds "what was being done" the way a chain
 //!   of causes reads in the CLI (`error: ...`, `caused by: ...`).
 //! - **Mounts and reloads.** [`mounts`] says which files pgtls rewrites reach a running container
@@ -83,12 +89,15 @@ pub mod harden;
 pub mod layout;
 pub mod mounts;
 pub mod owner;
+pub mod paths;
 pub mod pgmajor;
 pub mod plan;
 pub mod pooler;
 pub mod renewal;
+pub mod report;
 pub mod run;
 pub mod source;
+pub mod step;
 pub mod supavisor;
 pub mod tree;
 pub mod trust;
@@ -96,16 +105,20 @@ pub mod via_coolify;
 
 #[cfg(test)]
 mod plan_tests;
+#[cfg(test)]
+mod report_tests;
 
 /// Clients [`connstr`] builds connection strings for.
 pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
-pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
+pub use crate::harden::{HardenOptions, Plan, plan};
 pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
 pub use crate::pgmajor::PgMajor;
 pub use crate::plan::{FileChange, FileKind, Staging};
+pub use crate::report::{Code, Warning};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
+pub use crate::step::{Step, StepStatus};
 pub use crate::tree::Tree;
 pub use crate::trust::{TrustSource, TrustedNetworks};
 

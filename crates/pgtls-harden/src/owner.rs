@@ -201,26 +201,7 @@ impl PgData {
     }
 }
 
-/// The bad-input errors of PGDATA.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PgDataError {
-    /// The PGDATA bind source is a regular file.
-    #[error("PGDATA bind source \"{0}\" is a file, not a folder: fix the db service's volume")]
-    NotAFolder(PathBuf),
-    /// The PGDATA bind source is a symlink.
-    #[error(
-        "PGDATA bind source \"{0}\" is a symbolic link: pgtls reads owners and copies folders by path; point the volume at the real folder"
-    )]
-    Symlink(PathBuf),
-    /// The folder cannot be read.
-    #[error("cannot read PGDATA folder \"{path}\": {reason}")]
-    Unreadable {
-        /// The folder.
-        path: PathBuf,
-        /// The OS error.
-        reason: String,
-    },
-}
+pub use crate::error::PgDataError;
 
 /// Reads the state of the bind-mounted PGDATA folder `rel` of `src`.
 ///

@@ -224,8 +224,26 @@ impl HardenRun {
     }
 
     /// The deployment-state warning (shown before the plan).
-    pub fn state_warning(&self) -> Option<String> {
+    pub fn state_warning(&self) -> Option<crate::Warning> {
         harden::state_warning(&self.plan.pgdata, &self.layout)
+    }
+
+    /// The owner change this process cannot make, as a warning ([`crate::Code::KeyOwner`]).
+    pub fn owner_warning(&self) -> Option<crate::Warning> {
+        (self.owner_problem.as_ref()).map(|p| crate::Warning::new(crate::Code::KeyOwner, p.clone()))
+    }
+
+    /// Every warning of the run once, in report order: the plan's (the deployment state
+    /// first), each step's, then the owner problem.
+    pub fn warnings(&self) -> Vec<crate::Warning> {
+        let mut all: Vec<crate::Warning> = self.plan.warnings.clone();
+        let steps = self
+            .plan
+            .steps
+            .iter()
+            .flat_map(|s| s.warnings.iter().cloned());
+        all.extend(steps.chain(self.owner_warning()));
+        all
     }
 
     /// The `pgtls harden --json` report (stable keys, extended by adding).
@@ -237,7 +255,7 @@ impl HardenRun {
             .map(|s| {
                 serde_json::json!({
                     "id": s.id, "status": s.status, "files": s.files, "warnings": s.warnings,
-                    "notes": s.notes,
+                    "notes": s.notes, "warning_codes": crate::report::codes(&s.warnings),
                 })
             })
             .collect();
@@ -270,6 +288,7 @@ impl HardenRun {
             "steps": steps,
             "changes": changes,
             "warnings": self.plan.warnings,
+            "warning_codes": crate::report::codes(&self.plan.warnings),
             "next_steps": self.next_steps,
             "coolify_notes": self.coolify_notes,
             "checklist": self.checks,

@@ -136,8 +136,8 @@ impl Tree {
                     }
                     // the lock (and a staged CA key) belong to the folder's own runs
                     EntryKind::File
-                        if name == crate::apply::LOCK_FILE
-                            || child == Path::new(crate::apply::CA_KEY_PENDING) => {}
+                        if name == crate::paths::LOCK_FILE
+                            || child == Path::new(crate::paths::CA_KEY_PENDING) => {}
                     EntryKind::File => found.push(child),
                     EntryKind::Other => {}
                 }

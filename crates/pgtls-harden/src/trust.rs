@@ -11,7 +11,7 @@
 //!    running (found by its compose labels): the IPv4 and IPv6 subnets of every network the
 //!    container is attached to;
 //! 3. the compose file's declared `ipam` subnets of the networks the db service joins;
-//! 4. the private ranges ([`crate::harden::DEFAULT_TRUSTED`]), with a warning naming what else
+//! 4. the private ranges ([`crate::paths::DEFAULT_TRUSTED`]), with a warning naming what else
 //!    lives there (cloud private networks, VPNs, LANs) and how to narrow it.
 //!
 //! Inside a trusted network some addresses carry other people's connections
@@ -34,8 +34,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::harden::DEFAULT_TRUSTED;
 use crate::owner::{Engine, EngineNetwork};
+use crate::paths::DEFAULT_TRUSTED;
 
 /// Where the trusted list came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,7 +106,7 @@ pub struct TrustedNetworks {
     /// What the engine said when it was asked (or why it was not).
     pub engine: String,
     /// What the user should know (wide ranges, proxies that could not be looked up).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::report::Warning>,
 }
 
 impl TrustedNetworks {
@@ -211,10 +211,10 @@ pub fn decide(inputs: &TrustInputs<'_>, engine: &dyn Engine) -> TrustedNetworks 
             dedup(ipam.iter().map(|(_, i)| i.subnet.clone())),
         )
     } else {
-        warnings.push(format!(
+        warnings.push(crate::report::Warning::new(crate::report::Code::TrustWide, format!(
             "trusting {} without TLS: besides Docker's networks these ranges hold cloud private networks (Hetzner's default is 10.0.0.0/16), VPNs and LANs, whose other machines may then log in without TLS. Narrow it: run harden again while the deployment runs (the db container's networks are read from the Docker engine), declare ipam subnets for the compose network, or pass --trusted-cidr",
             DEFAULT_TRUSTED.join(", ")
-        ));
+        )));
         (
             TrustSource::Default,
             DEFAULT_TRUSTED.map(String::from).to_vec(),
@@ -273,9 +273,9 @@ pub fn decide(inputs: &TrustInputs<'_>, engine: &dyn Engine) -> TrustedNetworks 
                 );
             }
         }
-        warnings.push(format!(
+        warnings.push(crate::report::Warning::new(crate::report::Code::TrustProxyUnknown, format!(
             "no proxy could be looked up ({engine_said}): a public-port proxy on the compose network (Coolify's `<uuid>-proxy` for \"Make it publicly available\") forwards every public client from its Docker address, and connections from the host's loopback to a published port arrive from the network's gateway through Docker's userland proxy; both would get the trusted networks' plaintext exemption. {CHECK_BY_HAND}"
-        ));
+        )));
     }
     TrustedNetworks {
         source,

@@ -1,10 +1,11 @@
 //! `pgtls check`.
 
-use crate::checklist::Checklist;
 use crate::cli::CheckArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
 use crate::output::{Out, Style};
+use pgtls_harden::checklist::{Checklist, Verdict};
+use pgtls_harden::report;
 
 pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     crate::cmd::textfile::check_output(args.format, args.output.as_deref())?;
@@ -31,7 +32,8 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
                 "  db user unknown: pass --pg-owner UID:GID (`docker compose exec db id postgres` tells it)",
             )?,
         }
-        render_items(out, checks)?;
+        out.line("")?;
+        render_checklist(out, "Checklist", checks, dep.verbose)?;
         let failed = checks.failing().len();
         out.line("")?;
         if failed == 0 && layout.kind == pgtls_harden::LayoutKind::Coolify {
@@ -48,16 +50,47 @@ pub fn run(args: &CheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     Ok(Outcome::from_failed(checks.failed()))
 }
 
-/// One line per item: mark, id, reason, and the fix when it does not pass.
-pub fn render_items(out: &mut Out, checks: &Checklist) -> anyhow::Result<()> {
+/// The checklist under `heading`: a count per verdict on the heading line, then one line per
+/// item that does not pass (a warning's first clause; a failing item whole, its fix under it). With
+/// `verbose`, every item with its whole reason and fix.
+pub fn render_checklist(
+    out: &mut Out,
+    heading: &str,
+    checks: &Checklist,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let count = |v: Verdict| checks.items.iter().filter(|i| i.verdict == v).count();
+    let mut counts = vec![format!("{} pass", count(Verdict::Pass))];
+    for (n, what) in [
+        (count(Verdict::Warn), "warn"),
+        (count(Verdict::Fail), "fail"),
+    ] {
+        if n > 0 {
+            counts.push(format!("{n} {what}"));
+        }
+    }
+    out.line(&format!(
+        "{}: {}",
+        out.paint(Style::Bold, heading),
+        counts.join(", ")
+    ))?;
     for item in &checks.items {
+        if !verbose && item.verdict == Verdict::Pass {
+            continue;
+        }
+        // a failing item in full: few, and what must be fixed; a warning's first clause
+        let detail = if verbose || item.verdict == Verdict::Fail {
+            item.detail.clone()
+        } else {
+            report::first_clause(&item.detail, 24, 110)
+        };
         out.line(&format!(
-            "  {} {:<20} {}",
+            "  {} {:<20} {detail}",
             out.mark(item.verdict.as_str()),
             item.id,
-            item.detail
         ))?;
-        if let Some(fix) = &item.fix {
+        if let Some(fix) = (item.fix.as_ref()).filter(|_| verbose || item.verdict == Verdict::Fail)
+        {
             out.line(&format!("  {:<22} fix: {fix}", ""))?;
         }
     }

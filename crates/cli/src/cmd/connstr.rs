@@ -1,9 +1,9 @@
 //! `pgtls connstr`.
 
 use crate::cli::ConnstrArgs;
-use crate::connstr::{Target, build, clients};
 use crate::error::Outcome;
 use crate::output::{Out, Style};
+use pgtls_harden::connstr::{Target, build, clients};
 
 pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let from_env = match &args.password_env {

@@ -1,13 +1,11 @@
 //! `pgtls harden`.
 
-use crate::checklist;
 use crate::cli::HardenArgs;
 use crate::cmd::deployment;
 use crate::error::Outcome;
-use crate::harden::StepStatus;
 use crate::output::{Out, Style};
 use pgtls_harden::run::{self, CoolifyTarget, HardenRun};
-use pgtls_harden::{effect, via_coolify as coolify};
+use pgtls_harden::{StepStatus, Warning, checklist, effect, report, via_coolify as coolify};
 
 pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let dep = &args.deployment;
@@ -53,20 +51,22 @@ pub fn run(args: &HardenArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// The human report.
+/// The human report: one screen of facts (a line per step, per warning with its code, per
+/// checklist item that does not pass, per next step), then the diffs. `--verbose` adds every
+/// note, the text of each warning, every checklist item with its fix and the full next steps.
 fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<()> {
     let HardenRun {
         plan,
         tree,
         user,
         checks,
-        owner_problem,
         applied,
         paste_file,
         coolify_notes,
         next_steps,
         ..
     } = done;
+    let verbose = args.deployment.verbose;
     let changed = done.changed();
     let layout_name = plan.layout.description();
     let target = if tree.in_place() {
@@ -96,7 +96,7 @@ fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<
     // the deployment-state warning comes before anything is shown as planned or written
     let state = done.state_warning();
     match &state {
-        Some(w) => out.line(&format!("  {} {w}", out.mark("warn")))?,
+        Some(w) => warning_line(out, w, verbose)?,
         None => out.line(&format!("  database: {}", plan.pgdata.describe()))?,
     }
     if args.dry_run {
@@ -117,31 +117,25 @@ fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<
             step.id,
             status
         ))?;
-        for note in step.notes.iter().skip(1) {
-            out.line(&format!("  {:<28}  {note}", ""))?;
-        }
-        for w in &step.warnings {
-            out.line(&format!("  {:<28}  {} {w}", "", out.mark("warn")))?;
-        }
-    }
-    let shown = done.shown_changes();
-    if !shown.is_empty() {
-        out.line("")?;
-        out.line(&out.paint(Style::Bold, "Changes"))?;
-        for change in shown {
-            out.raw(&crate::render::change(change, out))?;
+        if verbose {
+            for note in step.notes.iter().skip(1) {
+                out.line(&format!("  {:<28}  {note}", ""))?;
+            }
         }
     }
-    if !plan.warnings.is_empty() || owner_problem.is_some() {
+    let warnings: Vec<_> = (done.warnings().into_iter())
+        .filter(|w| Some(w) != state.as_ref())
+        .collect();
+    if !warnings.is_empty() {
         out.line("")?;
-        out.line(&out.paint(Style::Bold, "Warnings"))?;
-        for w in plan
-            .warnings
-            .iter()
-            .filter(|w| Some(*w) != state.as_ref())
-            .chain(owner_problem.iter())
-        {
-            out.line(&format!("  {} {w}", out.mark("warn")))?;
+        let hint = if verbose {
+            ""
+        } else {
+            " (why and what to do: --verbose, or pgtls explain CODE)"
+        };
+        out.line(&format!("{}{hint}", out.paint(Style::Bold, "Warnings")))?;
+        for w in &warnings {
+            warning_line(out, w, verbose)?;
         }
     }
     out.line("")?;
@@ -150,8 +144,24 @@ fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<
     } else {
         "Checklist"
     };
-    out.line(&out.paint(Style::Bold, heading))?;
-    crate::cmd::check::render_items(out, checks)?;
+    crate::cmd::check::render_checklist(out, heading, checks, verbose)?;
+    if !coolify_notes.is_empty() {
+        out.line("")?;
+        out.line(&out.paint(Style::Bold, "Coolify"))?;
+        for n in coolify_notes {
+            out.line(&format!("  {n}"))?;
+        }
+    }
+    out.line("")?;
+    out.line(&out.paint(Style::Bold, "Next steps"))?;
+    for (i, s) in next_steps.iter().enumerate() {
+        match report::first_line(s) {
+            (head, true) if !verbose => {
+                out.line(&format!("  {}. {head} (the commands: --verbose)", i + 1))?;
+            }
+            _ => out.line(&format!("  {}. {s}", i + 1))?,
+        }
+    }
     out.line("")?;
     match (applied, changed, args.dry_run) {
         (_, false, _) => out.line(&out.paint(
@@ -179,23 +189,10 @@ fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<
             tree.dest().join(paste).display()
         ))?;
     }
-    if !coolify_notes.is_empty() {
-        out.line("")?;
-        out.line(&out.paint(Style::Bold, "Coolify"))?;
-        for n in coolify_notes {
-            out.line(&format!("  {n}"))?;
-        }
-    }
-    out.line("")?;
-    out.line(&out.paint(Style::Bold, "Next steps"))?;
-    for (i, s) in next_steps.iter().enumerate() {
-        out.line(&format!("  {}. {s}", i + 1))?;
-    }
     if checks.failed() {
         let failing: Vec<String> = (checks.failing().iter())
             .map(|i| format!("{} ({})", i.id, i.detail))
             .collect();
-        out.line("")?;
         let verb = if args.dry_run { "would fail" } else { "fails" };
         let tail = if args.allow_failed_checks {
             "exit 0 because of --allow-failed-checks"
@@ -209,6 +206,29 @@ fn render(args: &HardenArgs, done: &HardenRun, out: &mut Out) -> anyhow::Result<
                 failing.join("; ")
             ),
         ))?;
+    }
+    // the diffs last: the point of --dry-run, read after the summary
+    let shown = done.shown_changes();
+    if !shown.is_empty() {
+        out.line("")?;
+        out.line(&out.paint(Style::Bold, "Changes"))?;
+        for change in shown {
+            out.raw(&crate::render::change(change, out))?;
+        }
+    }
+    Ok(())
+}
+
+/// `! CODE  title`, and with `verbose` the text written for this deployment under it.
+fn warning_line(out: &mut Out, w: &Warning, verbose: bool) -> anyhow::Result<()> {
+    out.line(&format!(
+        "  {} {:<24} {}",
+        out.mark("warn"),
+        w.code.as_str(),
+        w.title()
+    ))?;
+    if verbose {
+        out.line(&format!("  {:<27}{}", "", w.text))?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod deployment;
 mod edit;
 #[cfg(feature = "verify")]
 mod exporter;
+mod explain;
 mod harden;
 mod hba;
 mod pooler;
@@ -24,6 +25,7 @@ pub fn dispatch(command: Command, out: &mut Out) -> anyhow::Result<Outcome> {
         Command::Connstr(args) => connstr::run(&args, out),
         Command::Harden(args) => harden::run(&args, out),
         Command::Check(args) => check::run(&args, out),
+        Command::Explain(args) => explain::run(&args, out),
         #[cfg(feature = "verify")]
         Command::Verify(args) => verify::run(&args, out),
         #[cfg(not(feature = "verify"))]

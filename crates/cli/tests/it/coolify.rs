@@ -85,6 +85,8 @@ fn check(dir: &Path) -> Output {
     Command::new(bin())
         .arg("check")
         .arg(dir)
+        // every item, passes included: the tests read the whole checklist
+        .arg("--verbose")
         .args(["--pg-owner", &owner(dir)])
         .env("NO_COLOR", "1")
         .output()
@@ -356,7 +358,8 @@ fn entrypoint_sh_with_explicit_false_ends_with_true() {
 
     let coolify = CoolifyStandIn::start();
     coolify.token(TOKEN, Abilities::ROOT).service(UUID, &raw);
-    let o = harden(&svc.dir, coolify.url(), Some(TOKEN), &[]);
+    // the step's every note: --verbose
+    let o = harden(&svc.dir, coolify.url(), Some(TOKEN), &["--verbose"]);
     assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
     assert!(
         stdout(&o).contains("through Supavisor's API alone would be reverted at the next start"),
@@ -364,7 +367,7 @@ fn entrypoint_sh_with_explicit_false_ends_with_true() {
         stdout(&o)
     );
     let stored = coolify.compose(UUID).unwrap();
-    let services = pgtls::layout::parse_services(&stored).unwrap();
+    let services = pgtls_harden::layout::parse_services(&stored).unwrap();
     let pooler = services
         .iter()
         .find(|s| s.key == "supabase-supavisor")

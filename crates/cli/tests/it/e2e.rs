@@ -65,7 +65,7 @@ fn harden_bundle(bundle: &str, db_service: &str) -> Hardened {
 /// container paths mapped to host paths through the compose file's bind mounts.
 pub fn produced_settings(dir: &Path, db_service: &str) -> Vec<(String, String)> {
     let compose = std::fs::read_to_string(dir.join("docker-compose.yml")).unwrap();
-    let services = pgtls::layout::parse_services(&compose).unwrap();
+    let services = pgtls_harden::layout::parse_services(&compose).unwrap();
     let db = services.iter().find(|s| s.key == db_service).unwrap();
     let mut settings = Vec::new();
     for (name, value) in db.pg_settings() {
@@ -75,7 +75,7 @@ pub fn produced_settings(dir: &Path, db_service: &str) -> Vec<(String, String)> 
         if name == "config_file" || name == "log_min_messages" {
             continue;
         }
-        let mapped = match pgtls::harden::host_path_in(db, &value) {
+        let mapped = match pgtls_harden::harden::host_path_in(db, &value) {
             Some(host) => dir.join(host).display().to_string(),
             None => value,
         };

@@ -70,9 +70,11 @@ fn dry_run_writes_nothing() {
         "--dry-run".as_ref(),
         "--san".as_ref(),
         "supabase-supavisor".as_ref(),
+        "--verbose".as_ref(),
     ]);
     assert!(
-        stdout(&o).contains("`supabase-supavisor` is not a service or container name"),
+        stdout(&o).contains("W-SAN-UNREACHABLE")
+            && stdout(&o).contains("`supabase-supavisor` is not a service or container name"),
         "{}",
         stdout(&o)
     );
@@ -239,7 +241,7 @@ fn coolify_harden_keeps_every_other_byte() {
         "{added}"
     );
     // the typed view: the inline pooler.exs has enforce_ssl, the db command has ssl=on
-    let services = pgtls::layout::parse_services(&after).unwrap();
+    let services = pgtls_harden::layout::parse_services(&after).unwrap();
     let pooler = services
         .iter()
         .find(|s| s.key == "supabase-supavisor")
@@ -379,10 +381,12 @@ fn create_only_trap_is_named_and_upsert_fixes_it() {
         "--pg-owner".as_ref(),
         my_owner(Path::new("/")).as_ref(),
         "--dry-run".as_ref(),
+        "--verbose".as_ref(),
     ]);
     let s = stdout(&o);
     assert!(
-        s.contains("CREATE-ONLY TRAP")
+        s.contains("W-TENANT-CREATE-ONLY")
+            && s.contains("CREATE-ONLY TRAP")
             && s.contains("--pooler-upsert")
             && s.contains("/api/tenants/"),
         "{s}"
@@ -677,11 +681,7 @@ fn an_exposed_ca_key_is_named() {
         stdout(&o)
     );
     let o = pgtls(harden);
-    assert!(
-        stdout(&o).contains("THE CA KEY WAS EXPOSED"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("W-CA-KEY-EXPOSED"), "{}", stdout(&o));
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }

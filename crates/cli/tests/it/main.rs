@@ -13,6 +13,7 @@ mod npgsql;
 mod output;
 mod owner;
 mod pg17;
+mod report;
 mod support;
 mod textfile;
 mod unit;

@@ -336,7 +336,14 @@ fn an_empty_or_missing_pgdata_is_named_not_initialized() {
     let owner = format!("{}:{}", su.uid, su.gid);
     for data in [Data::Empty, Data::Missing, Data::FreshClone] {
         let (_tmp, dir) = deployment(data);
-        let o = run(&[&"harden", &dir, &"--pg-owner", &owner, &"--dry-run"]);
+        let o = run(&[
+            &"harden",
+            &dir,
+            &"--pg-owner",
+            &owner,
+            &"--dry-run",
+            &"--verbose",
+        ]);
         assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
         let s = stdout(&o);
         assert!(s.contains("has not been started yet"), "{s}");
@@ -441,7 +448,7 @@ fn readme_quick_start_prints_no_unbacked_tick() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let s = stdout(&o);
     assert!(s.contains("\nPlan\n"), "{s}");
-    assert!(s.contains("has not been started yet"), "{s}");
+    assert!(s.contains("W-DB-NOT-STARTED"), "{s}");
     for line in s.lines().filter(|l| l.contains('✓')) {
         assert!(
             !line.contains("key-permissions") || line.contains("from --pg-owner"),
