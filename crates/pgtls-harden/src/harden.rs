@@ -294,7 +294,9 @@ pub fn plan<'a>(
         ));
         touch_compose(&mut pooler_step, &mut compose, changed);
         if let Some(w) = crate::supavisor::tls_warning(pooler.image.as_deref()) {
-            pooler_step.warnings.push(w);
+            pooler_step
+                .warnings
+                .push(Warning::new(Code::SupavisorAsyncHang, w));
         }
         if pooler
             .image
@@ -320,7 +322,9 @@ pub fn plan<'a>(
                 b.key,
                 b.image.as_deref().unwrap_or("(none)")
             );
-            pooler_step.warnings.push(why);
+            pooler_step
+                .warnings
+                .push(Warning::new(Code::PoolerNotHardened, why));
         } else {
             pooler_step
                 .notes
@@ -610,7 +614,12 @@ fn plan_certificates(
                     "adopted certificate kept ({}; issued by {}, until {}): its ACME client renews it; pgtls certs renew goes back to the private CA",
                     note.source, checked.leaf.issuer, checked.leaf.not_after
                 ));
-                warnings.extend(checked.warnings);
+                warnings.extend(
+                    checked
+                        .warnings
+                        .into_iter()
+                        .map(|w| Warning::new(Code::AdoptedCertificate, w)),
+                );
                 keep_adopted = Some((cert.clone(), key.clone()));
             }
             Err(e) => step.notes.push(format!(
@@ -818,7 +827,11 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
         None => "pg_hba.conf judged by PostgreSQL 15's rules".to_owned(),
     });
     if let Some(m) = &opts.pg_major {
-        step.warnings.extend(m.notes.iter().cloned());
+        step.warnings.extend(
+            m.notes
+                .iter()
+                .map(|n| Warning::new(Code::PgMajorDisagrees, n.clone())),
+        );
     }
     step.notes.push(format!(
         "plaintext allowed from loopback and {} (Docker-internal services){}; hostssl elsewhere; explicit hostnossl reject lines",

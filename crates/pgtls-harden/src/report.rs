@@ -108,6 +108,22 @@ codes! {
     KeyOwner = "W-KEY-OWNER",
         "the server key must be given to another owner, which needs root",
         "PostgreSQL loads its server key only when it is owned by the server's user (or root) and not readable by others, so pgtls writes server.key owned by the db container's postgres uid:gid. Only root can give a file away: run `pgtls harden` with sudo, or, for a test copy, pass --pg-owner with your own uid:gid. A dry run shows the plan anyway; applying refuses before writing anything.";
+    /// The pooler is a Supavisor older than 2.9.6 (libpq async clients can hang over TLS).
+    SupavisorAsyncHang = "W-SUPAVISOR-ASYNC-HANG",
+        "this Supavisor can hang libpq's asynchronous clients once TLS is on: move to 2.9.6 or later",
+        "Supavisor before 2.9.6 (Coolify's Supabase template pins 2.7.4) wrote TLS records larger than libpq's asynchronous API (PQconsumeInput/PQisBusy, used by psycopg's async mode, pgx in some modes and many pooled drivers) reads in one go, so such a client can wait forever for a reply it already received. 2.9.6 (supabase/supavisor #993) caps the records. Turning TLS on is what exposes the bug: set the pooler image to supabase/supavisor:2.9.6 or later before or together with hardening; an image tag with no version is warned about because pgtls cannot tell.";
+    /// The PostgreSQL major from the image, PGDATA or the flag disagree.
+    PgMajorDisagrees = "W-PG-MAJOR-DISAGREES",
+        "the db image, PGDATA and --pg-version do not name the same PostgreSQL major",
+        "pgtls judges pg_hba.conf by the rules of the PostgreSQL major the deployment runs: --pg-version when given, else the db image's tag (as Compose merges it), else PGDATA's PG_VERSION, else the running container. When two of them disagree the server may not start at all (a PostgreSQL 17 server refuses a PostgreSQL 15 cluster: \"database files are incompatible with server\"), or the rules judged are not the ones the server applies. Upgrade the data (Supabase's utils/upgrade-pg17.sh keeps a copy of the old cluster) or pin the image that matches it (upstream's docker-compose.pg15.yml), then run harden again.";
+    /// An adopted certificate has a finding that does not block it.
+    AdoptedCertificate = "W-ADOPTED-CERTIFICATE",
+        "the adopted certificate has a finding clients may notice",
+        "A certificate from a public CA adopted with `pgtls certs adopt` is kept as the server certificate. This warning reports something about it that does not stop the server from loading it but that some clients notice: a name given with --domain that it does not cover (clients dialling that name fail verify-full), an Ed25519 or P-521 key (several PostgreSQL clients refuse those), a leaf without its intermediate (clients that do not fetch intermediates fail), or an expired certificate later in the chain (often an extra cross-sign that clients skip). Fix it at the ACME client (names, key type, the full chain file) and adopt again.";
+    /// The pooler Compose runs is not one pgtls hardens in this plan.
+    PoolerNotHardened = "W-POOLER-NOT-HARDENED",
+        "the pooler Compose runs is not hardened by this plan",
+        "Compose's merged model says the pooler that runs is not the Supavisor service this plan edits (for example upstream's docker-compose.pgbouncer.yml replaces Supavisor with PgBouncer through `supavisor: !reset null`). Its clients are not refused plaintext until its own TLS settings are set; `pgtls check` fails the pooler item until they are.";
     /// A warning not yet given its own code.
     Other = "W-OTHER",
         "a warning without its own code yet",

@@ -5,9 +5,9 @@ mod check;
 mod connstr;
 mod deployment;
 mod edit;
+mod explain;
 #[cfg(feature = "verify")]
 mod exporter;
-mod explain;
 mod harden;
 mod hba;
 mod pooler;

@@ -1,8 +1,8 @@
 //! `--format prometheus` of `check` and `certs inspect`: `node_exporter` textfile metrics (from
 //! pgtls-exporter), printed or written atomically with `--output FILE`.
 
-use crate::checklist::Checklist;
 use crate::cli::{CertsInspectArgs, CheckArgs};
+use pgtls_harden::checklist::Checklist;
 
 /// `--output` is for the textfile format only: refuse it with another format rather than ignore it.
 pub fn check_output(
