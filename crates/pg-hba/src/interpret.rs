@@ -261,7 +261,32 @@ pub(crate) fn parse_numeric_host(s: &str) -> Option<IpAddr> {
     if let Some(v4) = inet_aton(s) {
         return Some(IpAddr::V4(v4));
     }
-    s.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    let (addr, zone) = match s.split_once('%') {
+        Some((a, z)) => (a, Some(z)),
+        None => (s, None),
+    };
+    let v6 = addr.parse::<Ipv6Addr>().ok()?;
+    match zone {
+        None => Some(IpAddr::V6(v6)),
+        Some(z) if scope_id_ok(v6, z) => Some(IpAddr::V6(v6)),
+        Some(_) => None,
+    }
+}
+
+/// glibc's `__inet6_scopeid_pton`: a zone after `%` is an interface name (only for
+/// link-local unicast and multicast addresses) or a decimal number that fits 32 bits. Which
+/// interface names exist depends on the server's host, which pg-hba cannot see: only `lo`,
+/// present on every Linux host, counts as one; any other name reads as absent (the server
+/// then takes the text for a host name).
+fn scope_id_ok(addr: Ipv6Addr, zone: &str) -> bool {
+    let seg = addr.segments()[0];
+    let link_local = (seg & 0xffc0) == 0xfe80 || (seg & 0xff0f) == 0xff02;
+    if link_local && zone == "lo" {
+        return true;
+    }
+    zone.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && zone.bytes().all(|b| b.is_ascii_digit())
+        && zone.parse::<u32>().is_ok()
 }
 
 /// glibc's `__inet_aton_exact`.
@@ -652,9 +677,34 @@ fn split_guc_list(s: &str) -> Option<Vec<String>> {
 
 /// A small `ldap_url_parse`: `ldap[s]://host[:port][/basedn[?attrs[?scope[?filter]]]]`.
 fn ldap_url(val: &str, s: &mut Settings) -> Result<(), String> {
-    let (scheme, rest) = val.split_once("://").ok_or_else(|| {
-        format!("could not parse LDAP URL \"{val}\": Bad parameter to an ldap routine")
-    })?;
+    // OpenLDAP's `skip_url_prefix`: an optional `<` (then a closing `>`), an optional
+    // `URL:`, and a scheme prefix matched without regard to case; PostgreSQL prints the
+    // URL error code through `ldap_err2string`, which reads it as an LDAP result code
+    // (LDAP_URL_ERR_BADSCHEME 3 = "Time limit exceeded", LDAP_URL_ERR_BADENCLOSURE 4 =
+    // "Size limit exceeded").
+    let bad = |text: &str| format!("could not parse LDAP URL \"{val}\": {text}");
+    let mut url = val;
+    let enclosed = url.starts_with('<');
+    if enclosed {
+        url = &url[1..];
+    }
+    if url.len() >= 4 && url[..4].eq_ignore_ascii_case("URL:") {
+        url = &url[4..];
+    }
+    let mut found = None;
+    for scheme in ["ldap", "ldaps", "ldapi"] {
+        let prefix = format!("{scheme}://");
+        if url.len() >= prefix.len() && url[..prefix.len()].eq_ignore_ascii_case(&prefix) {
+            found = Some((scheme, &url[prefix.len()..]));
+            break;
+        }
+    }
+    let (scheme, mut rest) = found.ok_or_else(|| bad("Time limit exceeded"))?;
+    if enclosed {
+        rest = rest
+            .strip_suffix('>')
+            .ok_or_else(|| bad("Size limit exceeded"))?;
+    }
     if scheme != "ldap" && scheme != "ldaps" {
         return Err(format!("unsupported LDAP URL scheme: {scheme}"));
     }
@@ -675,10 +725,14 @@ fn ldap_url(val: &str, s: &mut Settings) -> Result<(), String> {
     if let Some(attrs) = parts.next().filter(|a| !a.is_empty()) {
         s.ldapsearchattribute = attrs.split(',').next().map(str::to_owned);
     }
-    s.ldapscope = match parts.next() {
-        Some("base") => 0,
-        Some("one") => 1,
-        _ => 2,
+    // `ldap_url_parse` defaults to the base scope (the option parser's subtree default is
+    // set again by any later option); a scope it cannot read is LDAP_URL_ERR_BADSCOPE (8).
+    s.ldapscope = match parts.next().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "base") => 0,
+        Some("one" | "onelevel") => 1,
+        Some("sub" | "subtree") => 2,
+        Some("children" | "subord" | "subordinate") => 3,
+        Some(_) => return Err(bad("Strong(er) authentication required")),
     };
     if let Some(f) = parts.next().filter(|f| !f.is_empty()) {
         s.ldapsearchfilter = Some(f.to_owned());
@@ -717,10 +771,12 @@ pub(crate) fn view_options(rule: &Rule) -> Vec<String> {
                 out.push(format!("{name}={v}"));
             }
         };
-        push("ldapscheme", &s.ldapscheme);
         push("ldapserver", &s.ldapserver);
         if s.ldapport != 0 {
             out.push(format!("ldapport={}", s.ldapport));
+        }
+        if let Some(v) = &s.ldapscheme {
+            out.push(format!("ldapscheme={v}"));
         }
         if s.ldaptls {
             out.push("ldaptls=true".to_owned());
