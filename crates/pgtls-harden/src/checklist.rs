@@ -169,11 +169,15 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
             check_pooler(&mut cx, pooler);
             check_tenant(&mut cx, layout, pooler);
         }
+        None if layout.pgbouncer.is_some() => {}
         None => cx.warn(
             "pooler-service",
             "no pooler service found",
             "nothing to check for Supavisor",
         ),
+    }
+    if let Some(svc) = &layout.pgbouncer {
+        check_pgbouncer(&mut cx, layout, svc);
     }
     let verdict = if cx.items.iter().any(|i| i.verdict == Verdict::Fail) {
         "fail"
@@ -791,6 +795,170 @@ fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service) {
             format!("not published: {}", missing.join(", ")),
             HARDEN_FIX,
         );
+    }
+}
+
+/// The PgBouncer variant: client TLS required (in the environment the edoburu entrypoint turns
+/// into pgbouncer.ini, or in a mounted pgbouncer.ini), certificate and key on a bind mount, the
+/// key readable by PgBouncer's uid, its port published. Ids `pooler-tls`, `pooler-key`,
+/// `pooler-ports`, as for Supavisor; the detail names the service.
+fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Service) {
+    use crate::pgbouncer::{ConfigSource, PGBOUNCER_USER, env_name, refuses_plaintext};
+    let name = format!("PgBouncer (`{}`)", svc.key);
+    let settings = match crate::pgbouncer::settings(cx.staging, layout, svc) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let why = match crate::pgbouncer::config_source(cx.staging, svc) {
+                ConfigSource::Unreachable { why, .. } => why,
+                _ => String::new(),
+            };
+            cx.warn(
+                "pooler-tls",
+                format!("{name}: its pgbouncer.ini cannot be read from here: {why}"),
+                "set client_tls_sslmode = require and the certificate and key in it",
+            );
+            return;
+        }
+        Err(e) => {
+            cx.fail(
+                "pooler-tls",
+                format!("{name}: its settings cannot be read: {e}"),
+                "fix the file",
+            );
+            return;
+        }
+    };
+    let file = settings.file.display().to_string();
+    let in_env = matches!(settings.source, ConfigSource::Env);
+    let shown = |setting: &str| {
+        if in_env {
+            format!("{} in service `{}` of {file}", env_name(setting), svc.key)
+        } else {
+            format!("{setting} in {file}")
+        }
+    };
+    let port = crate::pgbouncer::listen_port(Some(&settings));
+    let mode = settings.get("client_tls_sslmode");
+    let mut problems = Vec::new();
+    if !refuses_plaintext(mode) {
+        problems.push(match mode {
+            None => format!(
+                "{} is not set (PgBouncer's default is disable): port {port} accepts plaintext clients",
+                shown("client_tls_sslmode")
+            ),
+            Some(m) => format!(
+                "{} is `{m}`: port {port} accepts plaintext clients",
+                shown("client_tls_sslmode")
+            ),
+        });
+    }
+    let mut key_host = None;
+    for setting in ["client_tls_cert_file", "client_tls_key_file"] {
+        match settings.get(setting) {
+            None | Some("") => problems.push(format!("{} is not set", shown(setting))),
+            Some(path) => match host_path_in(svc, path) {
+                None => problems.push(format!("{}={path} is not on a bind mount", shown(setting))),
+                Some(host)
+                    if host.is_relative() && cx.staging.read(&host).ok().flatten().is_none() =>
+                {
+                    problems.push(format!(
+                        "{}={path} -> {} does not exist (PgBouncer does not start)",
+                        shown(setting),
+                        host.display()
+                    ));
+                }
+                Some(host) => {
+                    if setting == "client_tls_key_file" {
+                        key_host = Some((path.to_owned(), host));
+                    }
+                }
+            },
+        }
+    }
+    if problems.is_empty() {
+        cx.pass(
+            "pooler-tls",
+            format!(
+                "{name}: client_tls_sslmode {} ({file}), certificate and key on a bind mount",
+                mode.unwrap_or_default()
+            ),
+        );
+    } else {
+        cx.fail(
+            "pooler-tls",
+            format!("{name}: {}", problems.join("; ")),
+            HARDEN_FIX,
+        );
+    }
+    if let Some((container, host)) = key_host {
+        let (u, g) = PGBOUNCER_USER;
+        match cx.staging.mode_owner(&host) {
+            Some((mode, Some((uid, gid)))) => {
+                let facts = KeyFileFacts {
+                    is_regular_file: cx.staging.tree().meta(&host).is_none_or(|m| m.is_file),
+                    uid,
+                    gid,
+                    mode,
+                };
+                let verdict = pgtls_certs::key_file_verdict_for(
+                    pgtls_certs::KeyProgram::PgBouncer,
+                    &container,
+                    facts,
+                    KeyReader::new(u, g),
+                );
+                let what = format!("{}: mode {mode:04o} owner {uid}:{gid}", host.display());
+                if !verdict.loads() {
+                    let fix = verdict.fix().map_or_else(
+                        || HARDEN_FIX.to_owned(),
+                        |f| {
+                            format!(
+                                "{} (pgtls harden writes PgBouncer its own copy)",
+                                f.command(&host.display().to_string())
+                            )
+                        },
+                    );
+                    cx.fail(
+                        "pooler-key",
+                        format!(
+                            "{what}: PgBouncer runs as uid {u} (the edoburu image's USER postgres) and cannot read it: {}",
+                            verdict.message().unwrap_or_default()
+                        ),
+                        fix,
+                    );
+                } else if mode & 0o077 != 0 {
+                    cx.warn(
+                        "pooler-key",
+                        format!("{what}: PgBouncer reads it, and so can other users (group or other bits)"),
+                        format!("chmod 0600 '{}'", host.display()),
+                    );
+                } else {
+                    cx.pass(
+                        "pooler-key",
+                        format!("{what}: readable by PgBouncer (uid {u}) and by no one else"),
+                    );
+                }
+            }
+            _ => cx.warn(
+                "pooler-key",
+                format!("{}: mode/owner unknown", host.display()),
+                HARDEN_FIX,
+            ),
+        }
+    }
+    let published = svc
+        .ports
+        .iter()
+        .find(|p| container_port(p) == Some(port.to_string().as_str()));
+    match published {
+        Some(spec) => cx.pass(
+            "pooler-ports",
+            format!("{name}: port {port} published ({spec})"),
+        ),
+        None => cx.warn(
+            "pooler-ports",
+            format!("{name}: port {port} (listen_port) is not published"),
+            "publish it (upstream: ${POOLER_PROXY_PORT_TRANSACTION}:6432)",
+        ),
     }
 }
 

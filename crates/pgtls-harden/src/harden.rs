@@ -1,7 +1,7 @@
 //! The hardening planner: facts -> ordered steps -> staged file changes. Pure: nothing is written.
 //!
 //! Steps (stable ids, in order): `copy` (only with `--out`), `certificates`, `pg-hba`,
-//! `db-service`, `pooler-service`, `pooler-tenant`.
+//! `db-service`, `pooler-service`, `pooler-tenant`, `pgbouncer-service`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -132,7 +132,7 @@ pub struct Step {
 }
 
 impl Step {
-    fn new(id: &'static str) -> Self {
+    pub(crate) fn new(id: &'static str) -> Self {
         Self {
             id,
             status: StepStatus::Unchanged,
@@ -142,7 +142,7 @@ impl Step {
         }
     }
 
-    fn touch(&mut self, path: &Path, changed: bool) {
+    pub(crate) fn touch(&mut self, path: &Path, changed: bool) {
         if !self.files.iter().any(|f| f == path) {
             self.files.push(path.to_path_buf());
         }
@@ -184,6 +184,9 @@ impl Plan {
 /// `localhost`, `127.0.0.1`, `::1`, then the user's names.
 pub fn wanted_sans(layout: &Layout, extra: &[String]) -> Vec<String> {
     let mut names: Vec<String> = layout.db.network_names();
+    if let Some(p) = &layout.pgbouncer {
+        names.extend(p.network_names());
+    }
     if let Some(p) = &layout.pooler {
         names.extend(p.network_names());
     }
@@ -322,13 +325,11 @@ pub fn plan<'a>(
     if !tree.in_place() {
         steps.push(plan_copy(&mut staging, layout, &mut dirs)?);
     }
-    steps.push(plan_certificates(
-        &mut staging,
-        layout,
-        opts,
-        &mut dirs,
-        &mut warnings,
-    )?);
+    let mut certs_step = plan_certificates(&mut staging, layout, opts, &mut dirs, &mut warnings)?;
+    if layout.pgbouncer.is_some() {
+        crate::pgbouncer::plan_copy(&mut staging, &mut dirs, &mut certs_step)?;
+    }
+    steps.push(certs_step);
     let hba = hba_location(layout);
     steps.push(plan_hba(&mut staging, &hba, opts)?);
 
@@ -384,6 +385,17 @@ pub fn plan<'a>(
             .push("no pooler service in this deployment".into());
         tenant_step.status = StepStatus::Skipped;
     }
+    let mut pgbouncer_step = Step::new(crate::pgbouncer::STEP_ID);
+    if let Some(svc) = &layout.pgbouncer {
+        crate::pgbouncer::plan(&mut staging, &mut compose, layout, svc, &mut pgbouncer_step)
+            .with_context(|| {
+                format!(
+                    "editing service \"{}\" in \"{}\"",
+                    svc.key,
+                    layout.compose.display()
+                )
+            })?;
+    }
     staging.write(
         &layout.compose,
         compose.text().as_bytes().to_vec(),
@@ -395,6 +407,9 @@ pub fn plan<'a>(
     steps.push(db_step);
     steps.push(pooler_step);
     steps.push(tenant_step);
+    if layout.pgbouncer.is_some() {
+        steps.push(pgbouncer_step);
+    }
 
     warnings.push("`sslmode=require` encrypts but does not authenticate the server: it does not stop a man in the middle. Give clients the CA (volumes/tls-ca/ca.crt) and use `sslmode=verify-full` (see `pgtls connstr`)".to_owned());
     if let Some(pooler) = &layout.pooler {
@@ -857,7 +872,7 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
     Ok(step)
 }
 
-fn selinux_for(layout: &Layout) -> Option<Selinux> {
+pub(crate) fn selinux_for(layout: &Layout) -> Option<Selinux> {
     match layout.kind {
         LayoutKind::Upstream => Some(Selinux::Shared),
         LayoutKind::Coolify => None,
@@ -1130,10 +1145,12 @@ pub fn state_warning(pgdata: &PgData, layout: &Layout) -> Option<String> {
 }
 
 fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Step]) -> Vec<String> {
-    let services = match &layout.pooler {
-        Some(p) => format!("{} {}", layout.db.key, p.key),
-        None => layout.db.key.clone(),
-    };
+    let services = std::iter::once(&layout.db)
+        .chain(layout.pooler.as_ref())
+        .chain(layout.pgbouncer.as_ref())
+        .map(|s| s.key.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut steps = Vec::new();
     if !tree.in_place() {
         // what the copy adds or changes, as top-level files and folders, PGDATA never among them
@@ -1190,7 +1207,7 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
         s.status == StepStatus::Changed
             && matches!(
                 s.id,
-                "copy" | "db-service" | "pooler-service" | "pooler-tenant"
+                "copy" | "db-service" | "pooler-service" | "pooler-tenant" | "pgbouncer-service"
             )
     });
     if compose_same && !changes.is_empty() && layout.kind == LayoutKind::Upstream {

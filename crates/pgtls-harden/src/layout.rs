@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context as _, Error, Result};
+pub use crate::pgbouncer::PoolerKind;
 use crate::source::Source;
 
 /// Deployment layouts the recipe understands.
@@ -157,8 +158,11 @@ pub struct Layout {
     pub compose: PathBuf,
     /// The database service.
     pub db: Service,
-    /// The pooler service.
+    /// The Supavisor pooler service.
     pub pooler: Option<Service>,
+    /// The PgBouncer pooler service (upstream's `docker-compose.pgbouncer.yml` variant: service
+    /// `pgbouncer`, or an `edoburu/pgbouncer` image), when the compose file has one.
+    pub pgbouncer: Option<Service>,
     /// Host PGDATA folder (relative), when PGDATA is a bind mount of a host path.
     pub pgdata_host: Option<PathBuf>,
     /// Where pooler.exs is.
@@ -172,6 +176,22 @@ impl Layout {
     pub fn detect(source: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
         detect(source, forced)
     }
+
+    /// The poolers this compose file runs, Supavisor first.
+    ///
+    /// Read from the services of the one compose file pgtls reads: a variant chosen with an
+    /// override (`supavisor: !reset null` in upstream's `docker-compose.pgbouncer.yml`) needs
+    /// the merged model of every file Compose reads to drop the Supavisor service.
+    pub fn pooler_kinds(&self) -> Vec<PoolerKind> {
+        let mut kinds = Vec::new();
+        if self.pooler.is_some() {
+            kinds.push(PoolerKind::Supavisor);
+        }
+        if self.pgbouncer.is_some() {
+            kinds.push(PoolerKind::PgBouncer);
+        }
+        kinds
+    }
 }
 
 /// Detects the layout of the deployment in `tree` (or uses `forced`).
@@ -184,7 +204,7 @@ pub fn detect(tree: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
         }
     }
     let looked_for = format!(
-        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` or `pgbouncer` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
     );
     let Some((compose_path, text)) = compose else {
@@ -204,7 +224,7 @@ pub fn detect_text(
     forced: Option<LayoutKind>,
 ) -> Result<Layout> {
     let looked_for = format!(
-        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` or `pgbouncer` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
     );
     if text.len() > MAX_COMPOSE_BYTES {
@@ -232,6 +252,7 @@ pub fn detect_text(
         find(&["db"], &["supabase-db"]),
         find(&["supavisor"], &["supabase-pooler"]),
     );
+    let pgbouncer = crate::pgbouncer::find(&services).cloned();
     let coolify = (
         find(&["supabase-db"], &[]),
         find(&["supabase-supavisor"], &[]),
@@ -239,7 +260,9 @@ pub fn detect_text(
     let detected = match forced {
         Some(kind) => Some(kind),
         None if coolify.0.is_some() && coolify.1.is_some() => Some(LayoutKind::Coolify),
-        None if upstream.0.is_some() && upstream.1.is_some() => Some(LayoutKind::Upstream),
+        None if upstream.0.is_some() && (upstream.1.is_some() || pgbouncer.is_some()) => {
+            Some(LayoutKind::Upstream)
+        }
         None => None,
     };
     let keys: Vec<String> = services.iter().map(|s| s.key.clone()).collect();
@@ -287,6 +310,7 @@ pub fn detect_text(
         compose: compose_path.to_path_buf(),
         db,
         pooler,
+        pgbouncer,
         pgdata_host,
         pooler_exs,
         service_keys: keys,

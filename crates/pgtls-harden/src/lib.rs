@@ -80,6 +80,7 @@ pub mod harden;
 pub mod layout;
 pub mod mounts;
 pub mod owner;
+pub mod pgbouncer;
 pub mod plan;
 pub mod pooler;
 pub mod run;
@@ -89,6 +90,8 @@ pub mod trust;
 pub mod via_coolify;
 
 #[cfg(test)]
+mod pgbouncer_tests;
+#[cfg(test)]
 mod plan_tests;
 
 /// Clients [`connstr`] builds connection strings for.
@@ -97,6 +100,7 @@ pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
 pub use crate::layout::{Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
+pub use crate::pgbouncer::PoolerKind;
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
 pub use crate::tree::Tree;
