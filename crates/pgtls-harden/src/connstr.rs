@@ -545,11 +545,10 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
             "--tenant {tenant} ignored: PgBouncer has no tenants, its pooled user is the role itself ({})",
             t.user
         )),
-        (crate::PoolerKind::PgBouncer, None) => {}
-        (_, None) => warnings.push(format!(
+        (crate::PoolerKind::Supavisor, None) => warnings.push(format!(
             "no --tenant given: replace {TENANT_PLACEHOLDER} in the pooled user with POOLER_TENANT_ID (percent-encoded in URLs)"
         )),
-        (_, Some(_)) => {}
+        _ => {}
     }
     if t.pooler == crate::PoolerKind::PgBouncer {
         notes.push(format!(
