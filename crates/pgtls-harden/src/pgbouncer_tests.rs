@@ -301,3 +301,25 @@ fn renewal_reloads_pgbouncer_with_sighup() {
             .all(|a| a.service != "pgbouncer")
     );
 }
+
+#[test]
+fn each_key_copy_has_its_reader() {
+    let layout = Layout::detect(&deployment(COMPOSE), None).unwrap();
+    let readers = crate::owner::key_readers(&layout, None);
+    let who: Vec<_> = readers
+        .iter()
+        .map(|r| (r.service.as_str(), r.ids, r.key.display().to_string()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("db", None, "volumes/tls/server.key".to_owned()),
+            (
+                "pgbouncer",
+                Some((70, 70)),
+                "volumes/pgbouncer-tls/server.key".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(readers[1].program, pgtls_certs::KeyProgram::PgBouncer);
+}
