@@ -380,9 +380,12 @@ pub fn plan<'a>(
         )?;
     } else {
         pooler_step.status = StepStatus::Skipped;
-        pooler_step
-            .notes
-            .push("no pooler service in this deployment".into());
+        pooler_step.notes.push(if layout.pgbouncer.is_some() {
+            "no Supavisor service in this deployment (PgBouncer is the pooler: pgbouncer-service)"
+                .into()
+        } else {
+            "no pooler service in this deployment".into()
+        });
         tenant_step.status = StepStatus::Skipped;
     }
     let mut pgbouncer_step = Step::new(crate::pgbouncer::STEP_ID);
@@ -1236,6 +1239,17 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
                 t.clone()
             }
         });
+    if layout.pooler.is_none() && layout.pgbouncer.is_some() {
+        // PgBouncer has no tenants: no `.tenant` suffix in the pooled user
+        steps.extend([
+            format!("prove it from the wire: pgtls verify {host} --ca {CA_DIR}/ca.crt"),
+            format!(
+                "give clients the CA and verified connection strings: pgtls connstr --host {host} --pooler pgbouncer --ca ca.crt"
+            ),
+            "before the deploy, or any time: pgtls check <this folder>".to_owned(),
+        ]);
+        return steps;
+    }
     steps.extend([
         format!(
             "prove it from the wire: pgtls verify {host} --ca {CA_DIR}/ca.crt --tenant {tenant}"
