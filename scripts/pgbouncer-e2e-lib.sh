@@ -147,7 +147,27 @@ pgbouncer_service() {
 YAML
 }
 
-# write_deployment DIR single|override: the bundled upstream deployment (examples/supabase)
+# The pgbouncer.ini a user mounts in the `ini` layout (our own, in the edoburu entrypoint's shape,
+# with a comment and a commented-out TLS line the editor must keep).
+user_ini() {
+  cat <<'INI'
+;; mounted over the image's generated file: the edoburu entrypoint then ignores the environment
+[databases]
+* = host=db port=5432 auth_user=postgres
+
+[pgbouncer]
+listen_addr = 0.0.0.0
+listen_port = 6432
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = /etc/pgbouncer/userlist.txt
+pool_mode = transaction
+ignore_startup_parameters = extra_float_digits
+;client_tls_sslmode = disable
+INI
+}
+
+# write_deployment DIR single|override|ini: the bundled upstream deployment (examples/supabase)
 # reduced to its db (and, for `override`, supavisor, which the override resets), the pgbouncer
 # service in docker-compose.yml (single) or in docker-compose.pgbouncer.yml chosen by
 # COMPOSE_FILE in .env (override, as upstream documents it), and the test's own file: local
@@ -166,7 +186,15 @@ write_deployment() {
   [ "$layout" = override ] && keep="db supavisor"
   # keep the services named in $keep; the single layout gets the pgbouncer service appended
   # to `services:`
-  awk -v keep=" $keep " -v layout="$layout" -v svc_text="$(pgbouncer_service)" '
+  local svc_text
+  svc_text=$(pgbouncer_service)
+  if [ "$layout" = ini ]; then
+    mkdir -p "$d/volumes/pgbouncer"
+    user_ini >"$d/volumes/pgbouncer/pgbouncer.ini"
+    svc_text=$(printf '%s\n' "$svc_text" | sed 's#^    depends_on:#    volumes:\n      - ./volumes/pgbouncer/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro\n    depends_on:#')
+    layout=single
+  fi
+  awk -v keep=" $keep " -v layout="$layout" -v svc_text="$svc_text" '
     function kept(s) { return index(keep, " " s " ") > 0 }
     /^name:/ { next }
     /^[^[:space:]#]/ {
