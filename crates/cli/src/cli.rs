@@ -948,7 +948,30 @@ pub struct ConnstrArgs {
     /// Pooled (transaction mode) port (1-65535).
     #[arg(long, default_value_t = 6543)]
     pub pooler_port: u16,
+    /// The pooler on the pooled port: `supavisor` (user `<user>.<tenant>`) or `pgbouncer`
+    /// (upstream's docker-compose.pgbouncer.yml; the user carries no tenant).
+    #[arg(long, value_enum, default_value_t = PoolerArg::Supavisor)]
+    pub pooler: PoolerArg,
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Poolers `connstr` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolerArg {
+    /// Supavisor (the default self-hosted pooler).
+    Supavisor,
+    /// PgBouncer (the edoburu image of upstream's docker-compose.pgbouncer.yml).
+    Pgbouncer,
+}
+
+impl PoolerArg {
+    /// The library's kind.
+    pub fn kind(self) -> pgtls_harden::PoolerKind {
+        match self {
+            Self::Supavisor => pgtls_harden::PoolerKind::Supavisor,
+            Self::Pgbouncer => pgtls_harden::PoolerKind::PgBouncer,
+        }
+    }
 }

@@ -19,6 +19,7 @@
 //!     password: Some("p@ss#1"),
 //!     port: 5432,
 //!     pooler_port: 6543,
+//!     pooler: pgtls_harden::PoolerKind::Supavisor,
 //! };
 //! let s = build(Client::Libpq, &t).unwrap();
 //! assert_eq!(
@@ -197,6 +198,9 @@ pub struct Target<'a> {
     pub port: u16,
     /// Pooled port.
     pub pooler_port: u16,
+    /// Which pooler serves the pooled port: Supavisor's pooled user carries the tenant
+    /// (`<user>.<tenant>`), PgBouncer's does not.
+    pub pooler: crate::PoolerKind,
 }
 
 /// A value `connstr` cannot build a safe string from.
@@ -379,9 +383,13 @@ pub fn npgsql_quote(value: &str) -> String {
     }
 }
 
-/// The pooled role: `<user>.<tenant>` (Supavisor needs the tenant suffix).
+/// The pooled role: `<user>.<tenant>` for Supavisor (it finds the tenant by the suffix), the
+/// role itself for PgBouncer (which has no tenants).
 pub fn pooled_user(t: &Target<'_>) -> String {
-    format!("{}.{}", t.user, t.tenant.unwrap_or(TENANT_PLACEHOLDER))
+    match t.pooler {
+        crate::PoolerKind::PgBouncer => t.user.to_owned(),
+        _ => format!("{}.{}", t.user, t.tenant.unwrap_or(TENANT_PLACEHOLDER)),
+    }
 }
 
 fn url_host(bare: &str) -> String {
@@ -395,7 +403,7 @@ fn url_host(bare: &str) -> String {
 /// The user for a URL: encoded, except pgtls's own tenant placeholder.
 fn url_user(t: &Target<'_>, pooled: bool) -> String {
     let user = encode(t.user, false);
-    if !pooled {
+    if !pooled || t.pooler == crate::PoolerKind::PgBouncer {
         return user;
     }
     match t.tenant {
@@ -637,9 +645,20 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
             (cs(false), cs(true))
         }
     };
-    if t.tenant.is_none() {
-        warnings.push(format!(
+    match (t.pooler, t.tenant) {
+        (crate::PoolerKind::PgBouncer, Some(tenant)) => warnings.push(format!(
+            "--tenant {tenant} ignored: PgBouncer has no tenants, its pooled user is the role itself ({})",
+            t.user
+        )),
+        (crate::PoolerKind::Supavisor, None) => warnings.push(format!(
             "no --tenant given: replace {TENANT_PLACEHOLDER} in the pooled user with POOLER_TENANT_ID (percent-encoded in URLs)"
+        )),
+        _ => {}
+    }
+    if t.pooler == crate::PoolerKind::PgBouncer {
+        notes.push(format!(
+            "PgBouncer variant: the pooled port {} is PgBouncer in transaction mode (upstream publishes ${{POOLER_PROXY_PORT_TRANSACTION}} -> 6432); it publishes no session port, so the direct string reaches the db only where its port {} is reachable",
+            t.pooler_port, t.port
         ));
     }
     if t.password.is_none() {
@@ -704,7 +723,45 @@ mod tests {
             password: Some("p@ss word"),
             port: 5432,
             pooler_port: 6543,
+            pooler: crate::PoolerKind::Supavisor,
         }
+    }
+
+    #[test]
+    fn pgbouncer_pooled_users_carry_no_tenant() {
+        let mut t = target();
+        t.pooler = crate::PoolerKind::PgBouncer;
+        let s = build(Client::Libpq, &t).unwrap();
+        assert!(
+            s.pooled
+                .starts_with("postgresql://postgres:p%40ss%20word@db.example.com:6543/"),
+            "{}",
+            s.pooled
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("--tenant acme ignored")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.notes.iter().any(|n| n.contains("PgBouncer variant")),
+            "{:?}",
+            s.notes
+        );
+        let prisma = build(Client::Prisma6, &t).unwrap();
+        assert!(
+            prisma.pooled.contains("postgres:p%40ss%20word@")
+                && prisma.pooled.ends_with("&pgbouncer=true"),
+            "{}",
+            prisma.pooled
+        );
+        t.tenant = None;
+        let s = build(Client::Jdbc, &t).unwrap();
+        assert!(!s.pooled.contains(TENANT_PLACEHOLDER), "{}", s.pooled);
+        assert!(!s.warnings.iter().any(|w| w.contains("--tenant")));
+        assert_eq!(pooled_user(&t), "postgres");
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub mod harden;
 pub mod layout;
 pub mod mounts;
 pub mod owner;
+pub mod pgbouncer;
 pub mod plan;
 pub mod pooler;
 pub mod renewal;
@@ -93,6 +94,8 @@ pub mod trust;
 pub mod via_coolify;
 
 #[cfg(test)]
+mod pgbouncer_tests;
+#[cfg(test)]
 mod plan_tests;
 
 /// Clients [`connstr`] builds connection strings for.
@@ -101,6 +104,7 @@ pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, Step, StepStatus, plan};
 pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
+pub use crate::pgbouncer::PoolerKind;
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};
 pub use crate::tree::Tree;

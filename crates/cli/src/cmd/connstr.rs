@@ -28,6 +28,7 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         password: from_env.as_deref().or(args.password.as_deref()),
         port: args.port,
         pooler_port: args.pooler_port,
+        pooler: args.pooler.kind(),
     };
     target.check()?;
     let all = clients(args.client.client())
@@ -38,6 +39,7 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.json(&serde_json::json!({
             "host": args.host,
             "tenant": args.tenant,
+            "pooler": args.pooler.kind(),
             "ca": args.ca,
             "clients": all,
         }))?;
