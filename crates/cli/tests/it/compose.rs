@@ -3,6 +3,7 @@
 //! the judge of what the hardened files mean. These tests need Compose v2 (`docker compose`;
 //! scripts/deps installs it) and fail without it; they need no Docker engine.
 
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -276,7 +277,7 @@ fn check_item(dir: &Path, f: &[&str], id: &str) -> (Option<i32>, Json) {
 }
 
 /// Upstream's PgBouncer variant (`docker-compose.pgbouncer.yml`: `supavisor: !reset null` and a
-/// `pgbouncer` service), chosen by COMPOSE_FILE in `.env` or by `-f`: harden edits the
+/// `pgbouncer` service), chosen by `COMPOSE_FILE` in `.env` or by `-f`: harden edits the
 /// `pgbouncer` service in the file that defines it (the base file keeps no PgBouncer or
 /// Supavisor edit), Compose's merged model runs PgBouncer with client TLS required and no
 /// Supavisor, check passes, a second harden is a no-op. A later override putting PgBouncer back
@@ -330,7 +331,6 @@ fn the_pgbouncer_variant_is_hardened_in_the_file_that_defines_it() {
         assert_ne!(base, base_before, "the db is hardened in the base file");
         let key = dir.path().join("volumes/pgbouncer-tls/server.key");
         let meta = std::fs::metadata(&key).unwrap();
-        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
         assert_eq!(
             (meta.uid(), meta.gid(), meta.permissions().mode() & 0o777),
             (70, 70, 0o600)
@@ -553,5 +553,73 @@ mod generated {
                 other => prop_assert!(false, "harden exit {other:?}: {}", text(&o)),
             }
         }
+    }
+}
+
+/// `certs adopt` on a hardened deployment running upstream's PgBouncer variant: the adopted key
+/// and certificate are also written to PgBouncer's own copy (volumes/pgbouncer-tls, key 0600
+/// owned by uid 70), the readers judged are the db, and PgBouncer on its copy (no Supavisor:
+/// it is removed), and check passes PgBouncer's items afterwards.
+#[test]
+fn certs_adopt_writes_pgbouncers_own_copy() {
+    let dir = deployment(
+        &[(
+            "docker-compose.pgbouncer.yml",
+            fixture("docker-compose.pgbouncer.yml"),
+        )],
+        "\nCOMPOSE_FILE=docker-compose.yml:docker-compose.pgbouncer.yml\n",
+    );
+    harden_holds(dir.path(), &[]);
+    let pki = pgtest::Pki::new();
+    let leaf = pki.leaf("db.example.com", "DNS:db.example.com", 90);
+    let scratch = tempfile::tempdir().unwrap();
+    let (crt, key) = (
+        scratch.path().join("full.pem"),
+        scratch.path().join("key.pem"),
+    );
+    std::fs::write(&crt, &leaf.cert).unwrap();
+    std::fs::write(&key, &leaf.key).unwrap();
+    let o = Command::new(crate::support::bin())
+        .args(["certs", "adopt", dir.path().to_str().unwrap()])
+        .args([
+            "--cert",
+            crt.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .args(["--domain", "db.example.com", "--json"])
+        .env("PGTLS_DOCKER", "0")
+        .env("NO_COLOR", "1")
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let json: Json = serde_json::from_slice(&o.stdout).unwrap();
+    let readers = json["readers"].as_array().unwrap();
+    assert_eq!(readers.len(), 2, "db and PgBouncer, no Supavisor: {json}");
+    let pgb = readers
+        .iter()
+        .find(|r| r["uid"] == 70)
+        .unwrap_or_else(|| panic!("no uid 70 reader: {json}"));
+    assert_eq!(pgb["key"], "volumes/pgbouncer-tls/server.key", "{pgb}");
+    assert_eq!(pgb["loads"], true, "{pgb}");
+    let copy = dir.path().join("volumes/pgbouncer-tls");
+    let main = dir.path().join("volumes/tls");
+    for f in ["server.crt", "server.key"] {
+        assert_eq!(
+            std::fs::read(copy.join(f)).unwrap(),
+            std::fs::read(main.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(main.join(".pgtls-adopted").exists());
+    let meta = std::fs::metadata(copy.join("server.key")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.permissions().mode() & 0o777),
+        (70, 70, 0o600)
+    );
+    for id in ["pooler-tls", "pooler-key"] {
+        let (_, item) = check_item(dir.path(), &[], id);
+        assert_eq!(item["verdict"], "pass", "{item}");
     }
 }
