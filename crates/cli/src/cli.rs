@@ -1022,6 +1022,10 @@ pub struct ConnstrArgs {
     /// the host name (the tenant's sni_hostname); needs a host name, not an IP address.
     #[arg(long)]
     pub sni: bool,
+    /// The pooler on the pooled port: `supavisor` (user `<user>.<tenant>`) or `pgbouncer`
+    /// (upstream's docker-compose.pgbouncer.yml; the user carries no tenant).
+    #[arg(long, value_enum, default_value_t = PoolerArg::Supavisor)]
+    pub pooler: PoolerArg,
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
@@ -1069,4 +1073,23 @@ pub struct ExporterArgs {
     /// Subtracted from Prometheus's scrape timeout to get a probe's deadline (default 500ms).
     #[arg(long, value_name = "DURATION")]
     pub timeout_offset: Option<String>,
+}
+
+/// Poolers `connstr` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolerArg {
+    /// Supavisor (the default self-hosted pooler).
+    Supavisor,
+    /// PgBouncer (the edoburu image of upstream's docker-compose.pgbouncer.yml).
+    Pgbouncer,
+}
+
+impl PoolerArg {
+    /// The library's kind.
+    pub fn kind(self) -> pgtls_harden::PoolerKind {
+        match self {
+            Self::Supavisor => pgtls_harden::PoolerKind::Supavisor,
+            Self::Pgbouncer => pgtls_harden::PoolerKind::PgBouncer,
+        }
+    }
 }

@@ -38,9 +38,27 @@ pub struct PgBouncerBuilder {
     pg_port: u16,
     settings: Vec<(String, String)>,
     files: Vec<PendingFile>,
+    ini_edit: Option<IniEdit>,
+}
+
+/// A rewrite of the generated pgbouncer.ini ([`PgBouncerBuilder::edit_ini`]).
+struct IniEdit(Box<dyn Fn(&str) -> String>);
+
+impl std::fmt::Debug for IniEdit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IniEdit(..)")
+    }
 }
 
 impl PgBouncerBuilder {
+    /// Rewrites the generated pgbouncer.ini (settings included) before it is written: for tests
+    /// of an ini editor, whose output the real PgBouncer then loads.
+    #[must_use]
+    pub fn edit_ini(mut self, edit: impl Fn(&str) -> String + 'static) -> Self {
+        self.ini_edit = Some(IniEdit(Box::new(edit)));
+        self
+    }
+
     /// The instance's directory, known before start.
     ///
     /// # Panics
@@ -100,6 +118,9 @@ impl PgBouncerBuilder {
             );
             for (k, v) in &self.settings {
                 let _ = writeln!(ini, "{k} = {v}");
+            }
+            if let Some(edit) = &self.ini_edit {
+                ini = (edit.0)(&ini);
             }
             let ini_path = dir.join("pgbouncer.ini");
             write_file_as(&ini_path, ini.as_bytes(), 0o600, None)?;
@@ -177,6 +198,7 @@ impl PgBouncer {
             pg_port: pg.port(),
             settings: Vec::new(),
             files: Vec::new(),
+            ini_edit: None,
         }
     }
 

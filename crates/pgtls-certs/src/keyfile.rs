@@ -317,6 +317,89 @@ pub fn key_file_verdict(shown: &str, facts: KeyFileFacts, reader: KeyReader<'_>)
     }
 }
 
+/// The programs that read a pgtls server key, each with its own rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProgram {
+    /// PostgreSQL: the permission check of `be-secure-common.c`, then an open
+    /// ([`key_file_verdict`]).
+    PostgreSql,
+    /// PgBouncer (`client_tls_key_file`): no permission check at all (pgbouncer/pgbouncer
+    /// `src/sbuf.c` hands the path to `tls_config_set_key_file`, which only opens and reads it),
+    /// so the only question is whether its user can read the file. The edoburu/pgbouncer image
+    /// runs as `postgres`, uid 70 (Alpine).
+    PgBouncer,
+}
+
+/// Decides whether `program`, running as `reader`, can load a key file with `facts`.
+///
+/// For [`KeyProgram::PostgreSql`] this is [`key_file_verdict`]. For [`KeyProgram::PgBouncer`]
+/// the key loads when its user can read it (owner, group or other read bit, as the kernel
+/// decides for a non-root process); when it cannot, the message is what PgBouncer logs before it
+/// exits (`TLS setup failed: failed to load private key file "F": (null)`, seen from PgBouncer
+/// 1.18 run as a user that cannot read the key) and the fix gives the key to that user with
+/// mode 0600. A PgBouncer key readable by group or others still loads: pgtls's own rule (one
+/// reader per key copy, 0600) is judged by the caller.
+///
+/// ```
+/// use pgtls_certs::{KeyFileFacts, KeyProgram, KeyReader, key_file_verdict_for};
+/// let pgbouncer = KeyReader::new(70, 70); // edoburu/pgbouncer: USER postgres (uid 70)
+/// let db_owned = KeyFileFacts { is_regular_file: true, uid: 105, gid: 106, mode: 0o600 };
+/// let verdict = key_file_verdict_for(KeyProgram::PgBouncer, "/etc/pgbouncer-tls/server.key", db_owned, pgbouncer);
+/// assert!(!verdict.loads());
+/// assert_eq!(verdict.fix().unwrap().command("server.key"), "chown 70:70 'server.key' && chmod 0600 'server.key'");
+/// let own = KeyFileFacts { uid: 70, gid: 70, ..db_owned };
+/// assert!(key_file_verdict_for(KeyProgram::PgBouncer, "k", own, pgbouncer).loads());
+/// ```
+pub fn key_file_verdict_for(
+    program: KeyProgram,
+    shown: &str,
+    facts: KeyFileFacts,
+    reader: KeyReader<'_>,
+) -> KeyFileVerdict {
+    match program {
+        KeyProgram::PostgreSql => key_file_verdict(shown, facts, reader),
+        KeyProgram::PgBouncer => {
+            let fix = KeyFileFix {
+                uid: reader.uid,
+                gid: reader.gid,
+                mode: 0o600,
+            };
+            if !facts.is_regular_file {
+                return KeyFileVerdict::Refused {
+                    message: format!(
+                        "TLS setup failed: failed to load private key file \"{shown}\": (null)"
+                    ),
+                    detail: None,
+                    fix: None,
+                };
+            }
+            let mode = facts.mode & 0o777;
+            let readable = if facts.uid == reader.uid {
+                mode & 0o400 != 0
+            } else if reader.in_group(facts.gid) {
+                mode & 0o040 != 0
+            } else {
+                mode & 0o004 != 0
+            };
+            if readable {
+                KeyFileVerdict::Loads
+            } else {
+                KeyFileVerdict::PassesCheckButUnreadable {
+                    message: format!(
+                        "TLS setup failed: failed to load private key file \"{shown}\": (null)"
+                    ),
+                    reason: format!(
+                        "owned by {}:{} with mode {mode:04o}: PgBouncer (uid {}, gid {}) cannot read it",
+                        facts.uid, facts.gid, reader.uid, reader.gid
+                    ),
+                    fix,
+                }
+            }
+        }
+    }
+}
+
 /// [`key_file_verdict`] for a file on disk: `Err` when `stat(2)` fails, as PostgreSQL reports it.
 ///
 /// # Errors

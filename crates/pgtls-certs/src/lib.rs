@@ -113,9 +113,9 @@ pub use inspect::{
 };
 pub use key::KeyType;
 pub use keyfile::{
-    GROUP_WORLD_DETAIL, KeyFileFacts, KeyFileFix, KeyFileProblem, KeyFileVerdict, KeyReader,
-    key_file_verdict, key_file_verdict_at, postgres_key_file_check,
-    postgres_key_file_check_with_groups,
+    GROUP_WORLD_DETAIL, KeyFileFacts, KeyFileFix, KeyFileProblem, KeyFileVerdict, KeyProgram,
+    KeyReader, key_file_verdict, key_file_verdict_at, key_file_verdict_for,
+    postgres_key_file_check, postgres_key_file_check_with_groups,
 };
 pub use names::{NameConstraint, San};
 pub use renew::{RenewOptions, RenewalPolicy, needs_renewal, renewal_reason};

@@ -43,26 +43,64 @@ pub struct KeyReaderSpec {
     pub gid: u32,
     /// Whether PostgreSQL's own permission check applies (only PostgreSQL makes it).
     pub postgres_rule: bool,
+    /// The key file it reads, relative to the deployment folder: the adopted
+    /// `volumes/tls/server.key`, or its own copy (PgBouncer's `volumes/pgbouncer-tls/server.key`,
+    /// which `adopt` rewrites too: mode 0600, owned by the reader).
+    pub key: PathBuf,
 }
 
-/// The readers of `server.key` in a pgtls deployment: the db's postgres user (`owner`,
-/// PostgreSQL's rule) and Supavisor, which runs as root (its image has no USER line). A pooler
-/// running as another user is one more entry here.
+impl KeyReaderSpec {
+    /// Whether it reads its own copy of the key rather than the adopted file.
+    pub fn own_copy(&self) -> bool {
+        self.key != Path::new(crate::harden::TLS_DIR).join("server.key")
+    }
+}
+
+/// The readers of `server.key` when the deployment is not known: the db's postgres user
+/// (`owner`, PostgreSQL's rule) and Supavisor, which runs as root (its image has no USER
+/// line). With the deployment, [`key_readers_in`] reads them from its services.
 pub fn key_readers(owner: Owner) -> Vec<KeyReaderSpec> {
+    let shared = Path::new(crate::harden::TLS_DIR).join("server.key");
     vec![
         KeyReaderSpec {
             who: "db (PostgreSQL)".into(),
             uid: owner.uid,
             gid: owner.gid,
             postgres_rule: true,
+            key: shared.clone(),
         },
         KeyReaderSpec {
             who: "pooler (Supavisor runs as root)".into(),
             uid: 0,
             gid: 0,
             postgres_rule: false,
+            key: shared,
         },
     ]
+}
+
+/// The readers of the key in the deployment `layout` (the one list,
+/// [`crate::owner::key_readers`]): the db as `owner` with PostgreSQL's rule, Supavisor as root
+/// when it runs, PgBouncer as uid 70 on its own copy when it runs.
+pub fn key_readers_in(layout: &crate::Layout, owner: Owner) -> Vec<KeyReaderSpec> {
+    crate::owner::key_readers(layout, None)
+        .into_iter()
+        .map(|r| {
+            let db = r.service == layout.db.key;
+            let (uid, gid) = if db {
+                (owner.uid, owner.gid)
+            } else {
+                r.ids.unwrap_or((owner.uid, owner.gid))
+            };
+            KeyReaderSpec {
+                who: format!("{} ({})", r.service, r.why),
+                uid,
+                gid,
+                postgres_rule: db,
+                key: r.key,
+            }
+        })
+        .collect()
 }
 
 /// Whether `reader` can load a key with `mode` owned by `owner`: `Err` with the reason.
@@ -155,6 +193,9 @@ pub struct AdoptRequest<'a> {
     pub now: i64,
     /// Write nothing.
     pub dry_run: bool,
+    /// The deployment folder `dir` belongs to and its layout, when known: its key readers are
+    /// judged ([`key_readers_in`]) and PgBouncer's own copy is rewritten when PgBouncer runs.
+    pub deployment: Option<(&'a Path, &'a crate::Layout)>,
 }
 
 fn read_opt(path: &Path) -> Result<Option<String>> {
@@ -262,10 +303,23 @@ pub fn adopt(req: &AdoptRequest<'_>) -> Result<AdoptReport> {
             )));
         }
     };
-    let readers: Vec<(KeyReaderSpec, Option<String>)> = key_readers(owner)
+    let specs = match req.deployment {
+        Some((_, layout)) => key_readers_in(layout, owner),
+        None => key_readers(owner),
+    };
+    // a reader of its own copy gets it 0600 and owned by its user (see `sync_pgbouncer_copy`)
+    let readers: Vec<(KeyReaderSpec, Option<String>)> = specs
         .into_iter()
         .map(|r| {
-            let v = reader_verdict(&r, mode, owner).err();
+            let v = if r.own_copy() {
+                let own = Owner {
+                    uid: r.uid,
+                    gid: r.gid,
+                };
+                reader_verdict(&r, 0o600, own).err()
+            } else {
+                reader_verdict(&r, mode, owner).err()
+            };
             (r, v)
         })
         .collect();
@@ -299,7 +353,22 @@ pub fn adopt(req: &AdoptRequest<'_>) -> Result<AdoptReport> {
     let note_current = note_before
         .as_ref()
         .is_some_and(|n| n.sha256 == checked.leaf.sha256);
+    let copy_dir = pgbouncer_copy_dir(req, &mut report.warnings);
     if unchanged && note_current {
+        if let (false, Some(dep)) = (req.dry_run, copy_dir) {
+            let synced = crate::pgbouncer::sync_copy(dep)?;
+            if !synced.is_empty() {
+                report.warnings.push(format!(
+                    "PgBouncer's own copy in {} was out of date and is rewritten: reload PgBouncer (docker compose kill -s SIGHUP <its service>)",
+                    crate::pgbouncer::PGBOUNCER_TLS_DIR
+                ));
+            }
+            report.files.extend(
+                synced
+                    .into_iter()
+                    .map(|f| (f, WriteStatus::Replaced.as_str())),
+            );
+        }
         return Ok(report);
     }
     if req.dry_run {
@@ -309,6 +378,13 @@ pub fn adopt(req: &AdoptRequest<'_>) -> Result<AdoptReport> {
             (crt, "would write"),
             (req.dir.join(ADOPTED_NOTE), "would write"),
         ];
+        if let Some(dep) = copy_dir {
+            let copy = dep.join(crate::pgbouncer::PGBOUNCER_TLS_DIR);
+            report.files.extend([
+                (copy.join("server.key"), "would write"),
+                (copy.join("server.crt"), "would write"),
+            ]);
+        }
         return Ok(report);
     }
     // the private leaf's names, to issue again on the way back (kept from an earlier note)
@@ -358,6 +434,15 @@ pub fn adopt(req: &AdoptRequest<'_>) -> Result<AdoptReport> {
         WriteOptions::cert(),
     )?;
     report.backup_dir = backups.dir().map(Path::to_path_buf);
+    if let Some(dep) = copy_dir {
+        // PgBouncer reads its own copy (0600, its uid 70): rewritten through the one writer
+        let synced = crate::pgbouncer::sync_copy(dep)?;
+        report.files.extend(
+            synced
+                .into_iter()
+                .map(|f| (f, WriteStatus::Replaced.as_str())),
+        );
+    }
     report.status = if report
         .files
         .iter()
@@ -369,6 +454,32 @@ pub fn adopt(req: &AdoptRequest<'_>) -> Result<AdoptReport> {
         AdoptStatus::Adopted
     };
     Ok(report)
+}
+
+/// The deployment folder whose PgBouncer copy `adopt` rewrites: PgBouncer runs in the
+/// deployment of `req` and `req.dir` is its `volumes/tls`. Without the copy folder (harden has
+/// not run since PgBouncer was added) a warning says so.
+fn pgbouncer_copy_dir<'a>(req: &AdoptRequest<'a>, warnings: &mut Vec<String>) -> Option<&'a Path> {
+    let (dep, layout) = req.deployment?;
+    let svc = layout.pgbouncer.as_ref()?;
+    let same = |a: &Path, b: &Path| {
+        std::path::absolute(a)
+            .ok()
+            .zip(std::path::absolute(b).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    if !same(req.dir, &dep.join(crate::harden::TLS_DIR)) {
+        return None;
+    }
+    if !dep.join(crate::pgbouncer::PGBOUNCER_TLS_DIR).is_dir() {
+        warnings.push(format!(
+            "PgBouncer (service `{}`) runs but has no own copy in {}: it does not serve this certificate; run pgtls harden (it gives PgBouncer its copy and client TLS)",
+            svc.key,
+            crate::pgbouncer::PGBOUNCER_TLS_DIR
+        ));
+        return None;
+    }
+    Some(dep)
 }
 
 /// `certs renew` after an adoption: a new leaf from the private CA for the names the private
@@ -556,6 +667,7 @@ mod tests {
             uid: 70,
             gid: 70,
             postgres_rule: false,
+            key: "volumes/tls/server.key".into(),
         };
         assert!(reader_verdict(&stranger, 0o600, own).is_err());
     }

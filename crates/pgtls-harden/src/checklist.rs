@@ -172,17 +172,20 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
         opts.trust.as_ref(),
         opts.pg_major.as_ref(),
     );
-    match (&layout.pooler, &layout.active_pooler) {
-        (Some(pooler), _) => {
+    match &layout.pooler {
+        Some(pooler) => {
             check_pooler(&mut cx, pooler, layout);
             check_tenant(&mut cx, layout, pooler);
         }
-        (None, crate::layout::ActivePooler::PgBouncer(b)) => check_pgbouncer(&mut cx, b, layout),
-        (None, _) => cx.warn(
+        None if layout.pgbouncer.is_some() => {}
+        None => cx.warn(
             "pooler-service",
             merged_note(layout, "no pooler service runs"),
             "nothing to check for Supavisor",
         ),
+    }
+    if let Some(svc) = &layout.pgbouncer {
+        check_pgbouncer(&mut cx, layout, svc);
     }
     let verdict = if cx.items.iter().any(|i| i.verdict == Verdict::Fail) {
         "fail"
@@ -202,33 +205,6 @@ fn merged_note(layout: &Layout, detail: &str) -> String {
     } else {
         detail.to_owned()
     }
-}
-
-/// The PgBouncer variant runs instead of Supavisor: not judged by this version, so never a pass.
-fn check_pgbouncer(cx: &mut Ctx<'_, '_>, b: &Service, layout: &Layout) {
-    let defined = layout
-        .merged(&b.key)
-        .and_then(|m| m.defined_in.last())
-        .map(|o| format!(" defined at {o}"))
-        .unwrap_or_default();
-    let removed = layout
-        .project
-        .as_ref()
-        .and_then(|p| p.removal("supavisor"))
-        .map(|r| format!("; Supavisor removed by `!reset` at {}", r.origin))
-        .unwrap_or_default();
-    cx.fail(
-        "pooler-tls",
-        merged_note(
-            layout,
-            &format!(
-                "the pooler Compose runs is PgBouncer (service `{}`{defined}, image {}){removed}: this version of pgtls does not judge PgBouncer's TLS, so nothing establishes that it refuses plaintext",
-                b.key,
-                b.image.as_deref().unwrap_or("(none)")
-            ),
-        ),
-        "give PgBouncer TLS by hand (edoburu/pgbouncer: CLIENT_TLS_SSLMODE=require, CLIENT_TLS_CERT_FILE, CLIENT_TLS_KEY_FILE on a mounted certificate it can read) and prove it with `pgtls verify HOST:PORT`",
-    );
 }
 
 fn check_db_settings(cx: &mut Ctx<'_, '_>, settings: &BTreeMap<String, String>, layout: &Layout) {
@@ -1009,6 +985,182 @@ fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service, layout: &Layout) {
             format!("not published: {}", missing.join(", ")),
             HARDEN_FIX,
         );
+    }
+}
+
+/// The PgBouncer variant: client TLS required (in the environment the edoburu entrypoint turns
+/// into pgbouncer.ini, or in a mounted pgbouncer.ini), certificate and key on a bind mount, the
+/// key readable by PgBouncer's uid, its port published. Ids `pooler-tls`, `pooler-key`,
+/// `pooler-ports`, as for Supavisor; the detail names the service.
+fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Service) {
+    use crate::pgbouncer::{ConfigSource, PGBOUNCER_USER, env_name, refuses_plaintext};
+    let name = format!("PgBouncer (`{}`)", svc.key);
+    let settings = match crate::pgbouncer::settings(cx.staging, layout, svc) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let why = match crate::pgbouncer::config_source(cx.staging, svc) {
+                ConfigSource::Unreachable { why, .. } => why,
+                _ => String::new(),
+            };
+            cx.warn(
+                "pooler-tls",
+                format!("{name}: its pgbouncer.ini cannot be read from here: {why}"),
+                "set client_tls_sslmode = require and the certificate and key in it",
+            );
+            return;
+        }
+        Err(e) => {
+            cx.fail(
+                "pooler-tls",
+                format!("{name}: its settings cannot be read: {e}"),
+                "fix the file",
+            );
+            return;
+        }
+    };
+    let file = settings.file.display().to_string();
+    let in_env = matches!(settings.source, ConfigSource::Env);
+    // in the environment: the file and line whose value Compose runs (the merged model's
+    // provenance), else the last file defining the service (where harden sets it)
+    let merged = layout.merged(&svc.key);
+    let shown = |setting: &str| {
+        if !in_env {
+            return format!("{setting} in {file}");
+        }
+        let var = env_name(setting);
+        let at = match merged {
+            Some(m) => match m.env(&var) {
+                Some(v) => v.origin.to_string(),
+                None => m
+                    .last_definition()
+                    .map_or_else(|| file.clone(), |o| o.file.clone()),
+            },
+            None => file.clone(),
+        };
+        format!("{var} in service `{}` of {at}", svc.key)
+    };
+    let port = crate::pgbouncer::listen_port(Some(&settings));
+    let mode = settings.get("client_tls_sslmode");
+    let mut problems = Vec::new();
+    if !refuses_plaintext(mode) {
+        problems.push(match mode {
+            None => format!(
+                "{} is not set (PgBouncer's default is disable): port {port} accepts plaintext clients",
+                shown("client_tls_sslmode")
+            ),
+            Some(m) => format!(
+                "{} is `{m}`: port {port} accepts plaintext clients",
+                shown("client_tls_sslmode")
+            ),
+        });
+    }
+    let mut key_host = None;
+    for setting in ["client_tls_cert_file", "client_tls_key_file"] {
+        match settings.get(setting) {
+            None | Some("") => problems.push(format!("{} is not set", shown(setting))),
+            Some(path) => match host_path_in(svc, path) {
+                None => problems.push(format!("{}={path} is not on a bind mount", shown(setting))),
+                Some(host)
+                    if host.is_relative() && cx.staging.read(&host).ok().flatten().is_none() =>
+                {
+                    problems.push(format!(
+                        "{}={path} -> {} does not exist (PgBouncer does not start)",
+                        shown(setting),
+                        host.display()
+                    ));
+                }
+                Some(host) => {
+                    if setting == "client_tls_key_file" {
+                        key_host = Some((path.to_owned(), host));
+                    }
+                }
+            },
+        }
+    }
+    if problems.is_empty() {
+        cx.pass(
+            "pooler-tls",
+            format!(
+                "{name}: client_tls_sslmode {} ({file}), certificate and key on a bind mount",
+                mode.unwrap_or_default()
+            ),
+        );
+    } else {
+        cx.fail(
+            "pooler-tls",
+            format!("{name}: {}", problems.join("; ")),
+            HARDEN_FIX,
+        );
+    }
+    if let Some((container, host)) = key_host {
+        let (u, g) = PGBOUNCER_USER;
+        match cx.staging.mode_owner(&host) {
+            Some((mode, Some((uid, gid)))) => {
+                let facts = KeyFileFacts {
+                    is_regular_file: cx.staging.tree().meta(&host).is_none_or(|m| m.is_file),
+                    uid,
+                    gid,
+                    mode,
+                };
+                let verdict = pgtls_certs::key_file_verdict_for(
+                    pgtls_certs::KeyProgram::PgBouncer,
+                    &container,
+                    facts,
+                    KeyReader::new(u, g),
+                );
+                let what = format!("{}: mode {mode:04o} owner {uid}:{gid}", host.display());
+                if !verdict.loads() {
+                    let fix = verdict.fix().map_or_else(
+                        || HARDEN_FIX.to_owned(),
+                        |f| {
+                            format!(
+                                "{} (pgtls harden writes PgBouncer its own copy)",
+                                f.command(&host.display().to_string())
+                            )
+                        },
+                    );
+                    cx.fail(
+                        "pooler-key",
+                        format!(
+                            "{what}: PgBouncer runs as uid {u} (the edoburu image's USER postgres) and cannot read it: {}",
+                            verdict.message().unwrap_or_default()
+                        ),
+                        fix,
+                    );
+                } else if mode & 0o077 != 0 {
+                    cx.warn(
+                        "pooler-key",
+                        format!("{what}: PgBouncer reads it, and so can other users (group or other bits)"),
+                        format!("chmod 0600 '{}'", host.display()),
+                    );
+                } else {
+                    cx.pass(
+                        "pooler-key",
+                        format!("{what}: readable by PgBouncer (uid {u}) and by no one else"),
+                    );
+                }
+            }
+            _ => cx.warn(
+                "pooler-key",
+                format!("{}: mode/owner unknown", host.display()),
+                HARDEN_FIX,
+            ),
+        }
+    }
+    let published = svc
+        .ports
+        .iter()
+        .find(|p| container_port(p) == Some(port.to_string().as_str()));
+    match published {
+        Some(spec) => cx.pass(
+            "pooler-ports",
+            format!("{name}: port {port} published ({spec})"),
+        ),
+        None => cx.warn(
+            "pooler-ports",
+            format!("{name}: port {port} (listen_port) is not published"),
+            "publish it (upstream: ${POOLER_PROXY_PORT_TRANSACTION}:6432)",
+        ),
     }
 }
 

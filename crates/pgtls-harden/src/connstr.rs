@@ -20,6 +20,7 @@
 //!     port: 5432,
 //!     pooler_port: 6543,
 //!     sni: false,
+//!     pooler: pgtls_harden::PoolerKind::Supavisor,
 //! };
 //! let s = build(Client::Libpq, &t).unwrap();
 //! assert_eq!(
@@ -201,6 +202,9 @@ pub struct Target<'a> {
     /// Supavisor 2.9+'s SNI routing: the pooled user is the plain role and Supavisor finds the
     /// tenant by the host name the client sends in TLS (the tenant's `sni_hostname`).
     pub sni: bool,
+    /// Which pooler serves the pooled port: Supavisor's pooled user carries the tenant
+    /// (`<user>.<tenant>`), PgBouncer's does not.
+    pub pooler: crate::PoolerKind,
 }
 
 /// A value `connstr` cannot build a safe string from.
@@ -383,10 +387,11 @@ pub fn npgsql_quote(value: &str) -> String {
     }
 }
 
-/// The pooled role: `<user>.<tenant>` (Supavisor needs the tenant suffix), or the plain role
-/// with SNI routing ([`Target::sni`]).
+/// The pooled role: `<user>.<tenant>` for Supavisor (it finds the tenant by the suffix), the
+/// plain role with Supavisor 2.9's SNI routing ([`Target::sni`]) and for PgBouncer (which has
+/// no tenants).
 pub fn pooled_user(t: &Target<'_>) -> String {
-    if t.sni {
+    if t.sni || t.pooler == crate::PoolerKind::PgBouncer {
         return t.user.to_owned();
     }
     format!("{}.{}", t.user, t.tenant.unwrap_or(TENANT_PLACEHOLDER))
@@ -403,7 +408,7 @@ fn url_host(bare: &str) -> String {
 /// The user for a URL: encoded, except pgtls's own tenant placeholder.
 fn url_user(t: &Target<'_>, pooled: bool) -> String {
     let user = encode(t.user, false);
-    if !pooled || t.sni {
+    if !pooled || t.sni || t.pooler == crate::PoolerKind::PgBouncer {
         return user;
     }
     match t.tenant {
@@ -654,9 +659,21 @@ pub fn build(client: Client, t: &Target<'_>) -> Result<ClientStrings, InputError
         notes.push(format!(
             "SNI routing needs Supavisor 2.9.0 or later and the tenant's sni_hostname set to {host}; the pooled user is the plain role (no .tenant suffix)"
         ));
-    } else if t.tenant.is_none() {
-        warnings.push(format!(
+    }
+    match (t.pooler, t.tenant) {
+        (crate::PoolerKind::PgBouncer, Some(tenant)) => warnings.push(format!(
+            "--tenant {tenant} ignored: PgBouncer has no tenants, its pooled user is the role itself ({})",
+            t.user
+        )),
+        (crate::PoolerKind::Supavisor, None) if !t.sni => warnings.push(format!(
             "no --tenant given: replace {TENANT_PLACEHOLDER} in the pooled user with POOLER_TENANT_ID (percent-encoded in URLs)"
+        )),
+        _ => {}
+    }
+    if t.pooler == crate::PoolerKind::PgBouncer {
+        notes.push(format!(
+            "PgBouncer variant: the pooled port {} is PgBouncer in transaction mode (upstream publishes ${{POOLER_PROXY_PORT_TRANSACTION}} -> 6432); it publishes no session port, so the direct string reaches the db only where its port {} is reachable",
+            t.pooler_port, t.port
         ));
     }
     if t.password.is_none() {
@@ -722,7 +739,45 @@ mod tests {
             port: 5432,
             pooler_port: 6543,
             sni: false,
+            pooler: crate::PoolerKind::Supavisor,
         }
+    }
+
+    #[test]
+    fn pgbouncer_pooled_users_carry_no_tenant() {
+        let mut t = target();
+        t.pooler = crate::PoolerKind::PgBouncer;
+        let s = build(Client::Libpq, &t).unwrap();
+        assert!(
+            s.pooled
+                .starts_with("postgresql://postgres:p%40ss%20word@db.example.com:6543/"),
+            "{}",
+            s.pooled
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("--tenant acme ignored")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.notes.iter().any(|n| n.contains("PgBouncer variant")),
+            "{:?}",
+            s.notes
+        );
+        let prisma = build(Client::Prisma6, &t).unwrap();
+        assert!(
+            prisma.pooled.contains("postgres:p%40ss%20word@")
+                && prisma.pooled.ends_with("&pgbouncer=true"),
+            "{}",
+            prisma.pooled
+        );
+        t.tenant = None;
+        let s = build(Client::Jdbc, &t).unwrap();
+        assert!(!s.pooled.contains(TENANT_PLACEHOLDER), "{}", s.pooled);
+        assert!(!s.warnings.iter().any(|w| w.contains("--tenant")));
+        assert_eq!(pooled_user(&t), "postgres");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn needs_recreate(steps: &[crate::step::Step]) -> bool {
         s.status == crate::step::StepStatus::Changed
             && matches!(
                 s.id,
-                "copy" | "db-service" | "pooler-service" | "pooler-tenant"
+                "copy" | "db-service" | "pooler-service" | "pooler-tenant" | "pgbouncer-service"
             )
     })
 }
@@ -169,6 +169,19 @@ pub fn actions(layout: &Layout, changes: &[Change]) -> Vec<Action> {
             },
         });
     }
+    if certs && let Some(p) = &layout.pgbouncer {
+        out.push(Action {
+            service: p.key.clone(),
+            kind: ActionKind::Reload,
+            command: format!("docker compose kill -s SIGHUP {}", p.key),
+            alternative: Some(format!(
+                "RELOAD; on PgBouncer's admin console (docker compose exec {} psql -h 127.0.0.1 -p {} -U postgres pgbouncer -c RELOAD)",
+                p.key,
+                crate::pgbouncer::listen_port_of(p, None)
+            )),
+            why: "PgBouncer re-reads its configuration and loads the certificate and key files again on SIGHUP (or RELOAD); open connections stay; if the new files cannot be loaded it keeps serving the old certificate".to_owned(),
+        });
+    }
     out
 }
 
@@ -214,11 +227,13 @@ pub struct Done {
 }
 
 /// The ports a service's TLS listener is checked on.
-fn ports_for(layout: &Layout, service: &str) -> &'static [u16] {
+fn ports_for(layout: &Layout, dir: &Path, service: &str) -> Vec<u16> {
     if layout.pooler.as_ref().is_some_and(|p| p.key == service) {
-        &[5432, 6543]
+        vec![5432, 6543]
+    } else if let Some(p) = layout.pgbouncer.as_ref().filter(|p| p.key == service) {
+        vec![crate::pgbouncer::listen_port_of(p, Some(dir))]
     } else {
-        &[5432]
+        vec![5432]
     }
 }
 
@@ -271,7 +286,7 @@ pub fn perform(
                 ),
                 (Ok(()), None) => unknown("no certificate to compare with".into()),
                 (Ok(()), Some(want)) => {
-                    confirm(engine, &id, ports_for(layout, &a.service), want, patience)
+                    confirm(engine, &id, &ports_for(layout, dir, &a.service), want, patience)
                 }
             };
             Done {
@@ -345,6 +360,7 @@ pub fn find_deployment(path: &Path) -> Option<(std::path::PathBuf, Layout)> {
         };
         let mounted = std::iter::once(&layout.db)
             .chain(layout.pooler.as_ref())
+            .chain(layout.pgbouncer.as_ref())
             .flat_map(|s| &s.volumes)
             .filter(|m| m.bind)
             .filter_map(|m| crate::layout::relative_host_path(&m.source))
@@ -404,14 +420,28 @@ pub fn take_effect_with(
         return Ok((vec![NO_DEPLOYMENT.to_owned()], true));
     };
     let want = cert.and_then(|p| std::fs::read_to_string(p).ok());
+    let mut synced = Vec::new();
+    if changes.contains(&Change::Certificates) && layout.pgbouncer.is_some() {
+        // PgBouncer reads its own copy (owned by its uid): bring it up to date first
+        let renewed_main = std::path::absolute(path)
+            .ok()
+            .zip(std::path::absolute(dir.join(crate::harden::TLS_DIR)).ok())
+            .is_some_and(|(p, t)| p.starts_with(&t));
+        if renewed_main {
+            for f in crate::pgbouncer::sync_copy(&dir)? {
+                synced.push(format!(
+                    "copied for PgBouncer: {} (its own copy; the key 0600 owned by {}:{})",
+                    f.display(),
+                    crate::pgbouncer::PGBOUNCER_USER.0,
+                    crate::pgbouncer::PGBOUNCER_USER.1
+                ));
+            }
+        }
+    }
     let engine = reload.then_some(engine);
-    Ok(after_change(
-        &dir,
-        &layout,
-        changes,
-        engine,
-        want.as_deref(),
-    ))
+    let (lines, ok) = after_change(&dir, &layout, changes, engine, want.as_deref());
+    synced.extend(lines);
+    Ok((synced, ok))
 }
 
 /// `harden --reload` after applying `steps`: the actions when only certificates or

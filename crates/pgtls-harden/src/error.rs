@@ -74,6 +74,9 @@ pub enum Error {
     /// From pooler-exs.
     #[error(transparent)]
     Pooler(#[from] pooler_exs::Error),
+    /// From pgbouncer-ini.
+    #[error(transparent)]
+    PgBouncerIni(#[from] pgbouncer_ini::Error),
     /// The PGDATA bind source is not a folder (a file, a symlink) or cannot be read.
     #[error(transparent)]
     PgData(#[from] PgDataError),

@@ -1,7 +1,7 @@
 //! The hardening planner: facts -> ordered steps -> staged file changes. Pure: nothing is written.
 //!
 //! Steps (stable ids, in order): `copy` (only with `--out`), `certificates`, `pg-hba`,
-//! `db-service`, `pooler-service`, `pooler-tenant`.
+//! `db-service`, `pooler-service`, `pooler-tenant`, `pgbouncer-service`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -124,6 +124,9 @@ impl Plan {
 /// `localhost`, `127.0.0.1`, `::1`, then the user's names.
 pub fn wanted_sans(layout: &Layout, extra: &[String]) -> Vec<String> {
     let mut names: Vec<String> = layout.db.network_names();
+    if let Some(p) = &layout.pgbouncer {
+        names.extend(p.network_names());
+    }
     if let Some(p) = &layout.pooler {
         names.extend(p.network_names());
     }
@@ -262,13 +265,11 @@ pub fn plan<'a>(
     if !tree.in_place() {
         steps.push(plan_copy(&mut staging, layout, &mut dirs)?);
     }
-    steps.push(plan_certificates(
-        &mut staging,
-        layout,
-        opts,
-        &mut dirs,
-        &mut warnings,
-    )?);
+    let mut certs_step = plan_certificates(&mut staging, layout, opts, &mut dirs, &mut warnings)?;
+    if layout.pgbouncer.is_some() {
+        crate::pgbouncer::plan_copy(&mut staging, &mut dirs, &mut certs_step)?;
+    }
+    steps.push(certs_step);
     let hba = hba_location(layout);
     steps.push(plan_hba(&mut staging, &hba, opts)?);
 
@@ -316,20 +317,18 @@ pub fn plan<'a>(
     } else {
         pooler_step.status = StepStatus::Skipped;
         tenant_step.status = StepStatus::Skipped;
-        if let crate::layout::ActivePooler::PgBouncer(b) = &layout.active_pooler {
-            let why = format!(
-                "the pooler Compose runs is PgBouncer (service `{}`, image {}), not Supavisor: this version of pgtls does not harden PgBouncer; its clients are not refused plaintext until CLIENT_TLS_SSLMODE=require with CLIENT_TLS_CERT_FILE/CLIENT_TLS_KEY_FILE is set on it",
-                b.key,
-                b.image.as_deref().unwrap_or("(none)")
-            );
-            pooler_step
-                .warnings
-                .push(Warning::new(Code::PoolerNotHardened, why));
-        } else {
-            pooler_step
-                .notes
-                .push("no pooler service runs in this deployment".into());
-        }
+        pooler_step.notes.push(match &layout.pgbouncer {
+            Some(b) => format!(
+                "no Supavisor service runs in this deployment (PgBouncer, service `{}`, is the pooler: pgbouncer-service)",
+                b.key
+            ),
+            None => "no pooler service runs in this deployment".into(),
+        });
+    }
+    let mut pgbouncer_step = Step::new(crate::pgbouncer::STEP_ID);
+    if let Some(svc) = &layout.pgbouncer {
+        crate::pgbouncer::plan(&mut staging, &mut compose, layout, svc, &mut pgbouncer_step)
+            .with_context(|| format!("editing service \"{}\"", svc.key))?;
     }
     let texts: Vec<(PathBuf, String)> = compose
         .texts()
@@ -341,6 +340,9 @@ pub fn plan<'a>(
     steps.push(db_step);
     steps.push(pooler_step);
     steps.push(tenant_step);
+    if layout.pgbouncer.is_some() {
+        steps.push(pgbouncer_step);
+    }
 
     warnings.push(Warning::new(Code::RequireMitm, "`sslmode=require` encrypts but does not authenticate the server: it does not stop a man in the middle. Give clients the CA (volumes/tls-ca/ca.crt) and use `sslmode=verify-full` (see `pgtls connstr`)"));
     if let Some(pooler) = &layout.pooler {
@@ -857,7 +859,7 @@ fn plan_hba(staging: &mut Staging<'_>, hba: &HbaLocation, opts: &HardenOptions) 
     Ok(step)
 }
 
-fn selinux_for(layout: &Layout) -> Option<Selinux> {
+pub(crate) fn selinux_for(layout: &Layout) -> Option<Selinux> {
     match layout.kind {
         LayoutKind::Upstream => Some(Selinux::Shared),
         LayoutKind::Coolify => None,
@@ -865,7 +867,7 @@ fn selinux_for(layout: &Layout) -> Option<Selinux> {
 }
 
 /// Records on `step` the compose files an edit changed (or the base file, unchanged).
-fn touch_compose(step: &mut Step, compose: &mut ComposeSet, changed: bool) {
+pub(crate) fn touch_compose(step: &mut Step, compose: &mut ComposeSet, changed: bool) {
     let touched = compose.take_touched();
     if touched.is_empty() {
         step.touch(compose.base(), changed);
@@ -1160,10 +1162,12 @@ pub fn state_warning(pgdata: &PgData, layout: &Layout) -> Option<Warning> {
 }
 
 fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Step]) -> Vec<String> {
-    let services = match &layout.pooler {
-        Some(p) => format!("{} {}", layout.db.key, p.key),
-        None => layout.db.key.clone(),
-    };
+    let services = std::iter::once(&layout.db)
+        .chain(layout.pooler.as_ref())
+        .chain(layout.pgbouncer.as_ref())
+        .map(|s| s.key.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut steps = Vec::new();
     if !tree.in_place() {
         // what the copy adds or changes, as top-level files and folders, PGDATA never among them
@@ -1220,7 +1224,7 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
         s.status == StepStatus::Changed
             && matches!(
                 s.id,
-                "copy" | "db-service" | "pooler-service" | "pooler-tenant"
+                "copy" | "db-service" | "pooler-service" | "pooler-tenant" | "pgbouncer-service"
             )
     });
     if compose_same && !changes.is_empty() && layout.kind == LayoutKind::Upstream {
@@ -1249,6 +1253,17 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
                 t.clone()
             }
         });
+    if layout.pooler.is_none() && layout.pgbouncer.is_some() {
+        // PgBouncer has no tenants: no `.tenant` suffix in the pooled user
+        steps.extend([
+            format!("prove it from the wire: pgtls verify {host} --ca {CA_DIR}/ca.crt"),
+            format!(
+                "give clients the CA and verified connection strings: pgtls connstr --host {host} --pooler pgbouncer --ca ca.crt"
+            ),
+            "before the deploy, or any time: pgtls check <this folder>".to_owned(),
+        ]);
+        return steps;
+    }
     steps.extend([
         format!(
             "prove it from the wire: pgtls verify {host} --ca {CA_DIR}/ca.crt --tenant {tenant}"

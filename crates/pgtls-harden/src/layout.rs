@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context as _, Error, Result};
+pub use crate::pgbouncer::PoolerKind;
 use crate::source::Source;
 
 /// Deployment layouts the recipe understands.
@@ -177,7 +178,7 @@ pub enum ActivePooler {
     /// The PgBouncer variant (upstream's `docker-compose.pgbouncer.yml`: service `pgbouncer`,
     /// container `supabase-pgbouncer`, image `edoburu/pgbouncer`), usually with Supavisor
     /// removed by `supavisor: !reset null`.
-    PgBouncer(Box<Service>),
+    PgBouncer,
     /// No pooler runs (none defined, removed, or outside the active profiles).
     None,
 }
@@ -197,12 +198,14 @@ pub struct Layout {
     pub project: Option<compose_patch::Project>,
     /// How Compose is invoked (what [`Layout::project`] was read with).
     pub invocation: ComposeInvocation,
-    /// Which pooler Compose starts.
-    pub active_pooler: ActivePooler,
     /// The database service.
     pub db: Service,
-    /// The pooler service.
+    /// The Supavisor pooler service.
     pub pooler: Option<Service>,
+    /// The PgBouncer pooler service (upstream's `docker-compose.pgbouncer.yml` variant: service
+    /// `pgbouncer`, or an `edoburu/pgbouncer` image), when Compose runs one (a running service
+    /// of the merged model, like [`Layout::pooler`]).
+    pub pgbouncer: Option<Service>,
     /// Host PGDATA folder (relative), when PGDATA is a bind mount of a host path.
     pub pgdata_host: Option<PathBuf>,
     /// Where pooler.exs is.
@@ -215,6 +218,31 @@ impl Layout {
     /// Detects the layout of the deployment in `source` (or uses `forced`).
     pub fn detect(source: &dyn Source, forced: Option<LayoutKind>) -> Result<Layout> {
         detect(source, forced)
+    }
+
+    /// The poolers Compose runs, Supavisor first: both come from the running services of the
+    /// merged model (a `supavisor: !reset null` in upstream's `docker-compose.pgbouncer.yml`
+    /// leaves only PgBouncer).
+    pub fn pooler_kinds(&self) -> Vec<PoolerKind> {
+        let mut kinds = Vec::new();
+        if self.pooler.is_some() {
+            kinds.push(PoolerKind::Supavisor);
+        }
+        if self.pgbouncer.is_some() {
+            kinds.push(PoolerKind::PgBouncer);
+        }
+        kinds
+    }
+
+    /// The pooler clients reach on the pooled port: Supavisor when it runs, else PgBouncer
+    /// (derived from [`Layout::pooler`] and [`Layout::pgbouncer`], like
+    /// [`Layout::pooler_kinds`]).
+    pub fn active_pooler(&self) -> ActivePooler {
+        match (&self.pooler, &self.pgbouncer) {
+            (Some(_), _) => ActivePooler::Supavisor,
+            (None, Some(_)) => ActivePooler::PgBouncer,
+            (None, None) => ActivePooler::None,
+        }
     }
 
     /// The service `key` as Compose runs it, every value with the file and line it came from
@@ -230,9 +258,9 @@ impl Layout {
 
     /// The pooler service Compose runs (Supavisor or the PgBouncer variant), with provenance.
     pub fn merged_pooler(&self) -> Option<&compose_patch::MergedService> {
-        match &self.active_pooler {
+        match self.active_pooler() {
             ActivePooler::Supavisor => self.merged(&self.pooler.as_ref()?.key),
-            ActivePooler::PgBouncer(s) => self.merged(&s.key),
+            ActivePooler::PgBouncer => self.merged(&self.pgbouncer.as_ref()?.key),
             ActivePooler::None => None,
         }
     }
@@ -259,9 +287,9 @@ impl Layout {
                 })
             })
         };
-        let pooler_kind = match &self.active_pooler {
+        let pooler_kind = match self.active_pooler() {
             ActivePooler::Supavisor => "supavisor",
-            ActivePooler::PgBouncer(_) => "pgbouncer",
+            ActivePooler::PgBouncer => "pgbouncer",
             ActivePooler::None => "none",
         };
         let project = self.project.as_ref();
@@ -335,7 +363,7 @@ pub fn detect_files(
     how: &ComposeInvocation,
 ) -> Result<Layout> {
     let looked_for = format!(
-        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` or `pgbouncer` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
     );
     let default_found = COMPOSE_NAMES
@@ -403,23 +431,6 @@ pub fn detect_text(
     from_services(dir, compose_path, &services, forced, None)
 }
 
-/// The pgbouncer variant among the services: key `pgbouncer`, container `supabase-pgbouncer`,
-/// or an `edoburu/pgbouncer` image.
-fn find_pgbouncer(services: &[Service]) -> Option<Service> {
-    services
-        .iter()
-        .find(|s| {
-            s.key == "pgbouncer"
-                || s.container_name.as_deref() == Some("supabase-pgbouncer")
-                || s.image.as_deref().is_some_and(|i| {
-                    i.split(':')
-                        .next()
-                        .is_some_and(|n| n.ends_with("pgbouncer"))
-                })
-        })
-        .cloned()
-}
-
 fn from_services(
     dir: &Path,
     compose_path: &Path,
@@ -428,7 +439,7 @@ fn from_services(
     project: Option<&compose_patch::Project>,
 ) -> Result<Layout> {
     let looked_for = format!(
-        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
+        "a compose file ({}) with services `db`/`supabase-db` and `supavisor`/`supabase-pooler` or `pgbouncer` (upstream supabase/docker), or `supabase-db` and `supabase-supavisor` (Coolify); use --layout upstream|coolify to force one",
         COMPOSE_NAMES.join(", ")
     );
     let find = |keys: &[&str], containers: &[&str]| -> Option<Service> {
@@ -447,11 +458,11 @@ fn from_services(
         find(&["db"], &["supabase-db"]),
         find(&["supavisor"], &["supabase-pooler"]),
     );
+    let pgbouncer = crate::pgbouncer::find(services).cloned();
     let coolify = (
         find(&["supabase-db"], &[]),
         find(&["supabase-supavisor"], &[]),
     );
-    let pgbouncer = find_pgbouncer(services);
     // the upstream folder with its pooler swapped (docker-compose.pgbouncer.yml) or removed
     let pooler_replaced = pgbouncer.is_some()
         || project.is_some_and(|p| {
@@ -511,20 +522,15 @@ fn from_services(
         Some(m) => relative_host_path(&m.source).map_or(PoolerExs::Missing, PoolerExs::File),
         None => PoolerExs::Missing,
     };
-    let active_pooler = match (&pooler, pgbouncer) {
-        (Some(_), _) => ActivePooler::Supavisor,
-        (None, Some(b)) => ActivePooler::PgBouncer(Box::new(b)),
-        (None, None) => ActivePooler::None,
-    };
     Ok(Layout {
         kind,
         compose: compose_path.to_path_buf(),
         files: vec![compose_path.to_path_buf()],
         project: None,
         invocation: ComposeInvocation::default(),
-        active_pooler,
         db,
         pooler,
+        pgbouncer,
         pgdata_host,
         pooler_exs,
         service_keys: keys,

@@ -90,6 +90,7 @@ pub mod layout;
 pub mod mounts;
 pub mod owner;
 pub mod paths;
+pub mod pgbouncer;
 pub mod pgmajor;
 pub mod plan;
 pub mod pooler;
@@ -104,6 +105,8 @@ pub mod trust;
 pub mod via_coolify;
 
 #[cfg(test)]
+mod pgbouncer_tests;
+#[cfg(test)]
 mod plan_tests;
 #[cfg(test)]
 mod report_tests;
@@ -114,6 +117,7 @@ pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, plan};
 pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
+pub use crate::pgbouncer::PoolerKind;
 pub use crate::pgmajor::PgMajor;
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::report::{Code, Warning};

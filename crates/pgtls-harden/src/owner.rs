@@ -136,6 +136,56 @@ impl DbUser {
     }
 }
 
+/// One reader of a server key copy: the service, the rule its program applies
+/// ([`pgtls_certs::KeyProgram`]), the user it reads as and the host file it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyReaderOf {
+    /// Compose service key.
+    pub service: String,
+    /// Whose rule decides (PostgreSQL's permission check, or only the open).
+    pub program: pgtls_certs::KeyProgram,
+    /// `uid:gid` it reads as; `None` when not known (the db's user before it is resolved).
+    pub ids: Option<(u32, u32)>,
+    /// The key file on the host (relative to the deployment folder).
+    pub key: PathBuf,
+    /// How the user is known.
+    pub why: &'static str,
+}
+
+/// Every reader of a pgtls server key in `layout`, each with its own copy or the shared one:
+/// the db (its postgres user, `db`; PostgreSQL's rule), Supavisor (root: its image has no `USER`;
+/// it reads the db's copy, which root may read under plain Docker) and PgBouncer (uid 70, the
+/// edoburu image's `USER postgres`; its own copy in [`crate::pgbouncer::PGBOUNCER_TLS_DIR`]).
+pub fn key_readers(layout: &Layout, db: Option<&DbUser>) -> Vec<KeyReaderOf> {
+    let shared = Path::new(crate::harden::TLS_DIR).join("server.key");
+    let mut out = vec![KeyReaderOf {
+        service: layout.db.key.clone(),
+        program: pgtls_certs::KeyProgram::PostgreSql,
+        ids: db.map(|u| (u.uid, u.gid)),
+        key: shared.clone(),
+        why: "the db image's postgres user",
+    }];
+    if let Some(p) = &layout.pooler {
+        out.push(KeyReaderOf {
+            service: p.key.clone(),
+            program: pgtls_certs::KeyProgram::PostgreSql,
+            ids: Some((0, 0)),
+            key: shared,
+            why: "Supavisor's image has no USER line: root",
+        });
+    }
+    if let Some(p) = &layout.pgbouncer {
+        out.push(KeyReaderOf {
+            service: p.key.clone(),
+            program: pgtls_certs::KeyProgram::PgBouncer,
+            ids: Some(crate::pgbouncer::PGBOUNCER_USER),
+            key: Path::new(crate::pgbouncer::PGBOUNCER_TLS_DIR).join("server.key"),
+            why: "the edoburu/pgbouncer image's USER postgres (uid 70)",
+        });
+    }
+    out
+}
+
 /// What the host shows of PGDATA.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]

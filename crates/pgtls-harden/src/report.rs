@@ -120,10 +120,18 @@ codes! {
     AdoptedCertificate = "W-ADOPTED-CERTIFICATE",
         "the adopted certificate has a finding clients may notice",
         "A certificate from a public CA adopted with `pgtls certs adopt` is kept as the server certificate. This warning reports something about it that does not stop the server from loading it but that some clients notice: a name given with --domain that it does not cover (clients dialling that name fail verify-full), an Ed25519 or P-521 key (several PostgreSQL clients refuse those), a leaf without its intermediate (clients that do not fetch intermediates fail), or an expired certificate later in the chain (often an extra cross-sign that clients skip). Fix it at the ACME client (names, key type, the full chain file) and adopt again.";
-    /// The pooler Compose runs is not one pgtls hardens in this plan.
-    PoolerNotHardened = "W-POOLER-NOT-HARDENED",
-        "the pooler Compose runs is not hardened by this plan",
-        "Compose's merged model says the pooler that runs is not the Supavisor service this plan edits (for example upstream's docker-compose.pgbouncer.yml replaces Supavisor with PgBouncer through `supavisor: !reset null`). Its clients are not refused plaintext until its own TLS settings are set; `pgtls check` fails the pooler item until they are.";
+    /// PgBouncer's config folder is bind-mounted but holds no pgbouncer.ini yet.
+    PgBouncerIniLater = "W-PGBOUNCER-INI-LATER",
+        "PgBouncer will write its own pgbouncer.ini at first start and then ignore the environment",
+        "The edoburu/pgbouncer image's entrypoint writes /etc/pgbouncer/pgbouncer.ini from its environment only when that file does not exist. This deployment bind-mounts the folder, so the file the entrypoint writes at the first start stays on the host, and every later start reads it and ignores the environment, including the CLIENT_TLS_* settings pgtls sets now. After the first start run `pgtls harden` again: it then edits the pgbouncer.ini in the folder (losslessly) instead of the environment.";
+    /// A `%include` after the TLS settings may override them.
+    PgBouncerIncludeAfter = "W-PGBOUNCER-INCLUDE-AFTER",
+        "pgbouncer.ini includes other files after the TLS settings: a setting there overrides them",
+        "PgBouncer reads pgbouncer.ini top to bottom and a later setting wins, `%include`d files included. The file pgtls edited includes other files after the client_tls_* lines, so a client_tls_sslmode (or cert/key) set in one of them overrides what pgtls wrote, for example back to disable. Check those files, or move the %include lines above the [pgbouncer] TLS settings; `pgtls check` judges only the main file's values.";
+    /// PgBouncer reads a configuration pgtls cannot edit.
+    PgBouncerConfigUnreachable = "W-PGBOUNCER-CONFIG-UNREACHABLE",
+        "PgBouncer reads a pgbouncer.ini pgtls cannot edit: set its TLS settings yourself",
+        "The PgBouncer container reads a pgbouncer.ini that is not a file under the deployment folder (a named volume, a file outside the folder, or a path the compose file does not mount), so pgtls cannot edit it and the environment it sets is ignored by the image's entrypoint. Set client_tls_sslmode = require, client_tls_cert_file and client_tls_key_file (the files pgtls writes to volumes/pgbouncer-tls, mounted at /etc/pgbouncer-tls) in that file yourself, then reload PgBouncer (SIGHUP).";
     /// A warning not yet given its own code.
     Other = "W-OTHER",
         "a warning without its own code yet",

@@ -435,6 +435,16 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         .transpose()?;
     let (fullchain, key, source) = adopt_source(a, &|k| std::env::var(k).ok())?;
     let dir = tls_dir_of(&a.dir);
+    let deployment = a.effect.deployment.clone().or_else(|| {
+        (dir != a.dir && a.dir.join(pgtls_harden::harden::TLS_DIR).is_dir()).then(|| a.dir.clone())
+    });
+    // the deployment and its layout (its key readers; PgBouncer's own copy when it runs)
+    let found = match &deployment {
+        Some(d) => pgtls_harden::Layout::detect(&pgtls_harden::FsSource::new(d), None)
+            .ok()
+            .map(|l| (d.clone(), l)),
+        None => pgtls_harden::effect::find_deployment(&dir.join("server.crt")),
+    };
     let report = pgtls_harden::adopt::adopt(&AdoptRequest {
         dir: &dir,
         fullchain: &fullchain,
@@ -444,10 +454,8 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         owner,
         now: time::OffsetDateTime::now_utc().unix_timestamp(),
         dry_run: a.dry_run,
+        deployment: found.as_ref().map(|(d, l)| (d.as_path(), l)),
     })?;
-    let deployment = a.effect.deployment.clone().or_else(|| {
-        (dir != a.dir && a.dir.join(pgtls_harden::harden::TLS_DIR).is_dir()).then(|| a.dir.clone())
-    });
     let changed = report.status == AdoptStatus::Adopted;
     let effect = if changed {
         let engine = pgtls_harden::docker::DockerCli::from_env();
@@ -482,7 +490,7 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             "backup_dir": report.backup_dir,
             "key_mode": format!("{:04o}", report.key_mode),
             "key_owner": format!("{}:{}", report.key_owner.0, report.key_owner.1),
-            "readers": report.readers.iter().map(|(r, v)| serde_json::json!({"who": r.who, "uid": r.uid, "loads": v.is_none(), "reason": v})).collect::<Vec<_>>(),
+            "readers": report.readers.iter().map(|(r, v)| serde_json::json!({"who": r.who, "uid": r.uid, "key": r.key, "loads": v.is_none(), "reason": v})).collect::<Vec<_>>(),
             "warnings": report.warnings,
             "effect": effect.as_ref().map(|(l, _)| l),
         }))?;
@@ -525,6 +533,14 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     for (r, v) in &report.readers {
         match v {
+            None if r.own_copy() => out.line(&format!(
+                "{} {} (its own copy) mode 0600 owner {}:{} loads for {}",
+                out.mark("pass"),
+                r.key.display(),
+                r.uid,
+                r.gid,
+                r.who
+            ))?,
             None => out.line(&format!(
                 "{} server.key mode {:04o} owner {}:{} loads for {}",
                 out.mark("pass"),

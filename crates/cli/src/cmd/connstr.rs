@@ -29,6 +29,7 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         port: args.port,
         pooler_port: args.pooler_port,
         sni: args.sni,
+        pooler: args.pooler.kind(),
     };
     target.check()?;
     let all = clients(args.client.client())
@@ -40,6 +41,7 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             "host": args.host,
             "tenant": args.tenant,
             "sni": args.sni,
+            "pooler": args.pooler.kind(),
             "ca": args.ca,
             "clients": all,
         }))?;

@@ -203,9 +203,11 @@ fn pg(tls: Option<&(Vec<u8>, Vec<u8>)>) -> Pg {
 fn bouncer(pg: &Pg, tls: Option<&(Vec<u8>, Vec<u8>)>) -> PgBouncer {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let users = format!(
-        "{} {}\n{} {}\n{} {}\n",
+        "{} {}\n{} {}\n{} {}\n{} {}\n",
         quote(pgtest::SUPERUSER),
         quote(pgtest::SUPERUSER_PASSWORD),
+        quote(USER),
+        quote(PASSWORD),
         quote(&format!("{USER}.{TENANT}")),
         quote(PASSWORD),
         quote(&format!("{USER}.{TENANT_NO_COLON}")),
@@ -882,4 +884,85 @@ fn connstr_ca_system_strings_verify_with_the_system_store() {
         "{:?}",
         after["jdbc"]
     );
+}
+
+/// The PgBouncer variant (`--pooler pgbouncer`): the pooled user is the role itself, no tenant
+/// suffix; the libpq string and Prisma's engine string (with `pgbouncer=true`) reach a real
+/// PgBouncer (`client_tls_sslmode = require`) over verified TLS as that role.
+#[test]
+fn connstr_pgbouncer_variant_connects_as_the_role_itself() {
+    let work = tempfile::tempdir().unwrap();
+    let certs = work.path().join("certs");
+    let o = pgtls([
+        "certs",
+        "init",
+        "--out",
+        &certs.display().to_string(),
+        "--san",
+        "localhost",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let read_pem = |n: &str| std::fs::read(certs.join(n)).unwrap();
+    let good = (read_pem("server.crt"), read_pem("server.key"));
+    let real = pg(Some(&good));
+    real.query(&format!(
+        "create role {} login password {}",
+        sql_ident(USER),
+        sql_literal(PASSWORD)
+    ));
+    let b = bouncer(&real, Some(&good));
+    let o = pgtls([
+        "connstr",
+        "--json",
+        "--pooler",
+        "pgbouncer",
+        "--host",
+        "localhost",
+        "--port",
+        &real.port().to_string(),
+        "--pooler-port",
+        &b.port().to_string(),
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+        "--ca",
+        &certs.join("ca.crt").display().to_string(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pooler"], "pgbouncer");
+    let pooled = |client: &str| {
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client"] == client)
+            .unwrap()["pooled"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let libpq = pooled("libpq");
+    assert!(!libpq.contains("app."), "no tenant suffix: {libpq}");
+    // (server_ssl is PgBouncer's own hop to the db, not the client's)
+    match run_psql_case(&libpq) {
+        Outcome::Ok {
+            user, client_tls, ..
+        } => {
+            assert_eq!(user, USER, "{libpq}");
+            assert!(client_tls, "{libpq}");
+        }
+        other @ Outcome::Refused(_) => panic!("{libpq}: {other:?}"),
+    }
+    let prisma = pooled("prisma6");
+    assert!(prisma.ends_with("&pgbouncer=true"), "{prisma}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    match rt.block_on(quaint_connect(&prisma)) {
+        Outcome::Ok { user, .. } => assert_eq!(user, USER, "{prisma}"),
+        other @ Outcome::Refused(_) => panic!("{prisma}: {other:?}"),
+    }
 }

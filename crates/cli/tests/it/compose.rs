@@ -3,6 +3,7 @@
 //! the judge of what the hardened files mean. These tests need Compose v2 (`docker compose`;
 //! scripts/deps installs it) and fail without it; they need no Docker engine.
 
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -255,61 +256,121 @@ fn pg15_chosen_in_dotenv_and_with_f_and_an_override_compose_does_not_read() {
     assert_eq!(after, unread);
 }
 
+/// `check --json`'s item `id`.
+fn check_item(dir: &Path, f: &[&str], id: &str) -> (Option<i32>, Json) {
+    let d = dir.to_str().unwrap();
+    let mut args = vec!["check", d, "--pg-owner", "105:106", "--json"];
+    for x in f {
+        args.extend(["-f", x]);
+    }
+    let o = pgtls(&args);
+    let json: Json =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let item = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {json}"))
+        .clone();
+    (o.status.code(), item)
+}
+
+/// Upstream's PgBouncer variant (`docker-compose.pgbouncer.yml`: `supavisor: !reset null` and a
+/// `pgbouncer` service), chosen by `COMPOSE_FILE` in `.env` or by `-f`: harden edits the
+/// `pgbouncer` service in the file that defines it (the base file keeps no PgBouncer or
+/// Supavisor edit), Compose's merged model runs PgBouncer with client TLS required and no
+/// Supavisor, check passes, a second harden is a no-op. A later override putting PgBouncer back
+/// in plaintext fails check naming that file and line.
 #[test]
-fn the_pgbouncer_variant_never_passes() {
+fn the_pgbouncer_variant_is_hardened_in_the_file_that_defines_it() {
     let extra = [(
         "docker-compose.pgbouncer.yml",
         fixture("docker-compose.pgbouncer.yml"),
     )];
+    let both = ["docker-compose.yml", "docker-compose.pgbouncer.yml"];
     for (env, f) in [
         (
             "\nCOMPOSE_FILE=docker-compose.yml:docker-compose.pgbouncer.yml\n",
-            vec![],
+            &[][..],
         ),
-        (
-            "",
-            vec![
-                "-f",
-                "docker-compose.yml",
-                "-f",
-                "docker-compose.pgbouncer.yml",
-            ],
-        ),
+        ("", &both[..]),
     ] {
         let dir = deployment(&extra, env);
-        let d = dir.path().to_str().unwrap();
-        let mut args = vec!["harden", d, "--pg-owner", "105:106"];
-        args.extend(&f);
-        let o = pgtls(&args);
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        let mut args = vec!["check", d, "--pg-owner", "105:106", "--json"];
-        args.extend(&f);
-        let o = pgtls(&args);
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        let json: Json = serde_json::from_slice(&o.stdout).unwrap();
-        let item = json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == "pooler-tls")
-            .unwrap();
-        assert_eq!(item["verdict"], "fail");
+        let base_before = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
+        harden_holds(dir.path(), f);
+        let json = compose_config(dir.path(), &both);
+        assert!(json["services"].get("supavisor").is_none(), "{json}");
+        let pgb = &json["services"]["pgbouncer"];
+        assert_eq!(pgb["environment"]["CLIENT_TLS_SSLMODE"], "require", "{pgb}");
+        assert_eq!(
+            pgb["environment"]["CLIENT_TLS_KEY_FILE"], "/etc/pgbouncer-tls/server.key",
+            "{pgb}"
+        );
         assert!(
-            item["detail"]
-                .as_str()
+            pgb["volumes"]
+                .as_array()
                 .unwrap()
-                .contains("docker-compose.pgbouncer.yml:4"),
-            "{item}"
+                .iter()
+                .any(|v| v["target"] == "/etc/pgbouncer-tls" && v["read_only"] == true),
+            "{pgb}"
         );
-        // the db is hardened where Compose reads it; Supavisor (removed) was not edited
-        let json = compose_config(
-            dir.path(),
-            &["docker-compose.yml", "docker-compose.pgbouncer.yml"],
-        );
-        assert_hardened(&json);
+        let over =
+            std::fs::read_to_string(dir.path().join("docker-compose.pgbouncer.yml")).unwrap();
+        assert!(over.contains("CLIENT_TLS_SSLMODE: require"), "{over}");
+        assert!(over.contains("supavisor: !reset null"), "{over}");
         let base = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
-        assert!(!base.contains("GLOBAL_DOWNSTREAM_CERT_PATH"));
+        assert!(
+            !base.contains("CLIENT_TLS_"),
+            "PgBouncer's edits went to the base file"
+        );
+        assert!(
+            !base.contains("GLOBAL_DOWNSTREAM_CERT_PATH"),
+            "the removed Supavisor was edited"
+        );
+        assert_ne!(base, base_before, "the db is hardened in the base file");
+        let key = dir.path().join("volumes/pgbouncer-tls/server.key");
+        let meta = std::fs::metadata(&key).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.permissions().mode() & 0o777),
+            (70, 70, 0o600)
+        );
+        for id in ["pooler-tls", "pooler-key", "pooler-ports"] {
+            let (code, item) = check_item(dir.path(), f, id);
+            assert_eq!(code, Some(0));
+            assert_eq!(item["verdict"], "pass", "{item}");
+        }
     }
+
+    // hardened, then a later override puts PgBouncer back in plaintext
+    let plain = "# a later override: PgBouncer back in plaintext\nservices:\n  pgbouncer:\n    environment:\n      CLIENT_TLS_SSLMODE: disable\n";
+    let dir = deployment(
+        &[
+            extra[0].clone(),
+            ("docker-compose.plain.yml", plain.to_owned()),
+        ],
+        "\nCOMPOSE_FILE=docker-compose.yml:docker-compose.pgbouncer.yml\n",
+    );
+    harden_holds(dir.path(), &[]);
+    let three = [
+        "docker-compose.yml",
+        "docker-compose.pgbouncer.yml",
+        "docker-compose.plain.yml",
+    ];
+    let json = compose_config(dir.path(), &three);
+    assert_eq!(
+        json["services"]["pgbouncer"]["environment"]["CLIENT_TLS_SSLMODE"],
+        "disable"
+    );
+    let (code, item) = check_item(dir.path(), &three, "pooler-tls");
+    assert_eq!(code, Some(1), "{item}");
+    assert_eq!(item["verdict"], "fail", "{item}");
+    assert!(
+        item["detail"].as_str().unwrap().contains(
+            "CLIENT_TLS_SSLMODE in service `pgbouncer` of docker-compose.plain.yml:5 is `disable`"
+        ),
+        "{item}"
+    );
 }
 
 #[test]
@@ -492,5 +553,73 @@ mod generated {
                 other => prop_assert!(false, "harden exit {other:?}: {}", text(&o)),
             }
         }
+    }
+}
+
+/// `certs adopt` on a hardened deployment running upstream's PgBouncer variant: the adopted key
+/// and certificate are also written to PgBouncer's own copy (volumes/pgbouncer-tls, key 0600
+/// owned by uid 70), the readers judged are the db, and PgBouncer on its copy (no Supavisor:
+/// it is removed), and check passes PgBouncer's items afterwards.
+#[test]
+fn certs_adopt_writes_pgbouncers_own_copy() {
+    let dir = deployment(
+        &[(
+            "docker-compose.pgbouncer.yml",
+            fixture("docker-compose.pgbouncer.yml"),
+        )],
+        "\nCOMPOSE_FILE=docker-compose.yml:docker-compose.pgbouncer.yml\n",
+    );
+    harden_holds(dir.path(), &[]);
+    let pki = pgtest::Pki::new();
+    let leaf = pki.leaf("db.example.com", "DNS:db.example.com", 90);
+    let scratch = tempfile::tempdir().unwrap();
+    let (crt, key) = (
+        scratch.path().join("full.pem"),
+        scratch.path().join("key.pem"),
+    );
+    std::fs::write(&crt, &leaf.cert).unwrap();
+    std::fs::write(&key, &leaf.key).unwrap();
+    let o = Command::new(crate::support::bin())
+        .args(["certs", "adopt", dir.path().to_str().unwrap()])
+        .args([
+            "--cert",
+            crt.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+        .args(["--domain", "db.example.com", "--json"])
+        .env("PGTLS_DOCKER", "0")
+        .env("NO_COLOR", "1")
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let json: Json = serde_json::from_slice(&o.stdout).unwrap();
+    let readers = json["readers"].as_array().unwrap();
+    assert_eq!(readers.len(), 2, "db and PgBouncer, no Supavisor: {json}");
+    let pgb = readers
+        .iter()
+        .find(|r| r["uid"] == 70)
+        .unwrap_or_else(|| panic!("no uid 70 reader: {json}"));
+    assert_eq!(pgb["key"], "volumes/pgbouncer-tls/server.key", "{pgb}");
+    assert_eq!(pgb["loads"], true, "{pgb}");
+    let copy = dir.path().join("volumes/pgbouncer-tls");
+    let main = dir.path().join("volumes/tls");
+    for f in ["server.crt", "server.key"] {
+        assert_eq!(
+            std::fs::read(copy.join(f)).unwrap(),
+            std::fs::read(main.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(main.join(".pgtls-adopted").exists());
+    let meta = std::fs::metadata(copy.join("server.key")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.permissions().mode() & 0o777),
+        (70, 70, 0o600)
+    );
+    for id in ["pooler-tls", "pooler-key"] {
+        let (_, item) = check_item(dir.path(), &[], id);
+        assert_eq!(item["verdict"], "pass", "{item}");
     }
 }
