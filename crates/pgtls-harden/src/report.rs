@@ -110,11 +110,11 @@ codes! {
         "PostgreSQL loads its server key only when it is owned by the server's user (or root) and not readable by others, so pgtls writes server.key owned by the db container's postgres uid:gid. Only root can give a file away: run `pgtls harden` with sudo, or, for a test copy, pass --pg-owner with your own uid:gid. A dry run shows the plan anyway; applying refuses before writing anything.";
     /// The pooler is a Supavisor older than 2.9.6 (libpq async clients can hang over TLS).
     SupavisorAsyncHang = "W-SUPAVISOR-ASYNC-HANG",
-        "this Supavisor can hang libpq's asynchronous clients once TLS is on: move to 2.9.6 or later",
+        "Supavisor before 2.9.6 can hang libpq async clients over TLS: move to 2.9.6+",
         "Supavisor before 2.9.6 (Coolify's Supabase template pins 2.7.4) wrote TLS records larger than libpq's asynchronous API (PQconsumeInput/PQisBusy, used by psycopg's async mode, pgx in some modes and many pooled drivers) reads in one go, so such a client can wait forever for a reply it already received. 2.9.6 (supabase/supavisor #993) caps the records. Turning TLS on is what exposes the bug: set the pooler image to supabase/supavisor:2.9.6 or later before or together with hardening; an image tag with no version is warned about because pgtls cannot tell.";
     /// The PostgreSQL major from the image, PGDATA or the flag disagree.
     PgMajorDisagrees = "W-PG-MAJOR-DISAGREES",
-        "the db image, PGDATA and --pg-version do not name the same PostgreSQL major",
+        "the db image, PGDATA and --pg-version name different PostgreSQL majors",
         "pgtls judges pg_hba.conf by the rules of the PostgreSQL major the deployment runs: --pg-version when given, else the db image's tag (as Compose merges it), else PGDATA's PG_VERSION, else the running container. When two of them disagree the server may not start at all (a PostgreSQL 17 server refuses a PostgreSQL 15 cluster: \"database files are incompatible with server\"), or the rules judged are not the ones the server applies. Upgrade the data (Supabase's utils/upgrade-pg17.sh keeps a copy of the old cluster) or pin the image that matches it (upstream's docker-compose.pg15.yml), then run harden again.";
     /// An adopted certificate has a finding that does not block it.
     AdoptedCertificate = "W-ADOPTED-CERTIFICATE",
@@ -122,15 +122,15 @@ codes! {
         "A certificate from a public CA adopted with `pgtls certs adopt` is kept as the server certificate. This warning reports something about it that does not stop the server from loading it but that some clients notice: a name given with --domain that it does not cover (clients dialling that name fail verify-full), an Ed25519 or P-521 key (several PostgreSQL clients refuse those), a leaf without its intermediate (clients that do not fetch intermediates fail), or an expired certificate later in the chain (often an extra cross-sign that clients skip). Fix it at the ACME client (names, key type, the full chain file) and adopt again.";
     /// PgBouncer's config folder is bind-mounted but holds no pgbouncer.ini yet.
     PgBouncerIniLater = "W-PGBOUNCER-INI-LATER",
-        "PgBouncer will write its own pgbouncer.ini at first start and then ignore the environment",
+        "PgBouncer writes its own pgbouncer.ini at first start, then ignores the env",
         "The edoburu/pgbouncer image's entrypoint writes /etc/pgbouncer/pgbouncer.ini from its environment only when that file does not exist. This deployment bind-mounts the folder, so the file the entrypoint writes at the first start stays on the host, and every later start reads it and ignores the environment, including the CLIENT_TLS_* settings pgtls sets now. After the first start run `pgtls harden` again: it then edits the pgbouncer.ini in the folder (losslessly) instead of the environment.";
     /// A `%include` after the TLS settings may override them.
     PgBouncerIncludeAfter = "W-PGBOUNCER-INCLUDE-AFTER",
-        "pgbouncer.ini includes other files after the TLS settings: a setting there overrides them",
+        "pgbouncer.ini includes files after the TLS settings, which may override them",
         "PgBouncer reads pgbouncer.ini top to bottom and a later setting wins, `%include`d files included. The file pgtls edited includes other files after the client_tls_* lines, so a client_tls_sslmode (or cert/key) set in one of them overrides what pgtls wrote, for example back to disable. Check those files, or move the %include lines above the [pgbouncer] TLS settings; `pgtls check` judges only the main file's values.";
     /// PgBouncer reads a configuration pgtls cannot edit.
     PgBouncerConfigUnreachable = "W-PGBOUNCER-CONFIG-UNREACHABLE",
-        "PgBouncer reads a pgbouncer.ini pgtls cannot edit: set its TLS settings yourself",
+        "PgBouncer reads a pgbouncer.ini pgtls cannot edit: set its TLS yourself",
         "The PgBouncer container reads a pgbouncer.ini that is not a file under the deployment folder (a named volume, a file outside the folder, or a path the compose file does not mount), so pgtls cannot edit it and the environment it sets is ignored by the image's entrypoint. Set client_tls_sslmode = require, client_tls_cert_file and client_tls_key_file (the files pgtls writes to volumes/pgbouncer-tls, mounted at /etc/pgbouncer-tls) in that file yourself, then reload PgBouncer (SIGHUP).";
     /// A warning not yet given its own code.
     Other = "W-OTHER",

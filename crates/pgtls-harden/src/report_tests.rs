@@ -65,6 +65,8 @@ fn a_started_upstream_deployment_raises_only_the_standing_warnings() {
         [
             Code::RequireMitm,
             Code::KeyTwoReaders,
+            // the fixture's pooler is Supavisor 2.7.2, before 2.9.6's fix (#25)
+            Code::SupavisorAsyncHang,
             Code::TenantCreateOnly
         ],
         "{:#?}",
@@ -198,6 +200,26 @@ fn a_pooler_without_pooler_exs_is_coded() {
     let plan = plan_of(started(&compose, CREATE_ONLY), None, &opts());
     assert!(
         codes(&plan).contains(&Code::PoolerExsMissing),
+        "{:?}",
+        codes(&plan)
+    );
+}
+
+#[test]
+fn supavisor_before_2_9_6_is_coded_and_later_is_not() {
+    let plan = plan_of(started(COMPOSE, CREATE_ONLY), None, &opts());
+    let hang: Vec<_> = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.warnings)
+        .filter(|w| w.code == Code::SupavisorAsyncHang)
+        .collect();
+    assert_eq!(hang.len(), 1, "{hang:?}");
+    assert!(hang[0].text.contains("2.9.6"), "{}", hang[0].text);
+    let fixed = COMPOSE.replace("supavisor:2.7.2", "supavisor:2.9.10");
+    let plan = plan_of(started(&fixed, CREATE_ONLY), None, &opts());
+    assert!(
+        !codes(&plan).contains(&Code::SupavisorAsyncHang),
         "{:?}",
         codes(&plan)
     );
