@@ -99,6 +99,20 @@ impl RenewTimer {
         }
     }
 
+    /// Adds `--textfile DIR/NAME.prom` to the command: after every run the service (and the
+    /// cron line) writes the certificate's metrics and the run's outcome for `node_exporter`'s
+    /// textfile collector in `dir`.
+    #[must_use]
+    pub fn with_textfile(mut self, dir: &Path) -> Self {
+        self.command.extend([
+            "--textfile".into(),
+            dir.join(format!("{}.prom", self.name))
+                .to_string_lossy()
+                .into_owned(),
+        ]);
+        self
+    }
+
     fn command_line(&self) -> String {
         self.command
             .iter()
@@ -261,6 +275,11 @@ mod tests {
                 .contains(" root sleep $(shuf -i 0-3600 -n 1) && /usr/local/bin/pgtls certs renew")
         );
         assert_eq!(quote("a$b"), "\"a\\$b\"");
+        let t = t.with_textfile(Path::new("/var/lib/prometheus/node-exporter"));
+        assert!(t.service().ends_with(
+            " --if-due --textfile /var/lib/prometheus/node-exporter/pgtls-renew-srv-my-supabase.prom\n"
+        ));
+        assert!(t.cron().contains(" --textfile /var/lib/prometheus/node-exporter/pgtls-renew-srv-my-supabase.prom 2>&1 | logger"));
     }
 
     #[test]
