@@ -419,6 +419,8 @@ fn adopted_certificate_in_check_harden_and_back() {
         "105:106",
         "--domain",
         "db.example.com",
+        // the step's notes after its first line (the report in one screen shows only that)
+        "--verbose",
     ]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert!(
