@@ -573,6 +573,15 @@ fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome
     let mut timer = pgtls_harden::renewal::RenewTimer::new(&dir, &pgtls);
     if let Some(t) = &a.textfile {
         let t = std::path::absolute(t).with_context(|| format!("resolving \"{}\"", t.display()))?;
+        // every run would fail writing its file: refuse to install that
+        if a.install && a.root.is_none() && !t.is_dir() {
+            return Err(Error::BadValue {
+                flag: "--textfile",
+                value: t.display().to_string(),
+                reason: "not a folder: create it, or name node_exporter's --collector.textfile.directory".into(),
+            }
+            .into());
+        }
         timer = timer.with_textfile(&t);
     }
     if !a.install {
