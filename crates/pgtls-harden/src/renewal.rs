@@ -158,12 +158,20 @@ impl RenewTimer {
 
     /// Everything `--print` shows.
     pub fn print(&self) -> String {
+        let metrics = self
+            .command
+            .iter()
+            .skip_while(|a| *a != "--textfile")
+            .nth(1)
+            .map(|f| format!("# after every run: {f} (node_exporter's textfile collector)\n"))
+            .unwrap_or_default();
         format!(
-            "# /etc/systemd/system/{0}.service\n{1}\n# /etc/systemd/system/{0}.timer\n{2}\n# enable: systemctl daemon-reload && systemctl enable --now {0}.timer\n# outcome: journalctl -u {0}.service\n\n# without systemd: /etc/cron.d/{0}\n{3}",
+            "# /etc/systemd/system/{0}.service\n{1}\n# /etc/systemd/system/{0}.timer\n{2}\n# enable: systemctl daemon-reload && systemctl enable --now {0}.timer\n# outcome: journalctl -u {0}.service\n{4}\n# without systemd: /etc/cron.d/{0}\n{3}",
             self.name,
             self.service(),
             self.timer(),
-            self.cron()
+            self.cron(),
+            metrics
         )
     }
 
