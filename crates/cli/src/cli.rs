@@ -493,10 +493,14 @@ Exit codes: 0 adopted or unchanged, 1 refused (nothing changed), 2 usage or runt
     #[command(after_help = "Examples:
   pgtls certs renew-timer /srv/supabase --print
   pgtls certs renew-timer /srv/supabase --install
+  pgtls certs renew-timer /srv/supabase --install --textfile /var/lib/prometheus/node-exporter
 
 The service runs `pgtls certs renew --if-due --reload` daily at a random time (RandomizedDelaySec);
 it renews only inside the renewal window (a third of the lifetime or 30 days left) and logs to the
-journal (journalctl -u NAME). Installing again with the same content rewrites nothing.
+journal (journalctl -u NAME). With --textfile it also writes, after every run and atomically,
+NAME.prom: the certificate's pgtls_certificate_* metrics, pgtls_renewal_last_run_timestamp_seconds
+and pgtls_renewal_last_success (1 when the run exited 0). Installing again with the same content
+rewrites nothing.
 
 Exit codes: 0 printed or installed, 2 usage or runtime error")]
     RenewTimer(CertsRenewTimerArgs),
@@ -562,6 +566,11 @@ pub struct CertsRenewTimerArgs {
     /// Write under this root instead of / (for packaging and tests; nothing is enabled then).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// After each run, write the certificate's metrics and the run's outcome to NAME.prom in
+    /// this node_exporter textfile collector folder (typically
+    /// /var/lib/prometheus/node-exporter); default: none.
+    #[arg(long, value_name = "DIR")]
+    pub textfile: Option<PathBuf>,
 }
 
 /// `pgtls certs init`.
@@ -685,6 +694,11 @@ pub struct CertsRenewArgs {
     /// the new certificate is still dated from the real clock.
     #[arg(long, value_name = "TIME", requires = "if_due")]
     pub now: Option<String>,
+    /// After the run, whatever its outcome, write node_exporter textfile metrics here
+    /// (atomically): the certificate's `pgtls_certificate_*` and the run's
+    /// `pgtls_renewal_last_run_timestamp_seconds` and `pgtls_renewal_last_success`.
+    #[arg(long, value_name = "FILE")]
+    pub textfile: Option<PathBuf>,
     /// Where the change must take effect.
     #[command(flatten)]
     pub effect: EffectArgs,

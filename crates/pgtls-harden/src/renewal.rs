@@ -99,6 +99,20 @@ impl RenewTimer {
         }
     }
 
+    /// Adds `--textfile DIR/NAME.prom` to the command: after every run the service (and the
+    /// cron line) writes the certificate's metrics and the run's outcome for `node_exporter`'s
+    /// textfile collector in `dir`.
+    #[must_use]
+    pub fn with_textfile(mut self, dir: &Path) -> Self {
+        self.command.extend([
+            "--textfile".into(),
+            dir.join(format!("{}.prom", self.name))
+                .to_string_lossy()
+                .into_owned(),
+        ]);
+        self
+    }
+
     fn command_line(&self) -> String {
         self.command
             .iter()
@@ -144,12 +158,20 @@ impl RenewTimer {
 
     /// Everything `--print` shows.
     pub fn print(&self) -> String {
+        let metrics = self
+            .command
+            .iter()
+            .skip_while(|a| *a != "--textfile")
+            .nth(1)
+            .map(|f| format!("# after every run: {f} (node_exporter's textfile collector)\n"))
+            .unwrap_or_default();
         format!(
-            "# /etc/systemd/system/{0}.service\n{1}\n# /etc/systemd/system/{0}.timer\n{2}\n# enable: systemctl daemon-reload && systemctl enable --now {0}.timer\n# outcome: journalctl -u {0}.service\n\n# without systemd: /etc/cron.d/{0}\n{3}",
+            "# /etc/systemd/system/{0}.service\n{1}\n# /etc/systemd/system/{0}.timer\n{2}\n# enable: systemctl daemon-reload && systemctl enable --now {0}.timer\n# outcome: journalctl -u {0}.service\n{4}\n# without systemd: /etc/cron.d/{0}\n{3}",
             self.name,
             self.service(),
             self.timer(),
-            self.cron()
+            self.cron(),
+            metrics
         )
     }
 
@@ -261,6 +283,11 @@ mod tests {
                 .contains(" root sleep $(shuf -i 0-3600 -n 1) && /usr/local/bin/pgtls certs renew")
         );
         assert_eq!(quote("a$b"), "\"a\\$b\"");
+        let t = t.with_textfile(Path::new("/var/lib/prometheus/node-exporter"));
+        assert!(t.service().ends_with(
+            " --if-due --textfile /var/lib/prometheus/node-exporter/pgtls-renew-srv-my-supabase.prom\n"
+        ));
+        assert!(t.cron().contains(" --textfile /var/lib/prometheus/node-exporter/pgtls-renew-srv-my-supabase.prom 2>&1 | logger"));
     }
 
     #[test]

@@ -20,7 +20,20 @@ pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
         CertsCommand::IssueClient(a) => issue_client(a, out),
         CertsCommand::Inspect(a) => inspect(a, out),
         CertsCommand::NeedsRenewal(a) => needs_renewal(a, out),
-        CertsCommand::Renew(a) => renew(a, out),
+        CertsCommand::Renew(a) => {
+            let r = renew(a, out);
+            match &a.textfile {
+                // written whatever the outcome (an error is a failed run), then the outcome
+                Some(f) => {
+                    let written = super::textfile::renewal(&a.dir, f, matches!(r, Ok(Outcome::Ok)));
+                    match (r, written) {
+                        (Ok(_), Err(e)) => Err(e),
+                        (r, _) => r,
+                    }
+                }
+                None => r,
+            }
+        }
         CertsCommand::Adopt(a) => adopt(a, out),
         CertsCommand::RenewTimer(a) => renew_timer(a, out),
     }
@@ -573,7 +586,20 @@ fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome
         Some(p) => p.clone(),
         None => std::env::current_exe().context("finding this pgtls binary")?,
     };
-    let timer = pgtls_harden::renewal::RenewTimer::new(&dir, &pgtls);
+    let mut timer = pgtls_harden::renewal::RenewTimer::new(&dir, &pgtls);
+    if let Some(t) = &a.textfile {
+        let t = std::path::absolute(t).with_context(|| format!("resolving \"{}\"", t.display()))?;
+        // every run would fail writing its file: refuse to install that
+        if a.install && a.root.is_none() && !t.is_dir() {
+            return Err(Error::BadValue {
+                flag: "--textfile",
+                value: t.display().to_string(),
+                reason: "not a folder: create it, or name node_exporter's --collector.textfile.directory".into(),
+            }
+            .into());
+        }
+        timer = timer.with_textfile(&t);
+    }
     if !a.install {
         out.raw(&timer.print())?;
         return Ok(Outcome::Ok);

@@ -86,6 +86,62 @@ pub fn certificate(
     )
 }
 
+/// `certs renew --textfile FILE`: the certificate in `dir` as it is after the run (when it can
+/// be read) and the run's outcome, in one atomic write.
+#[cfg(feature = "verify")]
+pub fn renewal(
+    dir: &std::path::Path,
+    output: &std::path::Path,
+    success: bool,
+) -> anyhow::Result<()> {
+    let cert = dir.join("server.crt");
+    let mut text = String::new();
+    let info = std::fs::read_to_string(&cert)
+        .ok()
+        .and_then(|pem| pgtls_certs::inspect(&pem).ok());
+    if let Some(info) = &info {
+        text.push_str(&pgtls_exporter::certificate_metrics(
+            &pgtls_exporter::CertificateFile {
+                file: cert.display().to_string(),
+                subject: info.subject.clone(),
+                issuer: info.issuer.clone(),
+                serial: info.serial.clone(),
+                sans: info.sans.clone(),
+                sha256: info.sha256.clone(),
+                not_before: info.not_before.clone(),
+                not_after: info.not_after.clone(),
+                chain_valid: None,
+                host: None,
+            },
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64().floor());
+    let dir_s = dir.display().to_string();
+    let labels = [("dir", dir_s.as_str())];
+    let mut e = pgtls_exporter::Exposition::new();
+    e.gauge(
+        "pgtls_renewal_last_run_timestamp_seconds",
+        "When pgtls certs renew last ran for this folder, as a Unix timestamp (alert when it gets old).",
+        &labels,
+        now,
+    );
+    e.gauge(
+        "pgtls_renewal_last_success",
+        "1 when the last pgtls certs renew run for this folder succeeded (renewed, or not due), else 0.",
+        &labels,
+        if success { 1.0 } else { 0.0 },
+    );
+    text.push_str(&e.finish());
+    emit(&text, Some(output))
+}
+
+#[cfg(not(feature = "verify"))]
+pub fn renewal(_: &std::path::Path, _: &std::path::Path, _: bool) -> anyhow::Result<()> {
+    Err(anyhow::anyhow!(NO_FEATURE))
+}
+
 #[cfg(not(feature = "verify"))]
 const NO_FEATURE: &str = "--format prometheus needs the `verify` feature (pgtls-exporter); rebuild with default features";
 

@@ -454,3 +454,115 @@ fn adopted_certificate_in_check_harden_and_back() {
         "{items:?}"
     );
 }
+
+/// `renew-timer --textfile DIR`: the printed service and cron line carry `--textfile
+/// DIR/NAME.prom`; the service's `ExecStart` run by hand (the clock moved with `--now`) writes the
+/// certificate's metrics and the run's outcome there, clean for `promtool check metrics`: a run
+/// outside the window succeeds (1), one inside it that cannot reload (no engine here) fails (0).
+#[test]
+fn renew_timer_textfile_records_each_run() {
+    let tmp = hardened();
+    let d = tmp.path();
+    let prom_dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "certs",
+        "renew-timer",
+        d.to_str().unwrap(),
+        "--print",
+        "--pgtls",
+        crate::support::bin(),
+        "--textfile",
+        prom_dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    let exec = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap_or_else(|| panic!("no ExecStart in {text}"))
+        .to_owned();
+    let tail = exec
+        .split_whitespace()
+        .skip_while(|w| *w != "--textfile")
+        .nth(1);
+    let prom = tail
+        .unwrap_or_else(|| panic!("no --textfile in {exec}"))
+        .to_owned();
+    assert!(
+        prom.starts_with(prom_dir.path().to_str().unwrap())
+            && Path::new(&prom).extension().is_some_and(|e| e == "prom"),
+        "{prom}"
+    );
+    let cron = text.lines().find(|l| l.contains(" root sleep ")).unwrap();
+    assert!(cron.contains(&format!("--textfile {prom} ")), "{cron}");
+    let service_run = |days: i64| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + u64::try_from(days * 86_400).unwrap();
+        let at = stdout(
+            &Command::new("date")
+                .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+                .output()
+                .unwrap(),
+        )
+        .trim()
+        .to_owned();
+        let words: Vec<&str> = exec.split_whitespace().collect();
+        let o = Command::new(words[0])
+            .args(&words[1..])
+            .args(["--now", &at])
+            .env("PGTLS_DOCKER", "0")
+            .output()
+            .unwrap();
+        (o, std::fs::read_to_string(&prom).unwrap())
+    };
+    let crt = d.join("volumes/tls/server.crt");
+    let served = std::fs::read(&crt).unwrap();
+    // a day on: not due, nothing renewed, the run succeeded
+    let (o, metrics) = service_run(1);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(std::fs::read(&crt).unwrap(), served);
+    crate::textfile::promtool_clean(&metrics);
+    assert!(
+        metrics.contains(&format!(
+            "pgtls_renewal_last_success{{dir=\"{}\"}} 1\n",
+            d.join("volumes/tls").display()
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pgtls_renewal_last_run_timestamp_seconds{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pgtls_certificate_expiry_timestamp_seconds{file="),
+        "{metrics}"
+    );
+    let first_fp = metrics
+        .lines()
+        .find(|l| l.starts_with("pgtls_certificate_info{"))
+        .unwrap()
+        .to_owned();
+    // 600 days on: inside the window, renewed, but the reload cannot be done: the run failed
+    let (o, metrics) = service_run(600);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert_ne!(std::fs::read(&crt).unwrap(), served);
+    crate::textfile::promtool_clean(&metrics);
+    assert!(
+        metrics.contains("pgtls_renewal_last_success{dir=") && metrics.contains("} 0\n"),
+        "{metrics}"
+    );
+    let second_fp = metrics
+        .lines()
+        .find(|l| l.starts_with("pgtls_certificate_info{"))
+        .unwrap();
+    assert_ne!(
+        first_fp, second_fp,
+        "the metrics name the renewed certificate"
+    );
+    // no temporary file left beside it (atomic write)
+    let left: Vec<_> = std::fs::read_dir(prom_dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}

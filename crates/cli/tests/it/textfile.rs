@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::support::{code, examples_dir, pgtls, stdout};
 
-fn promtool_clean(text: &str) {
+pub fn promtool_clean(text: &str) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
