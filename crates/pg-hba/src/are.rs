@@ -977,6 +977,20 @@ impl Vars {
         None
     }
 
+    /// `[.x.]` as a range endpoint: the element's character, or `None` once an error is set
+    /// (an empty name is `REG_ECOLLATE`, as in `regcomp.c`'s `brackpart`).
+    fn collating_element(&mut self) -> Option<u32> {
+        let span = self.scanplain();
+        if span.0 >= span.1 {
+            self.error(Err::ECollate);
+            return None;
+        }
+        if self.err.is_some() {
+            return None;
+        }
+        self.element(span)
+    }
+
     fn brackpart(&mut self) {
         let startc = match self.nexttype {
             Tok::Range => return self.error(Err::ERange),
@@ -991,19 +1005,10 @@ impl Vars {
                 }
                 c
             }
-            Tok::CollEl => {
-                let span = self.scanplain();
-                if span.0 >= span.1 {
-                    return self.error(Err::ECollate);
-                }
-                if self.err.is_some() {
-                    return;
-                }
-                match self.element(span) {
-                    Some(c) => c,
-                    None => return,
-                }
-            }
+            Tok::CollEl => match self.collating_element() {
+                Some(c) => c,
+                None => return,
+            },
             Tok::EClass => {
                 let span = self.scanplain();
                 if span.0 >= span.1 {
@@ -1041,19 +1046,10 @@ impl Vars {
                     }
                     c
                 }
-                Tok::CollEl => {
-                    let span = self.scanplain();
-                    if span.0 >= span.1 {
-                        return self.error(Err::ECollate);
-                    }
-                    if self.err.is_some() {
-                        return;
-                    }
-                    match self.element(span) {
-                        Some(c) => c,
-                        None => return,
-                    }
-                }
+                Tok::CollEl => match self.collating_element() {
+                    Some(c) => c,
+                    None => return,
+                },
                 _ => return self.error(Err::ERange),
             }
         } else {
