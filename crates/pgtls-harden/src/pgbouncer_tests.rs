@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::plan_tests::applied;
+
 use crate::checklist::{self, CheckOptions, Checklist, Verdict};
 use crate::pgbouncer::{PGBOUNCER_TLS_DIR, PoolerKind};
 use crate::{HardenOptions, Layout, LayoutKind, MemSource, Source, Tree};
@@ -48,19 +50,6 @@ fn deployment(compose: &str) -> MemSource {
         .file("docker-compose.yml", compose)
         .file(".env", DOTENV)
         .dir("volumes/db/data", 0o700, 105, 106)
-}
-
-fn applied(mut src: MemSource, plan: &crate::Plan) -> MemSource {
-    for c in &plan.changes {
-        let owner = c.owner.unwrap_or((1000, 1000));
-        src = src.file_with(&c.path, c.after.clone(), c.mode, owner);
-    }
-    for d in &plan.dirs {
-        if src.metadata(&d.path).is_none() {
-            src = src.dir(&d.path, d.mode, 0, 0);
-        }
-    }
-    src
 }
 
 fn check(src: MemSource) -> Checklist {

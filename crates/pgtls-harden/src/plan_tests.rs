@@ -5,7 +5,8 @@ use std::path::Path;
 use crate::checklist::{self, CheckOptions, Verdict};
 use crate::{Error, FileKind, HardenOptions, Layout, LayoutKind, MemSource, Source, Tree};
 
-const COMPOSE: &str = r#"services:
+/// The upstream compose file the planner tests start from (also `report_tests`).
+pub(crate) const COMPOSE: &str = r#"services:
   db:
     container_name: supabase-db
     image: supabase/postgres:15.8.1.060
@@ -23,7 +24,8 @@ const COMPOSE: &str = r#"services:
     command: ["/bin/sh", "-c", "/app/bin/server"]
 "#;
 
-const POOLER_EXS: &str = r#"params = %{
+/// Upstream's create-only pooler.exs (also `report_tests`).
+pub(crate) const POOLER_EXS: &str = r#"params = %{
   "external_id" => System.get_env("POOLER_TENANT_ID"),
   "db_host" => "db"
 }
@@ -41,7 +43,7 @@ fn upstream() -> MemSource {
 }
 
 /// The source with every planned change written over it, as `apply` would leave it.
-fn applied(mut src: MemSource, plan: &crate::Plan) -> MemSource {
+pub(crate) fn applied(mut src: MemSource, plan: &crate::Plan) -> MemSource {
     for c in &plan.changes {
         let owner = c.owner.unwrap_or((1000, 1000));
         src = src.file_with(&c.path, c.after.clone(), c.mode, owner);

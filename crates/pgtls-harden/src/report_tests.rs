@@ -1,36 +1,9 @@
 //! Each warning code, raised by the planner in the situation its long text describes (over an
 //! in-memory deployment, [`MemSource`]).
 
+use crate::plan_tests::{COMPOSE, POOLER_EXS as CREATE_ONLY};
 use crate::report::Code;
 use crate::{HardenOptions, Layout, MemSource, NoEngine, Plan, Source, Tree};
-
-const COMPOSE: &str = r#"services:
-  db:
-    container_name: supabase-db
-    image: supabase/postgres:15.8.1.060
-    volumes:
-      - ./volumes/db/data:/var/lib/postgresql/data:Z
-    command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]
-  supavisor:
-    container_name: supabase-pooler
-    image: supabase/supavisor:2.7.2
-    ports:
-      - ${POSTGRES_PORT}:5432
-      - ${POOLER_PROXY_PORT_TRANSACTION}:6543
-    volumes:
-      - ./volumes/pooler/pooler.exs:/etc/pooler/pooler.exs:ro,z
-    command: ["/bin/sh", "-c", "/app/bin/server"]
-"#;
-
-const CREATE_ONLY: &str = r#"params = %{
-  "external_id" => System.get_env("POOLER_TENANT_ID"),
-  "db_host" => "db"
-}
-
-if !Supavisor.Tenants.get_tenant_by_external_id(params["external_id"]) do
-  {:ok, _} = Supavisor.Tenants.create_tenant(params)
-end
-"#;
 
 /// An upstream deployment that has run once (PGDATA initialised).
 fn started(compose: &str, pooler_exs: &str) -> MemSource {
