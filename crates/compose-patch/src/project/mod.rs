@@ -318,6 +318,10 @@ struct Layer {
     map: Option<Mapping>,
     /// The whole service was tagged `!override`.
     replace: bool,
+    /// Written as `name:` with nothing under it. Compose (2.26) merges such a file into the
+    /// services read so far and validates the result against the compose-spec schema: fine
+    /// when an earlier file defines the service, "services.NAME must be a mapping" otherwise.
+    empty: bool,
     lines: ServiceLines,
     /// The service's environment as written (before interpolation).
     raw_env: BTreeMap<String, Option<String>>,
@@ -603,6 +607,16 @@ impl<'a> Loader<'a> {
                         },
                     });
                 } else {
+                    if layer.empty && !acc.contains_key(&key) {
+                        return Err(perr(
+                            &layer.file,
+                            layer.lines.line,
+                            format!(
+                                "service \"{key}\" must be a mapping: it is empty and no earlier \
+                                 file defines it (Compose refuses this; write its keys, or `{key}: {{}}`)"
+                            ),
+                        ));
+                    }
                     removed.retain(|r| r.key != key);
                     if !acc.contains_key(&key) {
                         order.push(key.clone());
@@ -725,6 +739,7 @@ impl<'a> Loader<'a> {
                         service: key.to_owned(),
                         map: None,
                         replace: false,
+                        empty: false,
                         lines: sl,
                         raw_env: raw_env_of(&doc.raw_root, key),
                     },
@@ -734,6 +749,7 @@ impl<'a> Loader<'a> {
                         service: key.to_owned(),
                         map: Some(t.value.as_mapping().cloned().unwrap_or_default()),
                         replace: true,
+                        empty: false,
                         lines: sl,
                         raw_env: raw_env_of(&doc.raw_root, key),
                     },
@@ -753,6 +769,7 @@ impl<'a> Loader<'a> {
                         service: key.to_owned(),
                         map: Some(m.clone()),
                         replace: false,
+                        empty: false,
                         lines: sl,
                         raw_env: raw_env_of(&doc.raw_root, key),
                     },
@@ -762,6 +779,7 @@ impl<'a> Loader<'a> {
                         service: key.to_owned(),
                         map: Some(Mapping::new()),
                         replace: false,
+                        empty: true,
                         lines: sl,
                         raw_env: raw_env_of(&doc.raw_root, key),
                     },
@@ -864,6 +882,7 @@ impl<'a> Loader<'a> {
             service: base.clone(),
             map: Some(base_map),
             replace: false,
+            empty: false,
             lines: doc.lines.services.get(&base).cloned().unwrap_or_default(),
             raw_env: raw_env_of(&doc.raw_root, &base),
         };

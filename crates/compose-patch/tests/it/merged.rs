@@ -63,6 +63,74 @@ fn judge(files: &[(String, String)], f: &[&str], env: &[(&str, &str)]) -> Projec
     .unwrap()
 }
 
+/// Found by the generated stacks in CI: an override naming a service with nothing under it.
+/// Compose merges each file onto the services read so far and validates the result: an empty
+/// service is fine on top of an existing one and refused ("services.NAME must be a mapping")
+/// when nothing before defines it: after a `!reset`, as a new service, or in the first file.
+#[test]
+fn an_empty_service_is_judged_like_compose() {
+    require_compose_v2();
+    let base = "services:\n  db:\n    image: base\n  pooler:\n    image: base\n";
+    type Files<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Files, bool, &str); 4] = [
+        (
+            &[
+                ("docker-compose.yml", base),
+                ("o1.yml", "services:\n  pooler:\n"),
+            ],
+            true,
+            "",
+        ),
+        (
+            &[
+                ("docker-compose.yml", base),
+                ("o0.yml", "services:\n  pooler: !reset null\n"),
+                ("o1.yml", "services:\n  pooler:\n"),
+            ],
+            false,
+            "\"o1.yml\" line 2",
+        ),
+        (
+            &[
+                ("docker-compose.yml", base),
+                ("o1.yml", "services:\n  extra:\n"),
+            ],
+            false,
+            "\"o1.yml\" line 2",
+        ),
+        (
+            &[
+                (
+                    "docker-compose.yml",
+                    "services:\n  db:\n    image: base\n  pooler:\n",
+                ),
+                ("o1.yml", "services:\n  pooler:\n    image: x\n"),
+            ],
+            false,
+            "\"docker-compose.yml\" line 4",
+        ),
+    ];
+    for (files, accepted, place) in cases {
+        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        let (ours, theirs) = both(files, &names, &[]);
+        if accepted {
+            assert_eq!(
+                ours.expect("we refused"),
+                theirs.expect("compose refused"),
+                "{files:?}"
+            );
+        } else {
+            let theirs = theirs.expect_err("compose accepted");
+            assert!(theirs.contains("must be a mapping"), "{theirs}");
+            let ours = ours.expect_err("we accepted");
+            assert!(
+                ours.contains(place) && ours.contains("must be a mapping"),
+                "{files:?}: {ours}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_override_that_sets_the_db_command_wins() {
     let files = folder(
@@ -455,6 +523,12 @@ proptest! {
         let (ours, theirs) = both(&refs, &f, &env);
         match theirs {
             Ok(theirs) => prop_assert_eq!(ours.map_err(|e| TestCaseError::fail(format!("we refused: {e}\nfiles: {files:#?}")))?, theirs, "files: {:#?}", files),
+            Err(e) if e.contains("must be a mapping") => {
+                // An empty service (`pooler:` with nothing under it): Compose's schema refuses
+                // the file, and so must we, naming the same service.
+                let ours = ours.err().unwrap_or_else(|| panic!("compose refused ({e}) but we accepted\nfiles: {files:#?}"));
+                prop_assert!(ours.contains("must be a mapping"), "compose: {e}\nours: {ours}");
+            }
             Err(e) => {
                 // Compose refuses some generated stacks (e.g. a service left without image):
                 // only acceptable for those reasons.
