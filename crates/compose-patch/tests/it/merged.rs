@@ -63,6 +63,9 @@ fn judge(files: &[(String, String)], f: &[&str], env: &[(&str, &str)]) -> Projec
     .unwrap()
 }
 
+/// Files of a fixed case: (name, text).
+type Files<'a> = &'a [(&'a str, &'a str)];
+
 /// Found by the generated stacks in CI: an override naming a service with nothing under it.
 /// Compose merges each file onto the services read so far and validates the result: an empty
 /// service is fine on top of an existing one and refused ("services.NAME must be a mapping")
@@ -71,7 +74,6 @@ fn judge(files: &[(String, String)], f: &[&str], env: &[(&str, &str)]) -> Projec
 fn an_empty_service_is_judged_like_compose() {
     require_compose_v2();
     let base = "services:\n  db:\n    image: base\n  pooler:\n    image: base\n";
-    type Files<'a> = &'a [(&'a str, &'a str)];
     let cases: [(Files, bool, &str); 4] = [
         (
             &[
