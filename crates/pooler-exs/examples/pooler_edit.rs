@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run -p pooler-exs --example pooler_edit -- FILE            # inspection as JSON
-//! cargo run -p pooler-exs --example pooler_edit -- FILE --enforce-ssl [--upstream-ca PATH] [--upsert]
+//! cargo run -p pooler-exs --example pooler_edit -- FILE --enforce-ssl [--upstream-ca PATH] [--upsert] [--sni HOST]
 //! ```
 //! Edits print the new script on stdout; the file is not written.
 
@@ -13,7 +13,9 @@ use pooler_exs::Script;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
-        eprintln!("usage: pooler_edit FILE [--enforce-ssl] [--upstream-ca PATH] [--upsert]");
+        eprintln!(
+            "usage: pooler_edit FILE [--enforce-ssl] [--upstream-ca PATH] [--upsert] [--sni HOST]"
+        );
         return ExitCode::from(2);
     };
     let text = match std::fs::read_to_string(path) {
@@ -52,6 +54,10 @@ fn run(text: &str, flags: &[String]) -> Result<String, Box<dyn std::error::Error
             }
             "--upsert" => {
                 script.rewrite_to_upsert()?;
+            }
+            "--sni" => {
+                let host = it.next().ok_or("--sni needs a host name")?;
+                script.set_sni_hostname(host)?;
             }
             other => return Err(format!("unknown flag {other:?}").into()),
         }

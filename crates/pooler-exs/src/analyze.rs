@@ -97,7 +97,8 @@ pub(crate) struct Guard {
     pub cond: (usize, usize),
     /// Token index of `do`.
     pub do_tok: usize,
-    pub has_else: bool,
+    /// Token index of the `else` at the block's level, if any.
+    pub else_tok: Option<usize>,
 }
 
 /// How the script treats an existing tenant.
@@ -494,7 +495,7 @@ impl<'a> View<'a> {
             if do_tok >= at {
                 continue;
             }
-            let Some((end_tok, has_else)) = self.find_end(do_tok) else {
+            let Some((end_tok, else_tok)) = self.find_end(do_tok) else {
                 continue;
             };
             if end_tok <= at {
@@ -510,10 +511,39 @@ impl<'a> View<'a> {
                 keyword: kw,
                 cond,
                 do_tok,
-                has_else,
+                else_tok,
             });
         }
         None
+    }
+
+    /// The innermost `fn` or `for ... do` block around token `at` (token index of `fn` or
+    /// `for`): code inside runs once per item, as in upstream's registry script
+    /// (`Enum.each(databases, fn db -> ... end)`), or only when the function is called.
+    pub fn enclosing_loop(&self, at: usize) -> Option<usize> {
+        // A stack of open blocks: `Some(token)` for `fn`/`for`, `None` for other `do` blocks.
+        let mut stack: Vec<Option<usize>> = Vec::new();
+        for j in 0..at.min(self.len()) {
+            if self.kind(j) != Kind::Ident {
+                continue;
+            }
+            if self.prev_sig(j).is_some_and(|p| self.is(p, Kind::Op, ".")) {
+                continue;
+            }
+            match self.text(j) {
+                "fn" => stack.push(Some(j)),
+                "do" => {
+                    // `for x <- xs do` (a `for` earlier on the `do`'s line).
+                    let first = self.token_at(self.line_start(self.tok(j).start));
+                    stack.push((first..j).find(|&k| self.is(k, Kind::Ident, "for")));
+                }
+                "end" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        stack.into_iter().rev().flatten().next()
     }
 
     /// The `do` of an `if`/`unless` header starting at `kw` (skipping bracket groups).
@@ -532,21 +562,21 @@ impl<'a> View<'a> {
         None
     }
 
-    /// The `end` matching `do_tok`, and whether an `else` sits at its level.
-    fn find_end(&self, do_tok: usize) -> Option<(usize, bool)> {
+    /// The `end` matching `do_tok`, and the `else` at its level, if any.
+    fn find_end(&self, do_tok: usize) -> Option<(usize, Option<usize>)> {
         let mut depth = 1usize;
-        let mut has_else = false;
+        let mut else_tok = None;
         for j in do_tok + 1..self.len() {
             if self.kind(j) != Kind::Ident {
                 continue;
             }
             match self.text(j) {
                 "do" | "fn" => depth += 1,
-                "else" if depth == 1 => has_else = true,
+                "else" if depth == 1 => else_tok = Some(j),
                 "end" => {
                     depth -= 1;
                     if depth == 0 {
-                        return Some((j, has_else));
+                        return Some((j, else_tok));
                     }
                 }
                 _ => {}

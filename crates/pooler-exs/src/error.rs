@@ -135,6 +135,26 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A host name Supavisor cannot route by (SNI): an IP address, or not a DNS host name.
+    #[error("invalid sni_hostname {value:?}: {reason}")]
+    InvalidSniHostname {
+        /// The value given.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A value that must differ per tenant, for a map built once per item of a loop.
+    #[error(
+        "line {line}: cannot set {key} to one literal value: the tenant parameters are built inside this `fn`/`for`, once per database (one tenant each), so every tenant would get the same {key}; {reason}"
+    )]
+    SharedByLoop {
+        /// The key.
+        key: String,
+        /// Line of the `fn`/`for`.
+        line: usize,
+        /// Why one value for all is wrong.
+        reason: String,
+    },
     /// An edit produced text this crate cannot scan again. This is a bug in the crate.
     #[error(
         "internal error: the edit produced a script that does not scan ({reason}); please report this"
@@ -156,11 +176,13 @@ impl Error {
             | Error::Syntax { line, .. }
             | Error::ParamsNotMap { line, .. }
             | Error::UnboundParams { line, .. }
-            | Error::CannotRewrite { line, .. } => Some(*line),
+            | Error::CannotRewrite { line, .. }
+            | Error::SharedByLoop { line, .. } => Some(*line),
             Error::AmbiguousParams { lines } => lines.first().copied(),
             Error::NoTenantCall
             | Error::InvalidKey { .. }
             | Error::InvalidValue { .. }
+            | Error::InvalidSniHostname { .. }
             | Error::EditBroke { .. } => None,
         }
     }

@@ -85,6 +85,15 @@
 //!   `upsert_tenant`: calling it crash-loops the container).
 //! - **Idempotence.** Every edit compares before writing: setting a key to the value it has,
 //!   removing an absent key or rewriting an upsert returns `Ok(false)` and changes nothing.
+//! - **One tenant per database.** Upstream's newer script (supabase/supabase
+//!   `docker/volumes/pooler/pooler.exs` around 1c8aa2c) reads a registry
+//!   (`DATABASE_REGISTRY_PATH`, default `/etc/supabase/databases.json`) and builds the map inside
+//!   `Enum.each(databases, fn db -> ... end)`: keys set in the map apply to every tenant;
+//!   [`ParamsMap::loop_line`] says so, and [`Script::set_sni_hostname`] refuses one literal name
+//!   for all of them. The registry holds only connection fields (ref, host, port, database,
+//!   `password_env`): TLS settings live in the script.
+//! - **SNI routing** (Supavisor 2.9+): [`Script::set_sni_hostname`] sets `sni_hostname` after
+//!   [`check_sni_hostname`] (a DNS host name, never an IP address: clients send no SNI for one).
 //! - Text in, text out: no file I/O. [`Script::inspect`] gives a serde-serialisable summary for
 //!   `pgtls pooler inspect --json`; [`harden`] runs the requested edits in one call and returns
 //!   the new text with a list of changes and warnings (create-only logic, the CA path that must
@@ -103,8 +112,9 @@
 //! - [`Script::remove`] takes an entry's own lines with it but leaves comment lines above it.
 //! - A map with several entries on one line and others on their own lines gets the new entry
 //!   on a line of its own, indented like the last entry.
-//! - The rewrite refuses ([`Error::CannotRewrite`]) an `if` that already has `else`, an `if`
-//!   that does not start its line, and parameters that are not a variable.
+//! - The rewrite refuses ([`Error::CannotRewrite`]) an `else` with code on its own line, an
+//!   `if` that does not start its line, and parameters that are not a variable. An `if` with an
+//!   `else` (upstream's registry script logs there) gets the update as the first line of it.
 //! - Line numbers are those of the text given; for a script inline in a compose file, the
 //!   caller adds the line offset of the `content: |` block.
 
@@ -117,6 +127,7 @@ mod error;
 mod harden;
 mod lex;
 mod script;
+mod sni;
 mod value;
 
 pub use analyze::{KeyStyle, TenantLogic};
@@ -124,6 +135,7 @@ pub use embed::{Host, TenantFile};
 pub use error::{Error, Result};
 pub use harden::{Change, HardenOptions, HardenReport, harden};
 pub use script::{Entry, FlagState, Inspection, ParamsMap, Script};
+pub use sni::{SNI_KEY, check_sni_hostname};
 pub use value::ValueExpr;
 
 #[cfg(doctest)]

@@ -22,6 +22,7 @@ pub struct Script {
 pub struct ParamsMap<'a> {
     src: &'a str,
     info: MapInfo,
+    loop_line: Option<usize>,
 }
 
 /// One `key => value` / `key: value` entry of the parameters map.
@@ -66,6 +67,14 @@ impl<'a> ParamsMap<'a> {
     /// The 1-based line of the map's `%{`.
     pub fn line(&self) -> usize {
         lex::line_col(self.src, self.info.start).0
+    }
+
+    /// The 1-based line of the `fn` (or `for`) the map is built in, when it is not at the top
+    /// level: upstream's registry script (supabase/supabase `docker/volumes/pooler/pooler.exs`
+    /// around 1c8aa2c) builds it in `Enum.each(databases, fn db -> ... end)`, one tenant per
+    /// database of `databases.json`, so every key set here applies to each of those tenants.
+    pub fn loop_line(&self) -> Option<usize> {
+        self.loop_line
     }
 
     /// The map's exact source, from `%{` to `}`.
@@ -178,6 +187,12 @@ pub struct Inspection {
     pub upstream_verify: Option<String>,
     /// Whether `upstream_tls_ca` is present.
     pub upstream_tls_ca: bool,
+    /// The source of `sni_hostname`, if present (Supavisor 2.9+ finds the tenant by the TLS
+    /// SNI host name when the user name has no `.tenant` suffix).
+    pub sni_hostname: Option<String>,
+    /// The 1-based line of the `fn`/`for` the map is built in ([`ParamsMap::loop_line`]):
+    /// one tenant per item (upstream's database registry), `None` at the top level.
+    pub params_loop_line: Option<usize>,
     /// How the script treats an existing tenant.
     pub tenant_logic: TenantLogic,
     /// `enforce_ssl` is `true` and the script upserts, so a restart applies it to an existing
@@ -245,10 +260,15 @@ impl Script {
     /// / `update_tenant`, directly or through a variable bound with `var = %{...}` before the
     /// call (the last such binding wins). All tenant calls must use the same map.
     pub fn params_map(&self) -> Result<ParamsMap<'_>> {
-        let info = self.view().params()?;
+        let view = self.view();
+        let info = view.params()?;
+        let loop_line = view
+            .enclosing_loop(info.open)
+            .map(|t| view.line(view.tok(t).start));
         Ok(ParamsMap {
             src: &self.src,
             info,
+            loop_line,
         })
     }
 
@@ -358,9 +378,16 @@ impl Script {
     ///   {:ok, _} = Supavisor.Tenants.create_tenant(params)
     /// end
     /// ```
-    /// Only the `if ... do` header changes; the body and `end` stay. Already upserting: no
-    /// change (`Ok(false)`). Unknown logic, an existing `else`, an `if` that is not at the
-    /// start of its line, or parameters that are not a variable: [`Error::CannotRewrite`].
+    /// Only the `if ... do` header changes; the body and `end` stay. When the `if` already has
+    /// an `else` (upstream's registry script, around supabase/supabase 1c8aa2c, logs "tenant
+    /// already exists" there), the header becomes `tenant = <lookup>` and `if !tenant do`, and
+    /// the update is a new line at the top of the `else` branch; the rest of that branch stays.
+    /// The update is `{:ok, _} = ...` in both forms: a failed update stops the script (and the
+    /// pooler's start) instead of leaving a tenant without the new settings.
+    ///
+    /// Already upserting: no change (`Ok(false)`). Unknown logic, an `else` with code on its
+    /// own line, an `if` that is not at the start of its line, or parameters that are not a
+    /// variable: [`Error::CannotRewrite`].
     pub fn rewrite_to_upsert(&mut self) -> Result<bool> {
         let view = self.view();
         let (logic, guard, calls) = view.tenant_logic();
@@ -383,9 +410,18 @@ impl Script {
             line,
             reason: reason.to_owned(),
         };
-        if guard.has_else {
-            return Err(cannot("the `if` already has an `else` branch"));
-        }
+        // With an `else` (upstream's registry script logs "already exists" there), the update
+        // goes on a line of its own right after `else`: the `else` must end its line.
+        let else_at = match guard.else_tok {
+            Some(e) => {
+                let end = view.tok(e).end;
+                let nl = view
+                    .eol_after(end)
+                    .ok_or_else(|| cannot("the `else` of the `if` does not end its line"))?;
+                Some(view.tok(nl).end)
+            }
+            None => None,
+        };
         let ls = view.line_start(kw.start);
         if !self.src[ls..kw.start]
             .chars()
@@ -428,19 +464,44 @@ impl Script {
             })
             .map_or_else(|| format!("{indent}  "), str::to_owned);
         let cond = &self.src[guard.cond.0..guard.cond.1];
-        let text = format!(
-            "{tenant_var} = {cond}{nl}{indent}if {tenant_var} do{nl}{body_indent}{{:ok, _}} = Supavisor.Tenants.update_tenant({tenant_var}, {variable}){nl}{indent}else"
-        );
+        let update =
+            format!("{{:ok, _}} = Supavisor.Tenants.update_tenant({tenant_var}, {variable})");
+        let splices = match else_at {
+            None => vec![Splice {
+                start: kw.start,
+                end: do_end,
+                text: format!(
+                    "{tenant_var} = {cond}{nl}{indent}if {tenant_var} do{nl}{body_indent}{update}{nl}{indent}else"
+                ),
+            }],
+            Some(else_line_end) => {
+                let rest = &self.src[else_line_end..];
+                let ws = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+                let else_indent = if ws > indent.len() && !rest[ws..].starts_with(['\n', '\r']) {
+                    rest[..ws].to_owned()
+                } else {
+                    body_indent.clone()
+                };
+                vec![
+                    Splice {
+                        start: kw.start,
+                        end: do_end,
+                        text: format!("{tenant_var} = {cond}{nl}{indent}if !{tenant_var} do"),
+                    },
+                    Splice {
+                        start: else_line_end,
+                        end: else_line_end,
+                        text: format!("{else_indent}{update}{nl}"),
+                    },
+                ]
+            }
+        };
         let before_map = view
             .params()
             .ok()
             .map(|m| self.src[m.start..m.end].to_owned());
         let saved = self.clone();
-        let changed = self.apply(vec![Splice {
-            start: kw.start,
-            end: do_end,
-            text,
-        }])?;
+        let changed = self.apply(splices)?;
         // Safety net: the tenant calls must still agree on the same map.
         let after_map = self
             .view()
@@ -470,6 +531,8 @@ impl Script {
             upstream_ssl: FlagState::of(map.get("upstream_ssl")),
             upstream_verify: map.get("upstream_verify").map(str::to_owned),
             upstream_tls_ca: map.contains_key("upstream_tls_ca"),
+            sni_hostname: map.get("sni_hostname").map(str::to_owned),
+            params_loop_line: map.loop_line(),
             tenant_logic,
             enforce_ssl_reaches_existing_tenant: enforce_ssl == FlagState::True
                 && tenant_logic == TenantLogic::Upsert,

@@ -423,10 +423,11 @@ fn unknown_logic_and_rewrite_refusals() {
     )
     .unwrap();
     assert_eq!(s.tenant_logic(), TenantLogic::CreateOnly);
-    let e = s.rewrite_to_upsert().unwrap_err();
+    // An existing `else` gets the update as its first line (upstream's registry script).
+    assert!(s.rewrite_to_upsert().unwrap());
     assert_eq!(
-        e.to_string(),
-        "line 2: cannot rewrite the tenant logic into an upsert: the `if` already has an `else` branch"
+        s.as_str(),
+        "params = %{a: 1}\ntenant = Supavisor.Tenants.get_tenant_by_external_id(\"t\")\nif !tenant do\n  Supavisor.Tenants.create_tenant(params)\nelse\n  {:ok, _} = Supavisor.Tenants.update_tenant(tenant, params)\n  :ok\nend\n"
     );
 
     let mut s = Script::parse(

@@ -6,4 +6,6 @@ mod embedded;
 mod errors;
 mod golden;
 mod props;
+mod registry;
+mod sni;
 mod support;
