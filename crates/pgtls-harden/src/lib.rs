@@ -81,6 +81,7 @@ pub mod checklist;
 mod compose_set;
 pub mod compose_v2;
 pub mod connstr;
+pub mod container_files;
 pub mod coolify;
 pub mod docker;
 pub mod effect;
