@@ -97,6 +97,13 @@ pub fn harden(text: &str, options: &HardenOptions) -> Result<HardenReport> {
             line,
         });
     }
+    if let Some(line) = script.params_map()?.loop_line()
+        && !changes.is_empty()
+    {
+        warnings.push(format!(
+            "the tenant parameters are built once per database inside the loop at line {line} (one tenant per entry of the script's database registry): these settings apply to every one of those tenants"
+        ));
+    }
     let tenant_logic = script.tenant_logic();
     match tenant_logic {
         TenantLogic::CreateOnly => warnings.push(

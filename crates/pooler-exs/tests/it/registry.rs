@@ -82,6 +82,28 @@ fn tls_keys_are_added_as_lines_in_the_loop_map() {
     ));
     assert_eq!(report.tenant_logic, TenantLogic::CreateOnly);
     assert!(report.warnings.iter().any(|w| w.contains("only creates")));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("inside the loop at line 51") && w.contains("every one")),
+        "{:?}",
+        report.warnings
+    );
+    // The one-tenant script gets no such warning.
+    let one = harden(
+        &fixture("valid/upstream-pooler.exs"),
+        &HardenOptions {
+            enforce_ssl: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        !one.warnings.iter().any(|w| w.contains("loop")),
+        "{:?}",
+        one.warnings
+    );
 }
 
 #[test]
