@@ -76,6 +76,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adopt;
+pub mod adopt_input;
 pub mod apply;
 pub mod checklist;
 mod compose_set;
