@@ -95,6 +95,7 @@ pub mod pgbouncer;
 pub mod pgmajor;
 pub mod plan;
 pub mod pooler;
+pub mod renew_due;
 pub mod renewal;
 pub mod report;
 pub mod run;

@@ -14,6 +14,7 @@ use crate::cmd::edit::read_text;
 use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
+use pgtls_harden::renew_due::{self, Due};
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     match cmd {
@@ -281,22 +282,11 @@ fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Out
 fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let ca_dir = a.ca_dir.as_deref().unwrap_or(&a.dir);
     let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
-    let adopted = pgtls_harden::adopt::AdoptedNote::read(&a.dir)?.filter(|n| {
-        pgtls_harden::adopt::is_adopted(
-            Some(n),
-            &std::fs::read_to_string(&cert).unwrap_or_default(),
-        )
-    });
+    let adopted = renew_due::adopted_note(&a.dir)?;
     if a.if_due {
-        if let Some(n) = &adopted {
-            out.line(&format!(
-                "{}: adopted from {}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done",
-                cert.display(),
-                n.source
-            ))?;
-            return Ok(Outcome::Ok);
-        }
+        // the time is not read for an adopted certificate (its ACME client renews it)
         let now = match &a.now {
+            _ if adopted.is_some() => 0,
             Some(t) => {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                     .map_err(|e| Error::BadValue {
@@ -308,20 +298,21 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             }
             None => time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        let pem = read_text(&cert)?;
-        let info = pgtls_certs::inspect(&pem)
-            .with_context(|| format!("reading \"{}\"", cert.display()))?;
-        match RenewalPolicy::default().reason_at(&info, now) {
-            None => {
-                out.line(&format!(
-                    "{}: not due ({} days left, until {}; renewed when a third of the lifetime or 30 days are left); nothing done",
-                    cert.display(),
-                    info.days_left_at(now),
-                    info.not_after
-                ))?;
+        let c = cert.display();
+        match renew_due::due_at(&a.dir, adopted.as_ref(), now)? {
+            Due::Adopted { source } => {
+                out.line(&format!("{c}: adopted from {source}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done"))?;
                 return Ok(Outcome::Ok);
             }
-            Some(reason) => out.line(&format!("{}: renewal due: {reason}", cert.display()))?,
+            Due::NotDue {
+                days_left,
+                not_after,
+            } => {
+                out.line(&format!("{c}: not due ({days_left} days left, until {not_after}; renewed when a third of the lifetime or 30 days are left); nothing done"))?;
+                return Ok(Outcome::Ok);
+            }
+            Due::Due { reason } => out.line(&format!("{c}: renewal due: {reason}"))?,
+            _ => {}
         }
     }
     let ca = load_ca_dir(ca_dir)
