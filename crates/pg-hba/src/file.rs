@@ -16,9 +16,10 @@
 
 use std::io;
 
-use crate::document::Document;
+use crate::document::{Document, Validation, validate_text};
 use crate::explain::{Connection, Explanation, explain, explain_resolved};
 use crate::lint::{Finding, LintOptions, Severity, lint, lint_resolved};
+use crate::model::ParseOptions;
 use crate::resolve::{FileSource, Resolved};
 
 /// The real filesystem, for include records and `@file` lists. Subdirectories are skipped in
@@ -136,6 +137,38 @@ impl HbaFile {
     }
 }
 
+/// [`validate_text`] over the whole set: when `text` has include records or `@file` lists, the
+/// files they name are read through `source` and checked too, as the server reads them (a
+/// missing file, or an invalid line inside one, is a diagnostic with its own file and line), and
+/// `records` counts the rows of the set. Without references it is [`validate_text`] itself.
+///
+/// ```
+/// use pg_hba::{Disk, ParseOptions, validate_with_includes};
+///
+/// let v = validate_with_includes("local all all peer\n", &ParseOptions::default(), &Disk);
+/// assert_eq!((v.records, v.diagnostics.len()), (1, 0));
+/// ```
+pub fn validate_with_includes(
+    text: &str,
+    options: &ParseOptions,
+    source: &dyn FileSource,
+) -> Validation {
+    let checked = validate_text(text, options);
+    // a cheap test first: the text cannot reference a file without one of these
+    if !(text.contains('@') || text.contains("include")) {
+        return checked;
+    }
+    let doc = Document::parse(text, options.clone());
+    if !doc.has_references() {
+        return checked;
+    }
+    let resolved = doc.resolve(source);
+    Validation {
+        records: resolved.view().len(),
+        diagnostics: resolved.diagnostics,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +221,20 @@ mod tests {
             hba.rule_text(&e).as_deref(),
             Some("host all all 10.0.0.0/8 trust")
         );
+    }
+
+    #[test]
+    fn validation_follows_includes() {
+        let opts = ParseOptions {
+            version: crate::PgVersion::V16,
+            file_name: "/etc/pg_hba.conf".into(),
+        };
+        let v = validate_with_includes("include inc.conf\ninclude missing.conf\n", &opts, &Mem);
+        assert_eq!(v.diagnostics.len(), 1, "{v:?}");
+        assert_eq!(v.diagnostics[0].line, 2);
+        assert!(v.diagnostics[0].file.ends_with("pg_hba.conf"), "{v:?}");
+        // the same text without following: two include records, nothing refused
+        let plain = validate_text("include inc.conf\ninclude missing.conf\n", &opts);
+        assert!(plain.diagnostics.is_empty(), "{plain:?}");
     }
 }

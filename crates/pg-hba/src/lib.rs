@@ -115,7 +115,7 @@ pub use error::{Error, Result};
 pub use explain::{
     Connection, Explanation, Origin, Outcome, explain, explain_resolved, explain_with,
 };
-pub use file::{Disk, HbaFile};
+pub use file::{Disk, HbaFile, validate_with_includes};
 pub use lint::{Finding, LINT_CODES, LintOptions, Severity, lint, lint_resolved};
 pub use model::{
     Address, AuthOption, ConnectionType, Encryption, Include, IncludeKind, Item, Method,

@@ -70,7 +70,9 @@ pub use crate::server::{
     Exporter, HEADER_READ_TIMEOUT, MAX_CONNECTION_AGE, MAX_HEADER_BYTES, MAX_URI_LEN,
     SCRAPE_TIMEOUT_HEADER, deadline, run,
 };
-pub use crate::textfile::{CertificateFile, ChecklistItem, certificate_metrics, checklist_metrics};
+pub use crate::textfile::{
+    CertificateFile, ChecklistItem, certificate_metrics, checklist_metrics, renewal_metrics,
+};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

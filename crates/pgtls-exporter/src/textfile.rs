@@ -168,3 +168,40 @@ pub fn certificate_metrics(c: &CertificateFile) -> String {
     }
     e.finish()
 }
+
+/// The textfile of one `pgtls certs renew --textfile` run: the certificate in `dir` as it is after
+/// the run (`cert`, when it could be read: [`certificate_metrics`]), then the run's
+/// `pgtls_renewal_last_run_timestamp_seconds{dir=...}` (`now_unix`) and
+/// `pgtls_renewal_last_success{dir=...}` (1 when the run succeeded: renewed, or not due).
+///
+/// ```
+/// use pgtls_exporter::renewal_metrics;
+/// let text = renewal_metrics("/srv/supabase/volumes/tls", None, false, 1_767_225_600.0);
+/// assert!(text.contains("pgtls_renewal_last_run_timestamp_seconds{dir=\"/srv/supabase/volumes/tls\"} 1767225600\n"));
+/// assert!(text.contains("pgtls_renewal_last_success{dir=\"/srv/supabase/volumes/tls\"} 0\n"));
+/// assert!(!text.contains("pgtls_certificate_"));
+/// ```
+pub fn renewal_metrics(
+    dir: &str,
+    cert: Option<&CertificateFile>,
+    success: bool,
+    now_unix: f64,
+) -> String {
+    let mut text = cert.map(certificate_metrics).unwrap_or_default();
+    let labels = [("dir", dir)];
+    let mut e = Exposition::new();
+    e.gauge(
+        "pgtls_renewal_last_run_timestamp_seconds",
+        "When pgtls certs renew last ran for this folder, as a Unix timestamp (alert when it gets old).",
+        &labels,
+        now_unix,
+    );
+    e.gauge(
+        "pgtls_renewal_last_success",
+        "1 when the last pgtls certs renew run for this folder succeeded (renewed, or not due), else 0.",
+        &labels,
+        if success { 1.0 } else { 0.0 },
+    );
+    text.push_str(&e.finish());
+    text
+}

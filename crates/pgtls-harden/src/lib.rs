@@ -76,6 +76,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adopt;
+pub mod adopt_input;
 pub mod apply;
 pub mod checklist;
 mod compose_set;
@@ -95,6 +96,7 @@ pub mod pgbouncer;
 pub mod pgmajor;
 pub mod plan;
 pub mod pooler;
+pub mod renew_due;
 pub mod renewal;
 pub mod report;
 pub mod run;

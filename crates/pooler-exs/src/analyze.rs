@@ -115,6 +115,24 @@ pub enum TenantLogic {
     Unknown,
 }
 
+impl TenantLogic {
+    /// The logic in words, naming the create-only trap, as `pgtls pooler inspect` shows it.
+    ///
+    /// ```
+    /// use pooler_exs::TenantLogic;
+    /// assert!(TenantLogic::CreateOnly.describe().contains("create-only trap"));
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            TenantLogic::CreateOnly => {
+                "create-only (an existing tenant is never updated: the create-only trap)"
+            }
+            TenantLogic::Upsert => "upsert (update_tenant on an existing tenant)",
+            TenantLogic::Unknown => "unknown",
+        }
+    }
+}
+
 impl<'a> View<'a> {
     pub fn tok(&self, i: usize) -> Token {
         self.scan.tokens[i]

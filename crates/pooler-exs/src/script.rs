@@ -165,6 +165,21 @@ impl FlagState {
             Some(_) => FlagState::Expression,
         }
     }
+
+    /// The state in words, as `pgtls pooler inspect` shows it.
+    ///
+    /// ```
+    /// use pooler_exs::FlagState;
+    /// assert_eq!(FlagState::Absent.describe(), "absent (default false)");
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            FlagState::True => "true",
+            FlagState::False => "false",
+            FlagState::Absent => "absent (default false)",
+            FlagState::Expression => "an expression (decided at run time)",
+        }
+    }
 }
 
 /// A summary of the script for `pgtls pooler inspect --json`. Keys are stable; new ones may be

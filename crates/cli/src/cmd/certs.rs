@@ -11,8 +11,10 @@ use crate::cli::{
     CertsNeedsRenewalArgs, CertsRenewArgs, CertsRenewTimerArgs,
 };
 use crate::cmd::edit::read_text;
+use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
+use pgtls_harden::renew_due::{self, Due};
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     match cmd {
@@ -25,7 +27,8 @@ pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
             match &a.textfile {
                 // written whatever the outcome (an error is a failed run), then the outcome
                 Some(f) => {
-                    let written = super::textfile::renewal(&a.dir, f, matches!(r, Ok(Outcome::Ok)));
+                    let written =
+                        crate::cmd::textfile::renewal(&a.dir, f, matches!(r, Ok(Outcome::Ok)));
                     match (r, written) {
                         (Ok(_), Err(e)) => Err(e),
                         (r, _) => r,
@@ -279,22 +282,11 @@ fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Out
 fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let ca_dir = a.ca_dir.as_deref().unwrap_or(&a.dir);
     let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
-    let adopted = pgtls_harden::adopt::AdoptedNote::read(&a.dir)?.filter(|n| {
-        pgtls_harden::adopt::is_adopted(
-            Some(n),
-            &std::fs::read_to_string(&cert).unwrap_or_default(),
-        )
-    });
+    let adopted = renew_due::adopted_note(&a.dir)?;
     if a.if_due {
-        if let Some(n) = &adopted {
-            out.line(&format!(
-                "{}: adopted from {}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done",
-                cert.display(),
-                n.source
-            ))?;
-            return Ok(Outcome::Ok);
-        }
+        // the time is not read for an adopted certificate (its ACME client renews it)
         let now = match &a.now {
+            _ if adopted.is_some() => 0,
             Some(t) => {
                 time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
                     .map_err(|e| Error::BadValue {
@@ -306,20 +298,21 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             }
             None => time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        let pem = read_text(&cert)?;
-        let info = pgtls_certs::inspect(&pem)
-            .with_context(|| format!("reading \"{}\"", cert.display()))?;
-        match RenewalPolicy::default().reason_at(&info, now) {
-            None => {
-                out.line(&format!(
-                    "{}: not due ({} days left, until {}; renewed when a third of the lifetime or 30 days are left); nothing done",
-                    cert.display(),
-                    info.days_left_at(now),
-                    info.not_after
-                ))?;
+        let c = cert.display();
+        match renew_due::due_at(&a.dir, adopted.as_ref(), now)? {
+            Due::Adopted { source } => {
+                out.line(&format!("{c}: adopted from {source}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done"))?;
                 return Ok(Outcome::Ok);
             }
-            Some(reason) => out.line(&format!("{}: renewal due: {reason}", cert.display()))?,
+            Due::NotDue {
+                days_left,
+                not_after,
+            } => {
+                out.line(&format!("{c}: not due ({days_left} days left, until {not_after}; renewed when a third of the lifetime or 30 days are left); nothing done"))?;
+                return Ok(Outcome::Ok);
+            }
+            Due::Due { reason } => out.line(&format!("{c}: renewal due: {reason}"))?,
+            _ => {}
         }
     }
     let ca = load_ca_dir(ca_dir)
@@ -348,7 +341,7 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         for (p, st) in &written {
             out.line(&format!("  {st:<9} {}", p.display()))?;
         }
-        return super::take_effect(out, &a.dir, &a.effect, Some(&cert));
+        return take_effect(out, &a.dir, &a.effect, Some(&cert));
     }
     let opts = RenewOptions {
         reuse_key: a.reuse_key,
@@ -378,91 +371,48 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             ", key reused"
         }
     ))?;
-    super::take_effect(out, &a.dir, &a.effect, Some(&cert))
-}
-
-/// The certificate folder of `dir`: its `volumes/tls` when it is a deployment folder, else
-/// `dir` itself.
-fn tls_dir_of(dir: &std::path::Path) -> std::path::PathBuf {
-    let in_deployment = dir.join(pgtls_harden::harden::TLS_DIR);
-    if in_deployment.is_dir() {
-        in_deployment
-    } else {
-        dir.to_path_buf()
-    }
-}
-
-/// Where `certs adopt` takes the chain and key from: the flags, else the ACME client's hook
-/// environment (certbot's `RENEWED_LINEAGE`, lego's `LEGO_CERT_PATH`/`LEGO_CERT_KEY_PATH`).
-fn adopt_source(
-    a: &CertsAdoptArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<(String, String, String)> {
-    if let Some(file) = &a.from_traefik_acme {
-        let text = read_text(file)?;
-        let domain = a.domain.first().map_or("", String::as_str);
-        let (c, k, src) =
-            pgtls_harden::adopt::from_traefik_acme(&text, domain, a.resolver.as_deref())
-                .with_context(|| format!("reading \"{}\"", file.display()))?;
-        return Ok((c, k, format!("{src} ({})", file.display())));
-    }
-    let (cert, key, what) = if let (Some(c), Some(k)) = (&a.cert, &a.key) {
-        (c.clone(), k.clone(), "--cert/--key")
-    } else if let Some(lineage) = env("RENEWED_LINEAGE").filter(|v| !v.is_empty()) {
-        let l = std::path::PathBuf::from(lineage);
-        (
-            l.join("fullchain.pem"),
-            l.join("privkey.pem"),
-            "certbot deploy hook ($RENEWED_LINEAGE)",
-        )
-    } else if let (Some(c), Some(k)) = (
-        env("LEGO_CERT_PATH").filter(|v| !v.is_empty()),
-        env("LEGO_CERT_KEY_PATH").filter(|v| !v.is_empty()),
-    ) {
-        (
-            c.into(),
-            k.into(),
-            "lego hook ($LEGO_CERT_PATH, $LEGO_CERT_KEY_PATH)",
-        )
-    } else {
-        return Err(Error::BadValue {
-            flag: "--cert",
-            value: String::new(),
-            reason: "no certificate given: pass --cert FULLCHAIN --key KEY or --from-traefik-acme FILE --domain NAME, or run as certbot's --deploy-hook ($RENEWED_LINEAGE) or lego's --renew-hook/--run-hook ($LEGO_CERT_PATH)".into(),
-        }
-        .into());
-    };
-    Ok((
-        read_text(&cert)?,
-        read_text(&key)?,
-        format!("{} and {} ({what})", cert.display(), key.display()),
-    ))
+    take_effect(out, &a.dir, &a.effect, Some(&cert))
 }
 
 fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     use pgtls_harden::adopt::{AdoptRequest, AdoptStatus};
+    use pgtls_harden::adopt_input::{AdoptTarget, CertSource, CertSourceError};
     let owner = a
         .owner
         .as_deref()
         .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
         .transpose()?;
-    let (fullchain, key, source) = adopt_source(a, &|k| std::env::var(k).ok())?;
-    let dir = tls_dir_of(&a.dir);
-    let deployment = a.effect.deployment.clone().or_else(|| {
-        (dir != a.dir && a.dir.join(pgtls_harden::harden::TLS_DIR).is_dir()).then(|| a.dir.clone())
-    });
-    // the deployment and its layout (its key readers; PgBouncer's own copy when it runs)
-    let found = match &deployment {
-        Some(d) => pgtls_harden::Layout::detect(&pgtls_harden::FsSource::new(d), None)
-            .ok()
-            .map(|l| (d.clone(), l)),
-        None => pgtls_harden::effect::find_deployment(&dir.join("server.crt")),
+    let source = match (&a.from_traefik_acme, &a.cert, &a.key) {
+        (Some(file), ..) => CertSource::TraefikAcme {
+            file,
+            domain: a.domain.first().map_or("", String::as_str),
+            resolver: a.resolver.as_deref(),
+        },
+        (None, Some(cert), Some(key)) => CertSource::Files { cert, key },
+        _ => CertSource::HookEnv,
     };
+    let input = source
+        .read(&|k| std::env::var(k).ok())
+        .map_err(|e| match e {
+            CertSourceError::NoneGiven => anyhow::Error::from(Error::BadValue {
+                flag: "--cert",
+                value: String::new(),
+                reason: e.to_string(),
+            }),
+            // the refusal itself, so that it exits 1 like every refusal
+            CertSourceError::Acme(e) => anyhow::Error::from(*e),
+            e => e.into(),
+        })?;
+    let AdoptTarget {
+        tls_dir: dir,
+        deployment,
+        found,
+    } = AdoptTarget::find(&a.dir, a.effect.deployment.as_deref());
     let report = pgtls_harden::adopt::adopt(&AdoptRequest {
         dir: &dir,
-        fullchain: &fullchain,
-        key: &key,
-        source,
+        fullchain: &input.fullchain,
+        key: &input.key,
+        source: input.source,
         names: &a.domain,
         owner,
         now: time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -486,27 +436,7 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     };
     let ok = effect.as_ref().is_none_or(|(_, ok)| *ok);
     if a.json {
-        out.json(&serde_json::json!({
-            "status": report.status,
-            "changed": changed,
-            "source": report.source,
-            "dir": report.dir,
-            "subject": report.leaf.subject,
-            "issuer": report.leaf.issuer,
-            "sans": report.leaf.sans,
-            "not_after": report.leaf.not_after,
-            "days_left": report.leaf.days_left,
-            "key": report.leaf.key,
-            "sha256": report.leaf.sha256,
-            "chain": report.chain.iter().map(|c| &c.subject).collect::<Vec<_>>(),
-            "files": report.files.iter().map(|(p, s)| serde_json::json!({"path": p, "status": s})).collect::<Vec<_>>(),
-            "backup_dir": report.backup_dir,
-            "key_mode": format!("{:04o}", report.key_mode),
-            "key_owner": format!("{}:{}", report.key_owner.0, report.key_owner.1),
-            "readers": report.readers.iter().map(|(r, v)| serde_json::json!({"who": r.who, "uid": r.uid, "key": r.key, "loads": v.is_none(), "reason": v})).collect::<Vec<_>>(),
-            "warnings": report.warnings,
-            "effect": effect.as_ref().map(|(l, _)| l),
-        }))?;
+        out.json(&report.to_json(effect.as_ref().map(|(l, _)| l.as_slice())))?;
         return Ok(Outcome::from_failed(!ok));
     }
     for w in &report.warnings {

@@ -10,10 +10,11 @@ use pg_hba::{
 };
 
 use crate::cli::{
-    HbaApplyPolicyArgs, HbaCheckArgs, HbaCommand, HbaExplainArgs, HbaFmtArgs, HbaLintArgs,
-    PgVersionArg,
+    HbaApplyPolicyArgs, HbaCheckArgs, HbaCommand, HbaExplainArgs, HbaFileArgs, HbaFmtArgs,
+    HbaLintArgs, PgVersionArg,
 };
 use crate::cmd::edit::{read_text, show_and_write};
+use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome};
 use crate::output::{Out, Style};
 
@@ -54,24 +55,13 @@ fn load_all(path: &Path, version: PgVersionArg) -> anyhow::Result<HbaFile> {
 }
 
 fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let text = read_text(&a.file)?;
-    let opts = options(&a.file, a.pg_version);
-    let checked = pg_hba::validate_text(&text, &opts);
-    // Include records and `@file` lists: the files they name are checked too, as the server
-    // reads them (missing files, errors inside them, with their own file and line).
-    let (errors, records) = if text.contains('@') || text.contains("include") {
-        let doc = Document::parse(&text, opts);
-        if doc.has_references() {
-            let resolved = doc.resolve(&pg_hba::Disk);
-            let rows = resolved.view().len();
-            (resolved.diagnostics, rows)
-        } else {
-            (checked.diagnostics, checked.records)
-        }
-    } else {
-        (checked.diagnostics, checked.records)
-    };
+    let HbaFileArgs { file, pg_version } = &a.hba;
+    let text = read_text(file)?;
+    // include records and `@file` lists: the files they name are checked too, as the server
+    // reads them (missing files, errors inside them, with their own file and line)
+    let checked = pg_hba::validate_with_includes(&text, &options(file, *pg_version), &pg_hba::Disk);
     drop(text);
+    let errors = checked.diagnostics;
     if a.json {
         let list: Vec<_> = errors
             .iter()
@@ -80,10 +70,11 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.json(&serde_json::json!({"valid": errors.is_empty(), "errors": list}))?;
     } else if errors.is_empty() {
         out.line(&format!(
-            "{} {}: {records} records, all valid for PostgreSQL {}",
+            "{} {}: {} records, all valid for PostgreSQL {}",
             out.mark("pass"),
-            a.file.display(),
-            opts_major(a.pg_version)
+            file.display(),
+            checked.records,
+            opts_major(*pg_version)
         ))?;
     } else {
         for d in &errors {
@@ -100,7 +91,7 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 }
 
 fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let hba = load_all(&a.file, a.pg_version)?;
+    let hba = load_all(&a.hba.file, a.hba.pg_version)?;
     let findings = hba.findings(&LintOptions {
         ssl: a.ssl_off.then_some(false),
     });
@@ -111,7 +102,7 @@ fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line(&format!(
             "{} {}: no findings",
             out.mark("pass"),
-            a.file.display()
+            a.hba.file.display()
         ))?;
     } else {
         for f in &findings {
@@ -212,12 +203,12 @@ fn apply_policy(a: &HbaApplyPolicyArgs, out: &mut Out) -> anyhow::Result<Outcome
     let (after, warnings) = policy
         .apply_text(&text, options(&a.file, PgVersionArg::V15))
         .with_context(|| format!("applying the policy to \"{}\"", a.file.display()))?;
-    show_and_write(out, &a.file, &text, &after, !a.dry_run)?;
+    show_and_write(out, &a.file, &text, &after, !a.mode.dry_run)?;
     for w in &warnings {
         out.line(&format!("{} {w}", out.paint(Style::Yellow, "warning:")))?;
     }
-    if a.dry_run || text == after && !a.effect.reload {
+    if a.mode.dry_run || text == after && !a.effect.reload {
         return Ok(Outcome::Ok);
     }
-    super::take_effect(out, &a.file, &a.effect, None)
+    take_effect(out, &a.file, &a.effect, None)
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use pgtls_harden::pooler::PoolerScript;
-use pooler_exs::{FlagState, Script, TenantLogic};
+use pooler_exs::{Script, TenantLogic};
 
 use crate::cli::{PoolerCommand, PoolerInspectArgs, PoolerSetArgs, PoolerSource};
 use crate::cmd::edit::{read_text, show_and_write};
@@ -45,7 +45,13 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .then(|| a.upstream_ca.clone().unwrap_or_default()),
         upsert: a.upsert,
     })?;
-    show_and_write(out, &script.path, &edit.before, &edit.after, !a.dry_run)?;
+    show_and_write(
+        out,
+        &script.path,
+        &edit.before,
+        &edit.after,
+        !a.mode.dry_run,
+    )?;
     let report = edit.report;
     for change in &report.changes {
         out.line(&format!(
@@ -76,12 +82,6 @@ fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.json(&i)?;
         return Ok(Outcome::Ok);
     }
-    let flag = |f: FlagState| match f {
-        FlagState::True => "true",
-        FlagState::False => "false",
-        FlagState::Absent => "absent (default false)",
-        _ => "an expression (decided at run time)",
-    };
     out.line(&format!(
         "params map:   line {}{}",
         i.params_line,
@@ -91,16 +91,9 @@ fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .unwrap_or_default()
     ))?;
     out.line(&format!("keys:         {}", i.params_keys.join(", ")))?;
-    out.line(&format!("enforce_ssl:  {}", flag(i.enforce_ssl)))?;
-    out.line(&format!("upstream_ssl: {}", flag(i.upstream_ssl)))?;
-    let logic = match i.tenant_logic {
-        TenantLogic::CreateOnly => {
-            "create-only (an existing tenant is never updated: the create-only trap)"
-        }
-        TenantLogic::Upsert => "upsert (update_tenant on an existing tenant)",
-        _ => "unknown",
-    };
-    out.line(&format!("tenant logic: {logic}"))?;
+    out.line(&format!("enforce_ssl:  {}", i.enforce_ssl.describe()))?;
+    out.line(&format!("upstream_ssl: {}", i.upstream_ssl.describe()))?;
+    out.line(&format!("tenant logic: {}", i.tenant_logic.describe()))?;
     out.line(&format!(
         "{} enforce_ssl reaches an existing tenant: {}",
         out.mark(if i.enforce_ssl_reaches_existing_tenant {

@@ -51,12 +51,9 @@ pub fn checklist(a: &CheckArgs, checks: &Checklist) -> anyhow::Result<()> {
             verdict: i.verdict.as_str(),
         })
         .collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64().floor());
     let dir = a.deployment.dir.display().to_string();
     emit(
-        &pgtls_exporter::checklist_metrics(&dir, &items, now),
+        &pgtls_exporter::checklist_metrics(&dir, &items, now()),
         a.output.as_deref(),
     )
 }
@@ -68,18 +65,7 @@ pub fn certificate(
     chain: Option<&Result<(), String>>,
     host: Option<(&String, bool)>,
 ) -> anyhow::Result<()> {
-    let c = pgtls_exporter::CertificateFile {
-        file: a.file.display().to_string(),
-        subject: info.subject.clone(),
-        issuer: info.issuer.clone(),
-        serial: info.serial.clone(),
-        sans: info.sans.clone(),
-        sha256: info.sha256.clone(),
-        not_before: info.not_before.clone(),
-        not_after: info.not_after.clone(),
-        chain_valid: chain.map(Result::is_ok),
-        host: host.map(|(h, ok)| (h.clone(), ok)),
-    };
+    let c = certificate_file(&a.file.display().to_string(), info, chain, host);
     emit(
         &pgtls_exporter::certificate_metrics(&c),
         a.output.as_deref(),
@@ -95,46 +81,43 @@ pub fn renewal(
     success: bool,
 ) -> anyhow::Result<()> {
     let cert = dir.join("server.crt");
-    let mut text = String::new();
     let info = std::fs::read_to_string(&cert)
         .ok()
         .and_then(|pem| pgtls_certs::inspect(&pem).ok());
-    if let Some(info) = &info {
-        text.push_str(&pgtls_exporter::certificate_metrics(
-            &pgtls_exporter::CertificateFile {
-                file: cert.display().to_string(),
-                subject: info.subject.clone(),
-                issuer: info.issuer.clone(),
-                serial: info.serial.clone(),
-                sans: info.sans.clone(),
-                sha256: info.sha256.clone(),
-                not_before: info.not_before.clone(),
-                not_after: info.not_after.clone(),
-                chain_valid: None,
-                host: None,
-            },
-        ));
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64().floor());
-    let dir_s = dir.display().to_string();
-    let labels = [("dir", dir_s.as_str())];
-    let mut e = pgtls_exporter::Exposition::new();
-    e.gauge(
-        "pgtls_renewal_last_run_timestamp_seconds",
-        "When pgtls certs renew last ran for this folder, as a Unix timestamp (alert when it gets old).",
-        &labels,
-        now,
-    );
-    e.gauge(
-        "pgtls_renewal_last_success",
-        "1 when the last pgtls certs renew run for this folder succeeded (renewed, or not due), else 0.",
-        &labels,
-        if success { 1.0 } else { 0.0 },
-    );
-    text.push_str(&e.finish());
+    let file = info.map(|i| certificate_file(&cert.display().to_string(), &i, None, None));
+    let text =
+        pgtls_exporter::renewal_metrics(&dir.display().to_string(), file.as_ref(), success, now());
     emit(&text, Some(output))
+}
+
+/// The metrics' view of a certificate `inspect` read from `file`.
+#[cfg(feature = "verify")]
+fn certificate_file(
+    file: &str,
+    info: &pgtls_certs::CertInfo,
+    chain: Option<&Result<(), String>>,
+    host: Option<(&String, bool)>,
+) -> pgtls_exporter::CertificateFile {
+    pgtls_exporter::CertificateFile {
+        file: file.to_owned(),
+        subject: info.subject.clone(),
+        issuer: info.issuer.clone(),
+        serial: info.serial.clone(),
+        sans: info.sans.clone(),
+        sha256: info.sha256.clone(),
+        not_before: info.not_before.clone(),
+        not_after: info.not_after.clone(),
+        chain_valid: chain.map(Result::is_ok),
+        host: host.map(|(h, ok)| (h.clone(), ok)),
+    }
+}
+
+/// Now as a whole Unix second (the textfile's timestamp).
+#[cfg(feature = "verify")]
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64().floor())
 }
 
 #[cfg(not(feature = "verify"))]

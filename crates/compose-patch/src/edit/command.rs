@@ -1,7 +1,15 @@
 //! The `command:` planner: PostgreSQL `-c name=value` settings in a list or string command.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use yaml_serde::Value;
+
+use super::splice::{
+    Plan, Splice, append_items, check_len, fallback_quote, guard, item_node, new_service,
+    quote_hint, replace_scalar, shape_err,
+};
+use crate::cst::{Kind, Node, Style};
+use crate::error::{Error, Result};
+use crate::svc::Svc;
+use crate::text::{render, shell_quote, shell_words};
 
 pub(super) fn norm_setting(s: &str) -> String {
     s.to_ascii_lowercase().replace('-', "_")

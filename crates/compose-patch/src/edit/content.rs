@@ -1,7 +1,13 @@
 //! The inline `content:` planner (Coolify's long-syntax binds).
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use yaml_serde::Value;
+
+use super::splice::{Plan, Splice, check_len, guard, item_node, new_service, shape_err};
+use super::volume::same_target;
+use crate::cst::Style;
+use crate::error::{Error, Result};
+use crate::svc::Svc;
+use crate::text::{after_line, column, line_end, newline};
 
 pub(super) fn plan_content(svc: &Svc<'_>, target: &str, content: &str) -> Result<Option<Plan>> {
     if content

@@ -1,7 +1,15 @@
 //! The `environment:` planner: map and list forms.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use yaml_serde::{Mapping, Value};
+
+use super::splice::{
+    Plan, append_entry, append_items, check_len, fallback_quote, guard, ins, item_node,
+    new_seq_key, new_service, replace_scalar, seq_offset, shape_err,
+};
+use crate::cst::{Kind, Node, Style};
+use crate::error::{Error, Result};
+use crate::svc::Svc;
+use crate::text::render;
 
 pub(super) fn compose_string(v: &Value) -> Option<String> {
     match v {

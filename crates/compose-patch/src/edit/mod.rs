@@ -9,18 +9,9 @@
 //! helpers in `splice`; the service they edit is located by [`crate::svc`], so this module
 //! does not depend on `file.rs` (which drives it).
 
-use std::ops::Range;
-
-use yaml_serde::{Mapping, Value};
-
-use crate::cst::{Item, Kind, Node, Style};
-use crate::error::{Error, Result};
-use crate::model::{Edit, Selinux, Volume, VolumeMount};
+use crate::error::Result;
+use crate::model::Edit;
 use crate::svc::Svc;
-use crate::text::{
-    after_line, column, double_quoted, indent_at, line_end, line_start, newline, render,
-    shell_quote, shell_words, trim_back,
-};
 
 mod command;
 mod content;
@@ -31,39 +22,15 @@ mod volume;
 
 pub(crate) use self::command::{same_setting, settings_in};
 pub(crate) use self::port::read_port;
+pub(crate) use self::splice::{Plan, splice};
 pub(crate) use self::volume::{read_volume, same_target};
-#[allow(clippy::wildcard_imports)]
-use self::{command::*, content::*, env::*, port::*, splice::*, volume::*};
-
-/// One replacement of a byte range.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Splice {
-    pub at: Range<usize>,
-    pub text: String,
-}
-
-/// What an edit will do.
-pub(crate) struct Plan {
-    pub splices: Vec<Splice>,
-    pub service: Mapping,
-}
-
-/// Apply splices (non-overlapping) to `text`.
-pub(crate) fn splice(text: &str, splices: Vec<Splice>) -> String {
-    // Apply from the end so earlier offsets stay valid; at equal offsets the splice
-    // listed first ends up first in the text.
-    let mut indexed: Vec<(usize, Splice)> = splices.into_iter().enumerate().collect();
-    indexed.sort_by(|(ia, a), (ib, b)| b.at.start.cmp(&a.at.start).then(ib.cmp(ia)));
-    let mut out = text.to_owned();
-    for (_, s) in indexed {
-        out.replace_range(s.at, &s.text);
-    }
-    out
-}
-
-pub(super) fn ins(at: usize, text: String) -> Splice {
-    Splice { at: at..at, text }
-}
+use self::{
+    command::plan_command,
+    content::plan_content,
+    env::plan_env,
+    port::plan_port,
+    volume::{plan_remove_volume, plan_volume},
+};
 
 pub(crate) fn plan(svc: &Svc<'_>, edit: &Edit) -> Result<Option<Plan>> {
     match edit {

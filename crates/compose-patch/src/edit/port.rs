@@ -1,7 +1,17 @@
 //! The `ports:` planner: short and long syntax mappings.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use yaml_serde::Value;
+
+use super::env::compose_string;
+use super::splice::{
+    Plan, append_entry, append_items, guard_deep, item_node, new_seq_key, new_service, quote_hint,
+    replace_scalar, seq_items, shape_err,
+};
+use super::volume::split_colons;
+use crate::cst::{Node, Style};
+use crate::error::{Error, Result};
+use crate::svc::Svc;
+use crate::text::{double_quoted, render};
 
 pub(crate) use crate::model::Port;
 

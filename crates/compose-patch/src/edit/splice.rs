@@ -1,8 +1,47 @@
 //! Shared by every planner: shape checks, quoting decisions, and splices that replace a
 //! scalar, append sequence items or mapping entries, or add a new key.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use std::ops::Range;
+
+use yaml_serde::{Mapping, Value};
+
+use crate::cst::{Item, Kind, Node, Style};
+use crate::error::{Error, Result};
+use crate::svc::Svc;
+use crate::text::{
+    after_line, column, indent_at, line_end, line_start, newline, render, trim_back,
+};
+
+/// One replacement of a byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Splice {
+    pub at: Range<usize>,
+    pub text: String,
+}
+
+/// What an edit will do.
+pub(crate) struct Plan {
+    pub splices: Vec<Splice>,
+    pub service: Mapping,
+}
+
+/// Apply splices (non-overlapping) to `text`.
+pub(crate) fn splice(text: &str, splices: Vec<Splice>) -> String {
+    // Apply from the end so earlier offsets stay valid; at equal offsets the splice
+    // listed first ends up first in the text.
+    let mut indexed: Vec<(usize, Splice)> = splices.into_iter().enumerate().collect();
+    indexed.sort_by(|(ia, a), (ib, b)| b.at.start.cmp(&a.at.start).then(ib.cmp(ia)));
+    let mut out = text.to_owned();
+    for (_, s) in indexed {
+        out.replace_range(s.at, &s.text);
+    }
+    out
+}
+
+/// An insertion of `text` at byte `at`.
+pub(super) fn ins(at: usize, text: String) -> Splice {
+    Splice { at: at..at, text }
+}
 
 pub(super) fn shape_err(svc: &Svc<'_>, key: &str, node: &Node, expected: &str) -> Error {
     Error::UnexpectedShape {

@@ -1,7 +1,16 @@
 //! The `volumes:` planner: short and long syntax mounts.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use yaml_serde::{Mapping, Value};
+
+use super::splice::{
+    Plan, Splice, append_entry, append_items, fallback_quote, guard, guard_deep, ins, item_node,
+    line_after_node, new_seq_key, new_service, quote_hint, replace_scalar, seq_items, shape_err,
+};
+use crate::cst::{Kind, Style};
+use crate::error::{Error, Result};
+use crate::model::{Selinux, Volume, VolumeMount};
+use crate::svc::Svc;
+use crate::text::{after_line, indent_at, newline, render};
 
 /// Split on `:` outside `${...}`.
 pub(super) fn split_colons(s: &str) -> Vec<&str> {

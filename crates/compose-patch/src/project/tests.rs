@@ -1,4 +1,7 @@
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::error::Result;
 
 fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
     list.iter()
