@@ -55,7 +55,7 @@ pub struct KeyReaderSpec {
 impl KeyReaderSpec {
     /// Whether it reads its own copy of the key rather than the adopted file.
     pub fn own_copy(&self) -> bool {
-        self.key != Path::new(crate::harden::TLS_DIR).join("server.key")
+        self.key != Path::new(crate::paths::TLS_DIR).join("server.key")
     }
 }
 
@@ -63,7 +63,7 @@ impl KeyReaderSpec {
 /// (`owner`, PostgreSQL's rule) and Supavisor, which runs as root (its image has no USER
 /// line). With the deployment, [`key_readers_in`] reads them from its services.
 pub fn key_readers(owner: Owner) -> Vec<KeyReaderSpec> {
-    let shared = Path::new(crate::harden::TLS_DIR).join("server.key");
+    let shared = Path::new(crate::paths::TLS_DIR).join("server.key");
     vec![
         KeyReaderSpec {
             who: "db (PostgreSQL)".into(),
@@ -471,7 +471,7 @@ fn pgbouncer_copy_dir<'a>(req: &AdoptRequest<'a>, warnings: &mut Vec<String>) ->
             .zip(std::path::absolute(b).ok())
             .is_some_and(|(a, b)| a == b)
     };
-    if !same(req.dir, &dep.join(crate::harden::TLS_DIR)) {
+    if !same(req.dir, &dep.join(crate::paths::TLS_DIR)) {
         return None;
     }
     if !dep.join(crate::pgbouncer::PGBOUNCER_TLS_DIR).is_dir() {

@@ -425,7 +425,7 @@ pub fn take_effect_with(
         // PgBouncer reads its own copy (owned by its uid): bring it up to date first
         let renewed_main = std::path::absolute(path)
             .ok()
-            .zip(std::path::absolute(dir.join(crate::harden::TLS_DIR)).ok())
+            .zip(std::path::absolute(dir.join(crate::paths::TLS_DIR)).ok())
             .is_some_and(|(p, t)| p.starts_with(&t));
         if renewed_main {
             for f in crate::pgbouncer::sync_copy(&dir)? {

@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::compose_set::ComposeSet;
-use pgtls_certs::KeyType;
 
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Result};
@@ -25,14 +24,17 @@ use crate::tree::Tree;
 mod certs;
 mod copy;
 mod hba;
+mod options;
+mod pgbouncer;
 mod services;
 mod tenant;
 
 pub use self::certs::{reusable, wanted_sans};
 pub use self::hba::{HbaLocation, HbaMount, hba_location};
-pub use self::services::{container_port, host_path_for, host_path_in};
-pub(crate) use self::services::{selinux_for, touch_compose};
+pub use self::options::{DEFAULT_DAYS, HardenOptions, trusted_or_default};
+pub(crate) use self::services::touch_compose;
 pub use self::tenant::api_call;
+pub use crate::mapping::{container_port, host_path_for, host_path_in};
 
 /// The deployment's paths and defaults live in [`crate::paths`]; re-exported at the paths
 /// they have always had.
@@ -40,68 +42,6 @@ pub use crate::paths::{
     CA_DIR, DB_HBA_DIR_TARGET, DB_HBA_TARGET, DB_TLS_TARGET, DEFAULT_TRUSTED, HBA_DIR, HBA_HOST,
     LEGACY_HBA_HOST, POOLER_CERT_TARGET, POOLER_KEY_TARGET, POOLER_TLS_TARGET, TLS_DIR,
 };
-
-/// What the user asked for.
-#[derive(Debug, Clone)]
-pub struct HardenOptions {
-    /// Extra SANs (`--domain`, `--san`).
-    pub extra_sans: Vec<String>,
-    /// Owner of the server key: the db container's postgres user.
-    pub pg_owner: (u32, u32),
-    /// Where that answer came from (recorded in the plan and in the state note).
-    pub owner_source: OwnerSource,
-    /// The Docker engine's userns-remap or rootless mode, when known: the pooler's root then
-    /// cannot read a 0600 key it does not own.
-    pub docker_remap: Option<String>,
-    /// Trusted CIDRs.
-    pub trusted: Vec<String>,
-    /// Addresses inside them refused without TLS (gateways, proxies: see [`crate::trust`]).
-    pub excluded: Vec<std::net::IpAddr>,
-    /// Where the trusted list came from and what could not be known ([`crate::trust::decide`]):
-    /// shown in the pg-hba step (`None`: the list was given as is).
-    pub trust: Option<crate::trust::TrustedNetworks>,
-    /// Key algorithm asked for (`None`: keep what exists, ECDSA P-256 for new keys).
-    pub key_type: Option<KeyType>,
-    /// Server certificate validity.
-    pub days: u32,
-    /// Rewrite create-only pooler.exs into an upsert.
-    pub pooler_upsert: bool,
-    /// The deployment's PostgreSQL major ([`crate::pgmajor`]); `None`: 15's rules, said so.
-    pub pg_major: Option<crate::pgmajor::PgMajor>,
-}
-
-impl HardenOptions {
-    /// The defaults the CLI uses: the server key owned by `pg_owner`, the private ranges
-    /// ([`DEFAULT_TRUSTED`]) trusted, the existing key type kept (ECDSA P-256 for new keys), a
-    /// 825-day server certificate, the pooler script left create-only.
-    pub fn new(pg_owner: (u32, u32)) -> Self {
-        Self {
-            extra_sans: Vec::new(),
-            pg_owner,
-            owner_source: OwnerSource::Flag,
-            docker_remap: None,
-            trusted: DEFAULT_TRUSTED.map(String::from).to_vec(),
-            excluded: Vec::new(),
-            trust: None,
-            key_type: None,
-            days: DEFAULT_DAYS,
-            pooler_upsert: false,
-            pg_major: None,
-        }
-    }
-}
-
-/// The networks given (`--trusted-cidr`), or [`DEFAULT_TRUSTED`] when none.
-pub fn trusted_or_default(given: &[String]) -> Vec<String> {
-    if given.is_empty() {
-        DEFAULT_TRUSTED.map(String::from).to_vec()
-    } else {
-        given.to_vec()
-    }
-}
-
-/// Default validity of a new server certificate, in days.
-pub const DEFAULT_DAYS: u32 = 825;
 
 /// The plan's steps live in [`crate::step`]; re-exported at the paths they have always had.
 pub use crate::step::{Step, StepStatus};
@@ -163,7 +103,7 @@ pub fn plan<'a>(
     let mut certs_step =
         certs::plan_certificates(&mut staging, layout, opts, &mut dirs, &mut warnings)?;
     if layout.pgbouncer.is_some() {
-        crate::pgbouncer::plan_copy(&mut staging, &mut dirs, &mut certs_step)?;
+        pgbouncer::plan_copy(&mut staging, &mut dirs, &mut certs_step)?;
     }
     steps.push(certs_step);
     let hba = hba_location(layout);
@@ -224,7 +164,7 @@ pub fn plan<'a>(
     }
     let mut pgbouncer_step = Step::new(crate::pgbouncer::STEP_ID);
     if let Some(svc) = &layout.pgbouncer {
-        crate::pgbouncer::plan(&mut staging, &mut compose, layout, svc, &mut pgbouncer_step)
+        pgbouncer::plan(&mut staging, &mut compose, layout, svc, &mut pgbouncer_step)
             .with_context(|| format!("editing service \"{}\"", svc.key))?;
     }
     let texts: Vec<(PathBuf, String)> = compose

@@ -87,6 +87,7 @@ pub mod effect;
 pub mod error;
 pub mod harden;
 pub mod layout;
+pub mod mapping;
 pub mod mounts;
 pub mod owner;
 pub mod paths;

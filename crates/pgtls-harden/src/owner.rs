@@ -164,7 +164,7 @@ pub struct KeyReaderOf {
 /// it reads the db's copy, which root may read under plain Docker) and PgBouncer (uid 70, the
 /// edoburu image's `USER postgres`; its own copy in [`crate::pgbouncer::PGBOUNCER_TLS_DIR`]).
 pub fn key_readers(layout: &Layout, db: Option<&DbUser>) -> Vec<KeyReaderOf> {
-    let shared = Path::new(crate::harden::TLS_DIR).join("server.key");
+    let shared = Path::new(crate::paths::TLS_DIR).join("server.key");
     let mut out = vec![KeyReaderOf {
         service: layout.db.key.clone(),
         program: pgtls_certs::KeyProgram::PostgreSql,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use pgtls_certs::{KeyFileFacts, KeyFileVerdict, KeyReader, RenewalPolicy, key_file_verdict};
 
-use super::{CheckOptions, Ctx, FileRef, HARDEN_FIX};
+use super::items::{CheckOptions, Ctx, FileRef, HARDEN_FIX};
 use crate::owner::DbUser;
 
 /// The CA kept on the host (`volumes/tls-ca/`, the `ca.crt` clients are given): its key

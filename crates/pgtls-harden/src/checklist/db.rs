@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Ctx, HARDEN_FIX, merged_note};
+use super::items::{Ctx, HARDEN_FIX, merged_note};
 use crate::layout::{Layout, Service};
 use crate::owner::{DbUser, PgData};
 

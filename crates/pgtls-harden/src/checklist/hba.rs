@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Ctx, FileRef, HARDEN_FIX};
+use super::items::{Ctx, FileRef, HARDEN_FIX};
 
 pub(super) fn check_hba(
     cx: &mut Ctx<'_, '_>,

@@ -4,9 +4,9 @@
 use pgtls_certs::{KeyFileFacts, KeyReader};
 use pooler_exs::{FlagState, TenantLogic};
 
-use super::{Ctx, HARDEN_FIX, merged_note};
-use crate::harden::{container_port, host_path_in};
+use super::items::{Ctx, HARDEN_FIX, merged_note};
 use crate::layout::{Layout, PoolerExs, Service};
+use crate::mapping::{container_port, host_path_in};
 
 /// True when the service's command creates `path` itself with openssl (Coolify's Supavisor
 /// command makes a self-signed certificate when none is mounted).

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pgtls_certs::{Ca, CaParams, RenewalPolicy, ServerParams};
 
-use super::HardenOptions;
+use super::options::HardenOptions;
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Error, Result};
 use crate::layout::Layout;

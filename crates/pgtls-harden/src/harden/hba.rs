@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::HardenOptions;
-use super::services::host_path_for;
+use super::options::HardenOptions;
 use crate::error::{Context as _, Result};
 use crate::layout::Layout;
+use crate::mapping::host_path_for;
 use crate::paths::{DB_HBA_DIR_TARGET, DB_HBA_TARGET, HBA_DIR, HBA_HOST};
 use crate::plan::{FileKind, Staging};
 use crate::report::{Code, Warning};

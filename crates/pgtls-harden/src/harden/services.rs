@@ -1,7 +1,5 @@
 //! The `db-service` and `pooler-service` steps: the compose edits (TLS folder mounts, `-c`
-//! settings, environment, ports), and the container-to-host path mapping through bind mounts.
-
-use std::path::PathBuf;
+//! settings, environment, ports); the path mapping they use is in [`crate::mapping`].
 
 use compose_patch::{Selinux, VolumeMount};
 
@@ -9,43 +7,13 @@ use super::hba::{HbaLocation, HbaMount};
 use crate::compose_set::ComposeSet;
 use crate::error::Result;
 use crate::layout::{Layout, LayoutKind};
+use crate::mapping::container_port;
 use crate::paths::{
     DB_HBA_DIR_TARGET, DB_TLS_TARGET, HBA_DIR, POOLER_CERT_TARGET, POOLER_KEY_TARGET,
     POOLER_TLS_TARGET, TLS_DIR,
 };
 use crate::plan::Staging;
 use crate::step::Step;
-
-/// Maps a container path in the db service to a host path through its bind mounts.
-pub fn host_path_for(layout: &Layout, container: &str) -> Option<PathBuf> {
-    host_path_in(&layout.db, container)
-}
-
-/// Maps a container path in `svc` to a host path (relative when the bind source is `./...`).
-pub fn host_path_in(svc: &crate::layout::Service, container: &str) -> Option<PathBuf> {
-    let mut best: Option<(usize, PathBuf)> = None;
-    for m in svc.volumes.iter().filter(|m| m.bind) {
-        let target = m.target.trim_end_matches('/');
-        let rest = if container == target {
-            Some("")
-        } else {
-            container
-                .strip_prefix(target)
-                .and_then(|r| r.strip_prefix('/'))
-        };
-        if let (Some(rest), Some(host)) = (rest, crate::layout::relative_host_path(&m.source)) {
-            let host = if rest.is_empty() {
-                host
-            } else {
-                host.join(rest)
-            };
-            if best.as_ref().is_none_or(|(len, _)| target.len() > *len) {
-                best = Some((target.len(), host));
-            }
-        }
-    }
-    best.map(|(_, p)| p)
-}
 
 pub(crate) fn selinux_for(layout: &Layout) -> Option<Selinux> {
     match layout.kind {
@@ -167,11 +135,4 @@ pub(super) fn edit_pooler_service(
         }
     }
     Ok(changed)
-}
-
-/// The container port of a compose port spec (`[ip:][published:]target[/proto]`).
-pub fn container_port(spec: &str) -> Option<&str> {
-    let spec = spec.split('/').next()?;
-    let last = spec.rsplit(':').next()?;
-    Some(last.trim_matches(|c| c == '"' || c == '\''))
 }

@@ -3,7 +3,7 @@
 
 use pooler_exs::TenantLogic;
 
-use super::HardenOptions;
+use super::options::HardenOptions;
 use super::services::touch_compose;
 use crate::compose_set::ComposeSet;
 use crate::error::{Context as _, Result};
