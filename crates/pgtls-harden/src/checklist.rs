@@ -19,6 +19,7 @@ mod pooler;
 
 pub use self::items::{CheckOptions, Checklist, Item, Verdict};
 use self::items::{Ctx, merged_note, setting_file};
+pub use crate::ids::CheckId;
 
 pub use self::certs::SYSTEM_ROOTS;
 use self::certs::{check_ca, check_certificates};
@@ -58,7 +59,7 @@ pub fn run(staging: &Staging<'_>, layout: &Layout, opts: &CheckOptions) -> Check
         }
         None if layout.pgbouncer.is_some() => {}
         None => cx.warn(
-            "pooler-service",
+            CheckId::PoolerService,
             merged_note(layout, "no pooler service runs"),
             "nothing to check for Supavisor",
         ),

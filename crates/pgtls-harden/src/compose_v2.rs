@@ -53,7 +53,7 @@ pub fn compare(dir: &Path, layout: &Layout) -> Option<Item> {
     }
     cmd.envs(&layout.invocation.env);
     let item = |verdict, detail: String, fix: Option<&str>| Item {
-        id: "compose-model",
+        id: crate::ids::CheckId::ComposeModel,
         verdict,
         detail,
         fix: fix.map(str::to_owned),

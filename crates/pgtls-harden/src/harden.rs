@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compose_set::ComposeSet;
+use crate::ids::StepId;
 
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Result};
@@ -110,7 +111,7 @@ pub fn plan<'a>(
     steps.push(hba::plan_hba(&mut staging, &hba, opts)?);
 
     let mut compose = ComposeSet::new(layout);
-    let mut db_step = Step::new("db-service");
+    let mut db_step = Step::new(StepId::DbService);
     let db_changed = services::edit_db_service(&mut compose, &staging, layout, &hba, &mut db_step)
         .with_context(|| format!("editing service \"{}\"", layout.db.key))?;
     db_step.notes.insert(0, format!(
@@ -120,8 +121,8 @@ pub fn plan<'a>(
     ));
     touch_compose(&mut db_step, &mut compose, db_changed);
 
-    let mut pooler_step = Step::new("pooler-service");
-    let mut tenant_step = Step::new("pooler-tenant");
+    let mut pooler_step = Step::new(StepId::PoolerService);
+    let mut tenant_step = Step::new(StepId::PoolerTenant);
     if let Some(pooler) = &layout.pooler {
         let changed =
             services::edit_pooler_service(&mut compose, &staging, layout, pooler, &mut pooler_step)
@@ -162,7 +163,7 @@ pub fn plan<'a>(
             None => "no pooler service runs in this deployment".into(),
         });
     }
-    let mut pgbouncer_step = Step::new(crate::pgbouncer::STEP_ID);
+    let mut pgbouncer_step = Step::new(StepId::PgbouncerService);
     if let Some(svc) = &layout.pgbouncer {
         pgbouncer::plan(&mut staging, &mut compose, layout, svc, &mut pgbouncer_step)
             .with_context(|| format!("editing service \"{}\"", svc.key))?;
@@ -201,7 +202,7 @@ pub fn plan<'a>(
     let mut next_steps = next_steps(tree, layout, opts, &steps);
     let tenant_needs_api = steps
         .iter()
-        .any(|s| s.id == "pooler-tenant" && !s.warnings.is_empty());
+        .any(|s| s.id == StepId::PoolerTenant && !s.warnings.is_empty());
     if let (true, Some(pooler)) = (tenant_needs_api, &layout.pooler) {
         // right after the redeploy
         next_steps.insert(if tree.in_place() { 1 } else { 2 }, api_call(pooler));
@@ -271,7 +272,7 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
         let mut items: Vec<String> = Vec::new();
         let files = planned
             .iter()
-            .filter(|s| s.id != "copy")
+            .filter(|s| s.id != StepId::Copy)
             .flat_map(|s| s.files.iter());
         for path in files {
             let item = if path.starts_with(TLS_DIR) {
@@ -317,13 +318,7 @@ fn next_steps(tree: &Tree, layout: &Layout, opts: &HardenOptions, planned: &[Ste
     // only certificates or pg_hba.conf changed, the compose file did not: a reload (db) and a
     // restart (pooler) make it take effect; a recreate is not needed
     let changes = crate::effect::changes_of(planned);
-    let compose_same = !planned.iter().any(|s| {
-        s.status == StepStatus::Changed
-            && matches!(
-                s.id,
-                "copy" | "db-service" | "pooler-service" | "pooler-tenant" | "pgbouncer-service"
-            )
-    });
+    let compose_same = !crate::effect::needs_recreate(planned);
     if compose_same && !changes.is_empty() && layout.kind == LayoutKind::Upstream {
         let actions = crate::effect::actions(layout, &changes);
         steps.push(format!(

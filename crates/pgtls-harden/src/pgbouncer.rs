@@ -48,8 +48,6 @@ pub const PGBOUNCER_TLS_DIR: &str = "volumes/pgbouncer-tls";
 pub const PGBOUNCER_TLS_TARGET: &str = "/etc/pgbouncer-tls";
 /// The pgbouncer.ini the image's entrypoint writes and its `CMD` reads.
 pub const PGBOUNCER_INI_TARGET: &str = "/etc/pgbouncer/pgbouncer.ini";
-/// The step id of the PgBouncer service in a harden plan.
-pub const STEP_ID: &str = "pgbouncer-service";
 
 /// Container path of the ini PgBouncer reads: the `.ini` argument of the service's `command`
 /// (which replaces the image's `CMD`), else [`PGBOUNCER_INI_TARGET`].

@@ -6,6 +6,7 @@ use std::path::Path;
 use pgtls_certs::{KeyFileFacts, KeyFileVerdict, KeyReader, RenewalPolicy, key_file_verdict};
 
 use super::items::{CheckOptions, Ctx, FileRef, HARDEN_FIX};
+use crate::ids::CheckId;
 use crate::owner::DbUser;
 
 /// The CA kept on the host (`volumes/tls-ca/`, the `ca.crt` clients are given): its key
@@ -18,7 +19,7 @@ pub(super) fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Opti
     );
     let (Some(ca_pem), key_pem) = (cx.text(crt_rel), cx.text(key_rel)) else {
         cx.warn(
-            "ca-key",
+            CheckId::CaKey,
             format!(
                 "no CA certificate at {}: cannot tell which CA clients are given",
                 crt_rel.display()
@@ -72,7 +73,7 @@ pub(super) fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Opti
     }
     if problems.is_empty() {
         cx.pass(
-            "ca-key",
+            CheckId::CaKey,
             format!(
                 "{} matches {} (mode 0600 or stricter); {}",
                 key_rel.display(),
@@ -86,7 +87,7 @@ pub(super) fn check_ca(cx: &mut Ctx<'_, '_>, cert: Option<&FileRef>, db_ca: Opti
         );
     } else {
         cx.fail(
-            "ca-key",
+            CheckId::CaKey,
             problems.join("; "),
             "restore the CA from .pgtls-backups/, or move volumes/tls-ca/ away and run `pgtls harden <folder>` to make a new CA (then give clients the new ca.crt)",
         );
@@ -115,13 +116,13 @@ pub(super) fn check_certificates(
     let (cert_pem, key_pem, ca_pem) = (read(cx, cert), read(cx, key), read(cx, ca));
     let (Some(cert_pem), Some(key_pem)) = (cert_pem, key_pem) else {
         cx.fail(
-            "certificates",
+            CheckId::Certificates,
             "server certificate or key not found on the host",
             HARDEN_FIX,
         );
         return;
     };
-    cx.pass("certificates", "server certificate and key present");
+    cx.pass(CheckId::Certificates, "server certificate and key present");
     let adopted = adopted_note(cx, cert);
     if let Some(note) = &adopted {
         check_adopted_chain(cx, &cert_pem, note);
@@ -129,28 +130,31 @@ pub(super) fn check_certificates(
     match &ca_pem {
         _ if adopted.is_some() => {}
         None => cx.fail(
-            "certificate-chain",
+            CheckId::CertificateChain,
             "CA certificate (ssl_ca_file) not found",
             HARDEN_FIX,
         ),
         Some(ca_pem) => match pgtls_certs::verify_chain(&cert_pem, ca_pem) {
-            Ok(()) => cx.pass("certificate-chain", "server certificate chains to the CA"),
+            Ok(()) => cx.pass(
+                CheckId::CertificateChain,
+                "server certificate chains to the CA",
+            ),
             Err(e) => cx.fail(
-                "certificate-chain",
+                CheckId::CertificateChain,
                 format!("server certificate does not chain to the CA: {e}"),
                 "reissue it: pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca",
             ),
         },
     }
     match pgtls_certs::key_matches_cert(&key_pem, &cert_pem) {
-        Ok(true) => cx.pass("key-matches", "server.key matches server.crt"),
+        Ok(true) => cx.pass(CheckId::KeyMatches, "server.key matches server.crt"),
         Ok(false) => cx.fail(
-            "key-matches",
+            CheckId::KeyMatches,
             "server.key does not belong to server.crt (PostgreSQL refuses to start)",
             HARDEN_FIX,
         ),
         Err(e) => cx.fail(
-            "key-matches",
+            CheckId::KeyMatches,
             format!("server.key cannot be read: {e}"),
             "write an unencrypted PEM key",
         ),
@@ -180,7 +184,7 @@ pub(super) fn check_certificates(
             .map(String::as_str)
             .collect();
         cx.pass(
-            "certificate-sans",
+            CheckId::CertificateSans,
             if public.is_empty() {
                 "adopted certificate: no public name given (pass --domain NAME to have it checked); the compose network's names are not in a public certificate and need not be".to_owned()
             } else {
@@ -192,12 +196,12 @@ pub(super) fn check_certificates(
         );
     } else if missing.is_empty() {
         cx.pass(
-            "certificate-sans",
+            CheckId::CertificateSans,
             format!("SANs cover {}", opts.sans.join(", ")),
         );
     } else {
         cx.fail(
-            "certificate-sans",
+            CheckId::CertificateSans,
             format!(
                 "not covered: {}",
                 missing
@@ -218,13 +222,13 @@ pub(super) fn check_certificates(
                 let fix = "renew it with its ACME client (certbot renew, lego renew; Traefik renews by itself) and let its hook run pgtls certs adopt --reload";
                 if info.days_left < 0 {
                     cx.fail(
-                        "certificate-expiry",
+                        CheckId::CertificateExpiry,
                         format!("adopted certificate expired on {}", info.not_after),
                         fix,
                     );
                 } else if info.days_left < 30 || info.days_left < i64::from(opts.expiry_warn_days) {
                     cx.warn(
-                        "certificate-expiry",
+                        CheckId::CertificateExpiry,
                         format!(
                             "adopted certificate: {} days left (until {}); its ACME client should have renewed it by now",
                             info.days_left, info.not_after
@@ -233,7 +237,7 @@ pub(super) fn check_certificates(
                     );
                 } else {
                     cx.pass(
-                        "certificate-expiry",
+                        CheckId::CertificateExpiry,
                         format!(
                             "adopted certificate: {} days left (until {}); renewed by its ACME client",
                             info.days_left, info.not_after
@@ -244,25 +248,25 @@ pub(super) fn check_certificates(
             }
             if info.days_left < 0 {
                 cx.fail(
-                    "certificate-expiry",
+                    CheckId::CertificateExpiry,
                     format!("expired on {}", info.not_after),
                     "pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca",
                 );
             } else if info.days_left < i64::from(opts.expiry_warn_days) || reason.is_some() {
                 cx.warn(
-                    "certificate-expiry",
+                    CheckId::CertificateExpiry,
                     format!("{} days left ({})", info.days_left, reason.unwrap_or_default()),
                     "pgtls certs renew --dir volumes/tls --ca-dir volumes/tls-ca, then SELECT pg_reload_conf()",
                 );
             } else {
                 cx.pass(
-                    "certificate-expiry",
+                    CheckId::CertificateExpiry,
                     format!("{} days left (until {})", info.days_left, info.not_after),
                 );
             }
         }
         Err(e) => cx.fail(
-            "certificate-expiry",
+            CheckId::CertificateExpiry,
             format!("cannot read the certificate: {e}"),
             HARDEN_FIX,
         ),
@@ -278,7 +282,7 @@ pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 fn check_adopted_chain(cx: &mut Ctx<'_, '_>, cert_pem: &str, note: &crate::adopt::AdoptedNote) {
     if let Err(e) = pgtls_certs::check_chain_order(cert_pem) {
         cx.fail(
-            "certificate-chain",
+            CheckId::CertificateChain,
             format!("adopted certificate ({}): {e}", note.source),
             "adopt the full chain again: pgtls certs adopt <folder> --cert fullchain.pem --key privkey.pem",
         );
@@ -315,7 +319,7 @@ fn check_adopted_chain(cx: &mut Ctx<'_, '_>, cert_pem: &str, note: &crate::adopt
     };
     if in_store {
         cx.pass(
-            "certificate-chain",
+            CheckId::CertificateChain,
             format!(
                 "adopted certificate ({}): {path}, a root in this host's store ({SYSTEM_ROOTS})",
                 note.source
@@ -323,7 +327,7 @@ fn check_adopted_chain(cx: &mut Ctx<'_, '_>, cert_pem: &str, note: &crate::adopt
         );
     } else {
         cx.warn(
-            "certificate-chain",
+            CheckId::CertificateChain,
             format!(
                 "adopted certificate ({}): {path}; that root is not in this host's store ({SYSTEM_ROOTS}), so whether clients trust it depends on theirs",
                 note.source
@@ -345,7 +349,7 @@ fn check_key_permissions(
 ) {
     let Some((mode, Some((uid, gid)))) = cx.staging.mode_owner(host) else {
         cx.fail(
-            "key-permissions",
+            CheckId::KeyPermissions,
             "server.key mode/owner unknown",
             HARDEN_FIX,
         );
@@ -385,13 +389,13 @@ fn check_key_permissions(
             ),
             _ => "give the key to the db container's postgres user with mode 0600: pgtls harden --pg-owner UID:GID (find it with `docker compose exec db id postgres`)".to_owned(),
         };
-        cx.fail("key-permissions", detail, fix);
+        cx.fail(CheckId::KeyPermissions, detail, fix);
     };
     if let Some(user) = user {
         let verdict = key_file_verdict(container, facts, user.reader());
         if verdict.loads() {
             cx.pass(
-                "key-permissions",
+                CheckId::KeyPermissions,
                 format!(
                     "{what}: the server, running as {} ({}), loads it",
                     user.ids(),
@@ -416,7 +420,7 @@ fn check_key_permissions(
                 format!("only if the db container's postgres uid is {uid}")
             };
             cx.warn(
-                "key-permissions",
+                CheckId::KeyPermissions,
                 format!("{what}: loads {only_if}; which uid the server runs as is unknown"),
                 "pass --pg-owner UID:GID (find it with `docker compose exec db id postgres`)",
             );

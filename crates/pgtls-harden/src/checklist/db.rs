@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::items::{Ctx, HARDEN_FIX, merged_note};
+use crate::ids::CheckId;
 use crate::layout::{Layout, Service};
 use crate::owner::{DbUser, PgData};
 
@@ -22,7 +23,7 @@ pub(super) fn check_db_settings(
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "1" | "yes"));
     if ssl_on && missing.is_empty() {
         cx.pass(
-            "db-command",
+            CheckId::DbCommand,
             "db command sets ssl=on, hba_file, ssl_cert_file, ssl_key_file, ssl_ca_file",
         );
     } else {
@@ -40,7 +41,7 @@ pub(super) fn check_db_settings(
                 layout.compose.display()
             );
         }
-        cx.fail("db-command", merged_note(layout, &detail), HARDEN_FIX);
+        cx.fail(CheckId::DbCommand, merged_note(layout, &detail), HARDEN_FIX);
     }
 }
 
@@ -49,10 +50,10 @@ pub(super) fn check_db_settings(
 /// a deployment that has never started (or a copy made by `harden --out`): a warning.
 pub(super) fn check_pgdata(cx: &mut Ctx<'_, '_>, layout: &Layout, user: Option<&DbUser>) {
     match crate::owner::pgdata(cx.staging.tree(), layout) {
-        Err(e) => cx.fail("pgdata", e.to_string(), "fix the PGDATA volume of the db service"),
+        Err(e) => cx.fail(CheckId::Pgdata, e.to_string(), "fix the PGDATA volume of the db service"),
         Ok(state @ PgData::Initialized { uid, gid, .. }) => match user {
             Some(u) if u.uid != uid => cx.fail(
-                "pgdata",
+                CheckId::Pgdata,
                 format!(
                     "{}, but the db user is taken to be {} ({}): the server runs as the data directory's owner",
                     state.describe(),
@@ -61,15 +62,15 @@ pub(super) fn check_pgdata(cx: &mut Ctx<'_, '_>, layout: &Layout, user: Option<&
                 ),
                 format!("use --pg-owner {uid}:{gid}"),
             ),
-            _ => cx.pass("pgdata", state.describe()),
+            _ => cx.pass(CheckId::Pgdata, state.describe()),
         },
         Ok(state @ PgData::Uninitialized { .. }) => cx.warn(
-            "pgdata",
+            CheckId::Pgdata,
             state.describe(),
             "if this is the live deployment, start the stack once and let its setup finish before deploying TLS; if it is a copy made by `pgtls harden --out`, copy its files over the live deployment",
         ),
         Ok(state) => cx.warn(
-            "pgdata",
+            CheckId::Pgdata,
             state.describe(),
             "check on the Docker host that the database has been initialized (`docker compose ps`)",
         ),
@@ -82,7 +83,7 @@ pub(super) fn check_pinned(cx: &mut Ctx<'_, '_>, layout: &Layout) {
     let pinned = crate::mounts::pinned_files(layout);
     if pinned.is_empty() {
         cx.pass(
-            "file-mounts",
+            CheckId::FileMounts,
             "the files pgtls rewrites (certificates, key, pg_hba.conf) reach the containers through folder mounts",
         );
     } else {
@@ -91,7 +92,7 @@ pub(super) fn check_pinned(cx: &mut Ctx<'_, '_>, layout: &Layout) {
             .map(crate::mounts::PinnedFile::describe)
             .collect();
         cx.fail(
-            "file-mounts",
+            CheckId::FileMounts,
             list.join("; "),
             "rerun pgtls harden: it mounts the folders instead and shows the diff",
         );
@@ -131,25 +132,25 @@ pub(super) fn check_mounts(
     }
     if count == 0 {
         cx.fail(
-            "db-mounts",
+            CheckId::DbMounts,
             "no TLS or pg_hba.conf files configured",
             HARDEN_FIX,
         );
     } else if !problems.is_empty() {
         cx.fail(
-            "db-mounts",
+            CheckId::DbMounts,
             problems.join("; "),
             "mount the files into the db service (pgtls harden does)",
         );
     } else if !writable.is_empty() {
         cx.warn(
-            "db-mounts",
+            CheckId::DbMounts,
             format!("mounted read-write: {}", writable.join(", ")),
             "add :ro to the mounts",
         );
     } else {
         cx.pass(
-            "db-mounts",
+            CheckId::DbMounts,
             format!("{count} files mounted read-only and present on the host"),
         );
     }

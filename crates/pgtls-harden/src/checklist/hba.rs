@@ -1,6 +1,7 @@
 //! The `pg_hba.conf` items: `hba-valid` (valid for the deployment's PostgreSQL, TLS-only for remote
 //! clients) and `hba-trust` (no plaintext for the addresses that must not get it).
 
+use crate::ids::CheckId;
 use std::collections::BTreeMap;
 
 use super::items::{Ctx, FileRef, HARDEN_FIX};
@@ -19,7 +20,7 @@ pub(super) fn check_hba(
     );
     let Some((container, host)) = hba else {
         cx.fail(
-            "hba-valid",
+            CheckId::HbaValid,
             "hba_file is not set: the image's default pg_hba.conf accepts plaintext from 0.0.0.0/0 and ::0/0",
             HARDEN_FIX,
         );
@@ -28,7 +29,7 @@ pub(super) fn check_hba(
     let read = host.as_ref().map(|h| cx.staging.read_text(h));
     if let Some(Err(e)) = &read {
         cx.fail(
-            "hba-valid",
+            CheckId::HbaValid,
             format!("{container} cannot be read: {e}"),
             "fix the file (it must be UTF-8 text)",
         );
@@ -36,7 +37,7 @@ pub(super) fn check_hba(
     }
     let Some(text) = read.and_then(Result::ok).flatten() else {
         cx.fail(
-            "hba-valid",
+            CheckId::HbaValid,
             format!("{container} is not readable from the host"),
             HARDEN_FIX,
         );
@@ -56,19 +57,22 @@ pub(super) fn check_hba(
     let disagreement = major.map(|m| m.notes.join("; ")).unwrap_or_default();
     if errors.is_empty() && !disagreement.is_empty() {
         cx.warn(
-            "hba-valid",
+            CheckId::HbaValid,
             format!("pg_hba.conf is valid for {judged}, but {disagreement}"),
             "make the db image and the data directory agree, or pass --pg-version",
         );
     } else if errors.is_empty() {
-        cx.pass("hba-valid", format!("pg_hba.conf is valid for {judged}"));
+        cx.pass(
+            CheckId::HbaValid,
+            format!("pg_hba.conf is valid for {judged}"),
+        );
     } else {
         let list: Vec<String> = errors
             .iter()
             .map(|d| format!("{}:{}: {}", d.file, d.line, d.message))
             .collect();
         cx.fail(
-            "hba-valid",
+            CheckId::HbaValid,
             format!("invalid for {judged}: {}", list.join("; ")),
             "fix the lines (pgtls hba check FILE)",
         );
@@ -94,19 +98,19 @@ pub(super) fn check_hba(
     };
     if !errors.is_empty() {
         cx.fail(
-            "hba-lint",
+            CheckId::HbaLint,
             fmt(&errors),
             "pgtls hba lint FILE shows hints; pgtls hba apply-policy FILE fixes the policy",
         );
     } else if !warnings.is_empty() {
         cx.warn(
-            "hba-lint",
+            CheckId::HbaLint,
             fmt(&warnings),
             "pgtls hba lint FILE shows hints",
         );
     } else {
         cx.pass(
-            "hba-lint",
+            CheckId::HbaLint,
             "no security findings (trust, weak methods, public plaintext, missing rejects)",
         );
     }
@@ -138,13 +142,13 @@ fn check_trust(cx: &mut Ctx<'_, '_>, doc: &pg_hba::Document, t: &crate::trust::T
         .collect();
     if !admitted.is_empty() {
         cx.fail(
-            "hba-trust",
+            CheckId::HbaTrust,
             format!("plaintext admitted from {}", admitted.join("; ")),
             "run `pgtls harden <folder>` again (it refuses plaintext from each gateway and proxy the Docker engine reports now), then reload the db",
         );
     } else if let Some(w) = t.warnings.first() {
         cx.warn(
-            "hba-trust",
+            CheckId::HbaTrust,
             format!(
                 "trusted networks {} ({}): {w}",
                 t.cidrs.join(", "),
@@ -154,7 +158,7 @@ fn check_trust(cx: &mut Ctx<'_, '_>, doc: &pg_hba::Document, t: &crate::trust::T
         );
     } else {
         cx.pass(
-            "hba-trust",
+            CheckId::HbaTrust,
             format!(
                 "plaintext refused from the {} gateway and proxy addresses of {}",
                 t.excluded.len(),

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::ids::CheckId;
 use crate::layout::{Layout, Service};
 use crate::mapping::host_path_in;
 use crate::owner::DbUser;
@@ -37,7 +38,7 @@ impl Verdict {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Item {
     /// Stable id.
-    pub id: &'static str,
+    pub id: CheckId,
     /// Verdict.
     pub verdict: Verdict,
     /// Short reason.
@@ -95,7 +96,7 @@ pub(super) struct Ctx<'s, 'a> {
 impl Ctx<'_, '_> {
     pub(super) fn push(
         &mut self,
-        id: &'static str,
+        id: CheckId,
         verdict: Verdict,
         detail: impl Into<String>,
         fix: Option<String>,
@@ -107,23 +108,13 @@ impl Ctx<'_, '_> {
             fix,
         });
     }
-    pub(super) fn pass(&mut self, id: &'static str, detail: impl Into<String>) {
+    pub(super) fn pass(&mut self, id: CheckId, detail: impl Into<String>) {
         self.push(id, Verdict::Pass, detail, None);
     }
-    pub(super) fn fail(
-        &mut self,
-        id: &'static str,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
+    pub(super) fn fail(&mut self, id: CheckId, detail: impl Into<String>, fix: impl Into<String>) {
         self.push(id, Verdict::Fail, detail, Some(fix.into()));
     }
-    pub(super) fn warn(
-        &mut self,
-        id: &'static str,
-        detail: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
+    pub(super) fn warn(&mut self, id: CheckId, detail: impl Into<String>, fix: impl Into<String>) {
         self.push(id, Verdict::Warn, detail, Some(fix.into()));
     }
     pub(super) fn text(&self, rel: &Path) -> Option<String> {

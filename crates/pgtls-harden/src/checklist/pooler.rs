@@ -5,6 +5,7 @@ use pgtls_certs::{KeyFileFacts, KeyReader};
 use pooler_exs::{FlagState, TenantLogic};
 
 use super::items::{Ctx, HARDEN_FIX, merged_note};
+use crate::ids::CheckId;
 use crate::layout::{Layout, PoolerExs, Service};
 use crate::mapping::{container_port, host_path_in};
 
@@ -41,12 +42,12 @@ pub(super) fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service, layout: &Layo
     }
     if problems.is_empty() {
         cx.pass(
-            "pooler-tls",
+            CheckId::PoolerTls,
             "pooler certificate and key mounted, GLOBAL_DOWNSTREAM_CERT_PATH/_KEY_PATH set",
         );
     } else {
         cx.fail(
-            "pooler-tls",
+            CheckId::PoolerTls,
             merged_note(layout, &problems.join("; ")),
             HARDEN_FIX,
         );
@@ -57,12 +58,12 @@ pub(super) fn check_pooler(cx: &mut Ctx<'_, '_>, pooler: &Service, layout: &Layo
         .collect();
     if missing.is_empty() {
         cx.pass(
-            "pooler-ports",
+            CheckId::PoolerPorts,
             "ports 5432 (session) and 6543 (transaction) published",
         );
     } else {
         cx.warn(
-            "pooler-ports",
+            CheckId::PoolerPorts,
             format!("not published: {}", missing.join(", ")),
             HARDEN_FIX,
         );
@@ -84,7 +85,7 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
                 _ => String::new(),
             };
             cx.warn(
-                "pooler-tls",
+                CheckId::PoolerTls,
                 format!("{name}: its pgbouncer.ini cannot be read from here: {why}"),
                 "set client_tls_sslmode = require and the certificate and key in it",
             );
@@ -92,7 +93,7 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
         }
         Err(e) => {
             cx.fail(
-                "pooler-tls",
+                CheckId::PoolerTls,
                 format!("{name}: its settings cannot be read: {e}"),
                 "fix the file",
             );
@@ -160,7 +161,7 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
     }
     if problems.is_empty() {
         cx.pass(
-            "pooler-tls",
+            CheckId::PoolerTls,
             format!(
                 "{name}: client_tls_sslmode {} ({file}), certificate and key on a bind mount",
                 mode.unwrap_or_default()
@@ -168,7 +169,7 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
         );
     } else {
         cx.fail(
-            "pooler-tls",
+            CheckId::PoolerTls,
             format!("{name}: {}", problems.join("; ")),
             HARDEN_FIX,
         );
@@ -201,7 +202,7 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
                         },
                     );
                     cx.fail(
-                        "pooler-key",
+                        CheckId::PoolerKey,
                         format!(
                             "{what}: PgBouncer runs as uid {u} (the edoburu image's USER postgres) and cannot read it: {}",
                             verdict.message().unwrap_or_default()
@@ -210,19 +211,19 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
                     );
                 } else if mode & 0o077 != 0 {
                     cx.warn(
-                        "pooler-key",
+                        CheckId::PoolerKey,
                         format!("{what}: PgBouncer reads it, and so can other users (group or other bits)"),
                         format!("chmod 0600 '{}'", host.display()),
                     );
                 } else {
                     cx.pass(
-                        "pooler-key",
+                        CheckId::PoolerKey,
                         format!("{what}: readable by PgBouncer (uid {u}) and by no one else"),
                     );
                 }
             }
             _ => cx.warn(
-                "pooler-key",
+                CheckId::PoolerKey,
                 format!("{}: mode/owner unknown", host.display()),
                 HARDEN_FIX,
             ),
@@ -234,11 +235,11 @@ pub(super) fn check_pgbouncer(cx: &mut Ctx<'_, '_>, layout: &Layout, svc: &Servi
         .find(|p| container_port(p) == Some(port.to_string().as_str()));
     match published {
         Some(spec) => cx.pass(
-            "pooler-ports",
+            CheckId::PoolerPorts,
             format!("{name}: port {port} published ({spec})"),
         ),
         None => cx.warn(
-            "pooler-ports",
+            CheckId::PoolerPorts,
             format!("{name}: port {port} (listen_port) is not published"),
             "publish it (upstream: ${POOLER_PROXY_PORT_TRANSACTION}:6432)",
         ),
@@ -251,7 +252,7 @@ pub(super) fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Servi
             Ok(text) => text,
             Err(e) => {
                 cx.fail(
-                    "pooler-enforce-ssl",
+                    CheckId::PoolerEnforceSsl,
                     format!("pooler.exs cannot be read: {e}"),
                     "fix the file (it must be UTF-8 text)",
                 );
@@ -265,7 +266,7 @@ pub(super) fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Servi
     };
     let Some(text) = text else {
         cx.warn(
-            "pooler-enforce-ssl",
+            CheckId::PoolerEnforceSsl,
             "no pooler.exs found",
             "set enforce_ssl on the tenant through Supavisor's API",
         );
@@ -274,37 +275,37 @@ pub(super) fn check_tenant(cx: &mut Ctx<'_, '_>, layout: &Layout, pooler: &Servi
     let inspection = pooler_exs::TenantFile::parse(&text).and_then(|f| f.script().inspect());
     match inspection {
         Err(e) => cx.fail(
-            "pooler-enforce-ssl",
+            CheckId::PoolerEnforceSsl,
             format!("pooler.exs cannot be read: {e}"),
             "fix the script",
         ),
         Ok(i) => {
             if i.enforce_ssl == FlagState::True {
                 cx.pass(
-                    "pooler-enforce-ssl",
+                    CheckId::PoolerEnforceSsl,
                     "\"enforce_ssl\" => true in the tenant parameters",
                 );
             } else if i.enforce_ssl == FlagState::False && i.tenant_logic == TenantLogic::Upsert {
                 cx.fail(
-                    "pooler-enforce-ssl",
+                    CheckId::PoolerEnforceSsl,
                     "the tenant script sets \"enforce_ssl\" => false and upserts the tenant at every pooler start: plaintext clients are accepted, and setting enforce_ssl through Supavisor's API alone would be reverted at the next start",
                     HARDEN_FIX,
                 );
             } else {
                 cx.fail(
-                    "pooler-enforce-ssl",
+                    CheckId::PoolerEnforceSsl,
                     "enforce_ssl is not true: plaintext clients are accepted by the pooler",
                     HARDEN_FIX,
                 );
             }
             match i.tenant_logic {
-                TenantLogic::Upsert => cx.pass("pooler-tenant-logic", "the script upserts: the setting reaches an existing tenant"),
+                TenantLogic::Upsert => cx.pass(CheckId::PoolerTenantLogic, "the script upserts: the setting reaches an existing tenant"),
                 TenantLogic::CreateOnly => cx.warn(
-                    "pooler-tenant-logic",
+                    CheckId::PoolerTenantLogic,
                     "create-only trap: the script only creates a missing tenant, so an existing tenant keeps enforce_ssl=false",
                     "pgtls harden <folder> --pooler-upsert, or PUT /api/tenants/<id> on the pooler",
                 ),
-                _ => cx.warn("pooler-tenant-logic", "tenant logic not recognised", "check that enforce_ssl reaches the existing tenant"),
+                _ => cx.warn(CheckId::PoolerTenantLogic, "tenant logic not recognised", "check that enforce_ssl reaches the existing tenant"),
             }
         }
     }

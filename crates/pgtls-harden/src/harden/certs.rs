@@ -9,6 +9,7 @@ use pgtls_certs::{Ca, CaParams, RenewalPolicy, ServerParams};
 use super::options::HardenOptions;
 use crate::apply::DirSpec;
 use crate::error::{Context as _, Error, Result};
+use crate::ids::StepId;
 use crate::layout::Layout;
 use crate::paths::{CA_DIR, DB_TLS_TARGET, TLS_DIR};
 use crate::plan::{FileKind, Staging};
@@ -66,7 +67,7 @@ pub(super) fn plan_certificates(
     dirs: &mut Vec<DirSpec>,
     warnings: &mut Vec<Warning>,
 ) -> Result<Step> {
-    let mut step = Step::new("certificates");
+    let mut step = Step::new(StepId::Certificates);
     let ca_crt = Path::new(CA_DIR).join("ca.crt");
     let ca_key = Path::new(CA_DIR).join("ca.key");
     let tls = Path::new(TLS_DIR);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::apply::DirSpec;
 use crate::error::Result;
+use crate::ids::StepId;
 use crate::layout::Layout;
 use crate::plan::{FileKind, Staging};
 use crate::step::Step;
@@ -13,7 +14,7 @@ pub(super) fn plan_copy(
     layout: &Layout,
     dirs: &mut Vec<DirSpec>,
 ) -> Result<Step> {
-    let mut step = Step::new("copy");
+    let mut step = Step::new(StepId::Copy);
     let tree = staging.tree();
     let skip: Vec<PathBuf> = layout.pgdata_host.iter().cloned().collect();
     let files = tree.src_files(&skip)?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::options::HardenOptions;
 use crate::error::{Context as _, Result};
+use crate::ids::StepId;
 use crate::layout::Layout;
 use crate::mapping::host_path_for;
 use crate::paths::{DB_HBA_DIR_TARGET, DB_HBA_TARGET, HBA_DIR, HBA_HOST};
@@ -83,7 +84,7 @@ pub(super) fn plan_hba(
     hba: &HbaLocation,
     opts: &HardenOptions,
 ) -> Result<Step> {
-    let mut step = Step::new("pg-hba");
+    let mut step = Step::new(StepId::PgHba);
     let host = hba.host.as_path();
     let seed = match &hba.mount {
         HbaMount::Migrate { from, old_target } if staging.read_text(host)?.is_none() => {
