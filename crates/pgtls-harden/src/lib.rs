@@ -79,12 +79,13 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod adopt;
 pub mod apply;
 pub mod checklist;
 mod compose_set;
-pub mod compose_v2;
+mod compose_v2;
 pub mod connstr;
 pub mod coolify;
 pub mod docker;
@@ -93,11 +94,11 @@ pub mod error;
 pub mod harden;
 pub mod ids;
 pub mod layout;
-pub mod mapping;
+mod mapping;
 pub mod mounts;
 pub mod owner;
 pub mod paths;
-pub mod pgbouncer;
+mod pgbouncer;
 pub mod pgmajor;
 pub mod plan;
 pub mod pooler;
@@ -106,9 +107,9 @@ pub mod report;
 pub mod run;
 pub mod source;
 pub mod step;
-pub mod supavisor;
+mod supavisor;
 pub mod tree;
-pub mod trust;
+mod trust;
 pub mod via_coolify;
 
 #[cfg(test)]
@@ -123,9 +124,9 @@ pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, plan};
 pub use crate::ids::{CheckId, StepId};
+pub use crate::layout::PoolerKind;
 pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
-pub use crate::pgbouncer::PoolerKind;
 pub use crate::pgmajor::PgMajor;
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::report::{Code, Warning};

@@ -33,25 +33,23 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use crate::layout::{PGBOUNCER_SERVICES, PoolerKind, find_pgbouncer as find, is_pgbouncer};
-
 use crate::error::{Context as _, Result};
 use crate::layout::{Layout, Service};
 use crate::paths::TLS_DIR;
 use crate::plan::Staging;
 
 /// The uid:gid the edoburu/pgbouncer image runs as (`USER postgres`, Alpine's uid 70).
-pub const PGBOUNCER_USER: (u32, u32) = (70, 70);
+pub(crate) const PGBOUNCER_USER: (u32, u32) = (70, 70);
 /// Host folder (relative) of PgBouncer's own copy of the certificate, key and CA.
-pub const PGBOUNCER_TLS_DIR: &str = "volumes/pgbouncer-tls";
+pub(crate) const PGBOUNCER_TLS_DIR: &str = "volumes/pgbouncer-tls";
 /// Container folder [`PGBOUNCER_TLS_DIR`] is mounted at (read-only, as a folder).
-pub const PGBOUNCER_TLS_TARGET: &str = "/etc/pgbouncer-tls";
+pub(crate) const PGBOUNCER_TLS_TARGET: &str = "/etc/pgbouncer-tls";
 /// The pgbouncer.ini the image's entrypoint writes and its `CMD` reads.
-pub const PGBOUNCER_INI_TARGET: &str = "/etc/pgbouncer/pgbouncer.ini";
+pub(crate) const PGBOUNCER_INI_TARGET: &str = "/etc/pgbouncer/pgbouncer.ini";
 
 /// Container path of the ini PgBouncer reads: the `.ini` argument of the service's `command`
 /// (which replaces the image's `CMD`), else [`PGBOUNCER_INI_TARGET`].
-pub fn ini_target(svc: &Service) -> String {
+pub(crate) fn ini_target(svc: &Service) -> String {
     svc.command
         .iter()
         .rev()
@@ -66,7 +64,7 @@ pub fn ini_target(svc: &Service) -> String {
 
 /// Where PgBouncer's settings come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigSource {
+pub(crate) enum ConfigSource {
     /// The service's environment, turned into pgbouncer.ini by the entrypoint.
     Env,
     /// A pgbouncer.ini on the host, bind-mounted (the image then ignores the environment).
@@ -87,7 +85,7 @@ pub enum ConfigSource {
 }
 
 /// Decides where `svc` takes its settings from, looking at the files in `staging`.
-pub fn config_source(staging: &Staging<'_>, svc: &Service) -> ConfigSource {
+pub(crate) fn config_source(staging: &Staging<'_>, svc: &Service) -> ConfigSource {
     let container = ini_target(svc);
     if let Some(host) = crate::mapping::host_path_in(svc, &container) {
         let exists = staging.read(&host).ok().flatten().is_some();
@@ -127,12 +125,12 @@ pub fn config_source(staging: &Staging<'_>, svc: &Service) -> ConfigSource {
 }
 
 /// The env variable the edoburu entrypoint turns into `setting`.
-pub fn env_name(setting: &str) -> String {
+pub(crate) fn env_name(setting: &str) -> String {
     setting.to_ascii_uppercase()
 }
 
 /// Values of `NAME=value` lines in the deployment's `.env` (quotes removed, comments skipped).
-pub fn dotenv(staging: &Staging<'_>) -> BTreeMap<String, String> {
+pub(crate) fn dotenv(staging: &Staging<'_>) -> BTreeMap<String, String> {
     let text = staging
         .read_text(Path::new(".env"))
         .ok()
@@ -158,7 +156,7 @@ pub fn dotenv(staging: &Staging<'_>) -> BTreeMap<String, String> {
 
 /// A compose value with `${NAME}`, `${NAME:-default}` and `${NAME-default}` taken from `env`
 /// (Compose's interpolation for a whole-value reference); `None` when it cannot be resolved.
-pub fn resolve(value: &str, env: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn resolve(value: &str, env: &BTreeMap<String, String>) -> Option<String> {
     let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
         return (!value.contains('$')).then(|| value.to_owned());
     };
@@ -178,7 +176,7 @@ pub fn resolve(value: &str, env: &BTreeMap<String, String>) -> Option<String> {
 
 /// PgBouncer's effective settings as pgtls can read them, and the file they come from.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Lowercase setting name -> value (`client_tls_sslmode` -> `require`).
     pub values: BTreeMap<String, String>,
     /// The file that holds them: the compose file whose `CLIENT_TLS_SSLMODE` Compose runs (else
@@ -190,14 +188,18 @@ pub struct Settings {
 
 impl Settings {
     /// A setting's value.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 }
 
 /// The settings PgBouncer runs with, from the environment (resolved against `.env`) or the
 /// mounted ini. `Ok(None)` when the ini is unreachable.
-pub fn settings(staging: &Staging<'_>, layout: &Layout, svc: &Service) -> Result<Option<Settings>> {
+pub(crate) fn settings(
+    staging: &Staging<'_>,
+    layout: &Layout,
+    svc: &Service,
+) -> Result<Option<Settings>> {
     let source = config_source(staging, svc);
     match &source {
         ConfigSource::Env => {
@@ -250,7 +252,7 @@ pub fn settings(staging: &Staging<'_>, layout: &Layout, svc: &Service) -> Result
 
 /// The container port PgBouncer listens on (`listen_port`, `LISTEN_PORT`; 5432 by default in the
 /// edoburu entrypoint).
-pub fn listen_port(settings: Option<&Settings>) -> u16 {
+pub(crate) fn listen_port(settings: Option<&Settings>) -> u16 {
     settings
         .and_then(|s| s.get("listen_port"))
         .and_then(|p| p.trim().parse().ok())
@@ -260,7 +262,7 @@ pub fn listen_port(settings: Option<&Settings>) -> u16 {
 /// The port PgBouncer listens on in its container, from the compose service alone: a literal
 /// `LISTEN_PORT`, else `listen_port` of a mounted pgbouncer.ini under `dir` (the deployment
 /// folder), else the entrypoint's default 5432.
-pub fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
+pub(crate) fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
     if let Some(p) = svc
         .environment
         .get("LISTEN_PORT")
@@ -282,7 +284,7 @@ pub fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
 
 /// Whether a `client_tls_sslmode` value refuses plaintext clients (`require`, `verify-ca`,
 /// `verify-full`; PgBouncer compares case-insensitively).
-pub fn refuses_plaintext(mode: Option<&str>) -> bool {
+pub(crate) fn refuses_plaintext(mode: Option<&str>) -> bool {
     mode.is_some_and(|m| {
         ["require", "verify-ca", "verify-full"]
             .iter()
@@ -291,7 +293,7 @@ pub fn refuses_plaintext(mode: Option<&str>) -> bool {
 }
 
 /// The settings harden wants, in order: `(setting, value)`.
-pub fn wanted(verify_db: bool) -> Vec<(&'static str, String)> {
+pub(crate) fn wanted(verify_db: bool) -> Vec<(&'static str, String)> {
     let mut out = vec![
         ("client_tls_sslmode", "require".to_owned()),
         (
@@ -318,7 +320,7 @@ pub fn wanted(verify_db: bool) -> Vec<(&'static str, String)> {
 /// copy in [`PGBOUNCER_TLS_DIR`] (certificate, key 0600 owned by [`PGBOUNCER_USER`], CA) through
 /// the one writer, so a SIGHUP then loads the renewed pair. Returns the files rewritten (none when
 /// the copy already matches or the deployment has no PgBouncer copy).
-pub fn sync_copy(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn sync_copy(dir: &Path) -> Result<Vec<PathBuf>> {
     let copy = dir.join(PGBOUNCER_TLS_DIR);
     if !copy.is_dir() {
         return Ok(Vec::new());
