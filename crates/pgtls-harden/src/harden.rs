@@ -3,11 +3,12 @@
 //! Steps (stable ids, in order): `copy` (only with `--out`), `certificates`, `pg-hba`,
 //! `db-service`, `pooler-service`, `pooler-tenant`, `pgbouncer-service`.
 //!
-//! This file holds the options, the [`Plan`] and [`plan()`], which runs the steps in order; each
-//! step is planned in its own module: [`copy`](self::copy) (`copy`), [`certs`](self::certs)
-//! (`certificates`), [`hba`](self::hba) (`pg-hba`), [`services`](self::services) (`db-service`,
-//! `pooler-service`, and the container-to-host path mapping), [`tenant`](self::tenant)
-//! (`pooler-tenant`); `pgbouncer-service` is in [`crate::pgbouncer`].
+//! This file holds the [`Plan`] and [`plan()`], which runs the steps in order
+//! ([`StepId`](crate::ids::StepId)); each step is planned in its own private module: `copy.rs`
+//! (`copy`), `certs.rs` (`certificates`), `hba.rs` (`pg-hba`), `services.rs` (`db-service`,
+//! `pooler-service`), `tenant.rs` (`pooler-tenant`), `pgbouncer.rs` (`pgbouncer-service`), all
+//! under `harden/`, with [`HardenOptions`] in `options.rs` below them. The container-to-host path
+//! mapping they share is the crate's `mapping` module.
 
 use std::path::{Path, PathBuf};
 

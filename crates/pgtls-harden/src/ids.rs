@@ -118,7 +118,7 @@ string_ids! {
         PoolerEnforceSsl = "pooler-enforce-ssl",
         /// The `pooler-tenant-logic` item.
         PoolerTenantLogic = "pooler-tenant-logic",
-        /// The `compose-model` item ([`crate::compose_v2`]).
+        /// The `compose-model` item (`compose_v2`).
         ComposeModel = "compose-model",
         /// The `coolify-compose` item ([`crate::via_coolify`]).
         CoolifyCompose = "coolify-compose",

@@ -58,7 +58,7 @@
 //!   titles and long texts, from which the CLI builds its terse report, `--verbose` and
 //!   `pgtls explain`. A plain `String` converts into a [`Warning`] with [`Code::Other`].
 //! - **Paths, ids and defaults at the bottom.** [`paths`], [`ids`] and [`error`] import nothing
-//!   from the crate, [`step`] only [`ids`] and [`report`], [`mapping`] (container paths to host
+//!   from the crate, [`step`] only [`ids`] and [`report`], `mapping` (container paths to host
 //!   paths through bind mounts) only [`layout`]; no module imports one that imports it back.
 //!   Step and check ids are enums ([`StepId`], [`CheckId`]) that serialise as the contract's
 //!   strings. The planner runs one module per step (`harden/{copy,certs,hba,services,tenant,

@@ -162,7 +162,7 @@ pub struct KeyReaderOf {
 /// Every reader of a pgtls server key in `layout`, each with its own copy or the shared one:
 /// the db (its postgres user, `db`; PostgreSQL's rule), Supavisor (root: its image has no `USER`;
 /// it reads the db's copy, which root may read under plain Docker) and PgBouncer (uid 70, the
-/// edoburu image's `USER postgres`; its own copy in [`crate::pgbouncer::PGBOUNCER_TLS_DIR`]).
+/// edoburu image's `USER postgres`; its own copy in `pgbouncer::PGBOUNCER_TLS_DIR`).
 pub fn key_readers(layout: &Layout, db: Option<&DbUser>) -> Vec<KeyReaderOf> {
     let shared = Path::new(crate::paths::TLS_DIR).join("server.key");
     let mut out = vec![KeyReaderOf {

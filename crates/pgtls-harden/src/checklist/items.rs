@@ -82,7 +82,7 @@ pub struct CheckOptions {
     /// Warn when fewer days are left.
     pub expiry_warn_days: u32,
     /// The trusted networks and the addresses that must not get plaintext, as
-    /// [`crate::trust::decide`] found them now (`None`: the `hba-trust` item is not run).
+    /// `trust::decide` found them now (`None`: the `hba-trust` item is not run).
     pub trust: Option<crate::trust::TrustedNetworks>,
     /// The deployment's PostgreSQL major ([`crate::pgmajor`]); `None`: 15's rules, said so.
     pub pg_major: Option<crate::pgmajor::PgMajor>,

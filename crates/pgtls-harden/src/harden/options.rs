@@ -20,9 +20,9 @@ pub struct HardenOptions {
     pub docker_remap: Option<String>,
     /// Trusted CIDRs.
     pub trusted: Vec<String>,
-    /// Addresses inside them refused without TLS (gateways, proxies: see [`crate::trust`]).
+    /// Addresses inside them refused without TLS (gateways, proxies: see `trust`).
     pub excluded: Vec<std::net::IpAddr>,
-    /// Where the trusted list came from and what could not be known ([`crate::trust::decide`]):
+    /// Where the trusted list came from and what could not be known (`trust::decide`):
     /// shown in the pg-hba step (`None`: the list was given as is).
     pub trust: Option<crate::trust::TrustedNetworks>,
     /// Key algorithm asked for (`None`: keep what exists, ECDSA P-256 for new keys).

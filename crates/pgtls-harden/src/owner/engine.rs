@@ -43,7 +43,7 @@ pub trait Engine {
         Vec::new()
     }
     /// The networks a running container is attached to, with their subnets, gateways and the
-    /// other containers on them (see [`crate::trust`]).
+    /// other containers on them (see `trust`).
     ///
     /// # Errors
     /// The engine cannot tell (the default: this engine does not look networks up).
