@@ -4,7 +4,7 @@
 //! `db-service`, `pooler-service`, `pooler-tenant`, `pgbouncer-service`.
 //!
 //! This file holds the [`Plan`] and [`plan()`], which runs the steps in order
-//! ([`StepId`](crate::ids::StepId)); each step is planned in its own private module: `copy.rs`
+//! ([`StepId`]); each step is planned in its own private module: `copy.rs`
 //! (`copy`), `certs.rs` (`certificates`), `hba.rs` (`pg-hba`), `services.rs` (`db-service`,
 //! `pooler-service`), `tenant.rs` (`pooler-tenant`), `pgbouncer.rs` (`pgbouncer-service`), all
 //! under `harden/`, with [`HardenOptions`] in `options.rs` below them. The container-to-host path

@@ -1,7 +1,7 @@
 //! Whole runs of the recipe, as `pgtls harden` and `pgtls check` do them: another tool drives
 //! the same work with a [`Request`] and renders the returned [`HardenRun`] / [`CheckRun`].
 //!
-//! [`harden`] takes the deployment lock, opens the folder (or Coolify's copy of the compose
+//! [`harden()`] takes the deployment lock, opens the folder (or Coolify's copy of the compose
 //! through its API), resolves the db user ([`crate::owner::db_facts`]), plans, judges the staged
 //! result with the checklist, refuses an owner change this process cannot make before writing
 //! anything, applies through the one writer ([`crate::apply::apply`]) and stores the compose in

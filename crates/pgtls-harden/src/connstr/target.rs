@@ -73,7 +73,7 @@ impl Client {
     }
 }
 
-/// What to connect to. Check it with [`Target::check`] (done by [`build`]).
+/// What to connect to. Check it with [`Target::check`] (done by [`build`](super::build)).
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
     /// Host name or IP address (must be a certificate SAN); IPv6 with or without brackets.
