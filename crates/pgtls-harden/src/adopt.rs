@@ -24,10 +24,13 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use pgtls_certs::{Adoptable, Backups, CertInfo, Owner, WriteOptions, WriteStatus};
 
 use crate::error::{Error, Result};
+
+mod traefik;
+
+pub use self::traefik::from_traefik_acme;
 
 /// The note `certs adopt` leaves in the certificate folder.
 pub const ADOPTED_NOTE: &str = ".pgtls-adopted";
@@ -52,7 +55,7 @@ pub struct KeyReaderSpec {
 impl KeyReaderSpec {
     /// Whether it reads its own copy of the key rather than the adopted file.
     pub fn own_copy(&self) -> bool {
-        self.key != Path::new(crate::harden::TLS_DIR).join("server.key")
+        self.key != Path::new(crate::paths::TLS_DIR).join("server.key")
     }
 }
 
@@ -60,7 +63,7 @@ impl KeyReaderSpec {
 /// (`owner`, PostgreSQL's rule) and Supavisor, which runs as root (its image has no USER
 /// line). With the deployment, [`key_readers_in`] reads them from its services.
 pub fn key_readers(owner: Owner) -> Vec<KeyReaderSpec> {
-    let shared = Path::new(crate::harden::TLS_DIR).join("server.key");
+    let shared = Path::new(crate::paths::TLS_DIR).join("server.key");
     vec![
         KeyReaderSpec {
             who: "db (PostgreSQL)".into(),
@@ -468,7 +471,7 @@ fn pgbouncer_copy_dir<'a>(req: &AdoptRequest<'a>, warnings: &mut Vec<String>) ->
             .zip(std::path::absolute(b).ok())
             .is_some_and(|(a, b)| a == b)
     };
-    if !same(req.dir, &dep.join(crate::harden::TLS_DIR)) {
+    if !same(req.dir, &dep.join(crate::paths::TLS_DIR)) {
         return None;
     }
     if !dep.join(crate::pgbouncer::PGBOUNCER_TLS_DIR).is_dir() {
@@ -545,99 +548,10 @@ pub fn return_to_private(
     Ok(out)
 }
 
-/// The certificate and key for `domain` in a Traefik `acme.json` (v2 and v3 share the format),
-/// from the resolver `resolver` or, when `None`, from whichever resolver holds it (refused when
-/// several do). `domain` matches an entry's `main` or one of its `sans`.
-pub fn from_traefik_acme(
-    text: &str,
-    domain: &str,
-    resolver: Option<&str>,
-) -> Result<(String, String, String)> {
-    let bad = |why: String| Error::Refused(format!("acme.json: {why}"));
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        bad(format!(
-            "not JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let resolvers = v
-        .as_object()
-        .ok_or_else(|| bad("the top level is not an object of resolver names".into()))?;
-    let mut found = Vec::new();
-    for (name, data) in resolvers {
-        if resolver.is_some_and(|r| r != name) {
-            continue;
-        }
-        // Traefik 1.x kept {"Account": {...}, "DomainsCertificate": ...} at the top: say so
-        if name == "DomainsCertificate" || name == "Account" && data.get("Email").is_some() {
-            return Err(bad(
-                "this is Traefik 1.x's format (Account/DomainsCertificate at the top); Traefik 2 and 3 key the file by resolver name".into(),
-            ));
-        }
-        let Some(certs) = data.get("Certificates").and_then(|c| c.as_array()) else {
-            continue;
-        };
-        for c in certs {
-            let d = c.get("domain");
-            let main = d.and_then(|d| d.get("main")).and_then(|m| m.as_str());
-            let sans = d
-                .and_then(|d| d.get("sans"))
-                .and_then(|s| s.as_array())
-                .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>())
-                .unwrap_or_default();
-            let hit = main.is_some_and(|m| m.eq_ignore_ascii_case(domain))
-                || sans.iter().any(|s| s.eq_ignore_ascii_case(domain));
-            if hit {
-                found.push((name.clone(), main.unwrap_or(domain).to_owned(), c));
-            }
-        }
-    }
-    let (name, main, c) = match found.as_slice() {
-        [] => {
-            let names: Vec<&String> = resolvers.keys().collect();
-            return Err(bad(format!(
-                "no certificate for `{domain}`{} (resolvers: {})",
-                resolver
-                    .map(|r| format!(" in resolver `{r}`"))
-                    .unwrap_or_default(),
-                names
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        [one] => one,
-        many => {
-            return Err(bad(format!(
-                "`{domain}` is in several resolvers ({}): pass --resolver NAME",
-                many.iter()
-                    .map(|(n, _, _)| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-    };
-    let field = |k: &str| -> Result<String> {
-        let b64 = c
-            .get(k)
-            .and_then(|x| x.as_str())
-            .ok_or_else(|| bad(format!("the entry for `{main}` has no `{k}`")))?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .map_err(|e| bad(format!("`{k}` of `{main}` is not base64: {e}")))?;
-        String::from_utf8(bytes).map_err(|_| bad(format!("`{k}` of `{main}` is not PEM text")))
-    };
-    Ok((
-        field("certificate")?,
-        field("key")?,
-        format!("Traefik acme.json, resolver `{name}`, domain `{main}`"),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]

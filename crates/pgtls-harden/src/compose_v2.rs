@@ -16,7 +16,7 @@ use crate::layout::{Layout, LayoutKind};
 /// The comparison as a checklist item `compose-model`, or `None` when Compose v2 is not
 /// installed or does not apply (the Coolify layout; one file without `include:`/`extends:`,
 /// where there is nothing to merge).
-pub fn compare(dir: &Path, layout: &Layout) -> Option<Item> {
+pub(crate) fn compare(dir: &Path, layout: &Layout) -> Option<Item> {
     if layout.kind == LayoutKind::Coolify {
         return None;
     }
@@ -53,7 +53,7 @@ pub fn compare(dir: &Path, layout: &Layout) -> Option<Item> {
     }
     cmd.envs(&layout.invocation.env);
     let item = |verdict, detail: String, fix: Option<&str>| Item {
-        id: "compose-model",
+        id: crate::ids::CheckId::ComposeModel,
         verdict,
         detail,
         fix: fix.map(str::to_owned),

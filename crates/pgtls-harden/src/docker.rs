@@ -1,5 +1,5 @@
 //! The Docker engine through the `docker` CLI: owner resolution ([`crate::owner`]) and the
-//! networks of the db container ([`crate::trust`]). Every call is bounded by a timeout, nothing
+//! networks of the db container (`trust`). Every call is bounded by a timeout, nothing
 //! is pulled, nothing is left running.
 //!
 //! What is read, and why it is enough (checked against Docker Engine 20.10 on this project's

@@ -22,6 +22,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::ids::StepId;
 use crate::layout::Layout;
 use crate::mounts::PinnedFile;
 use crate::owner::Engine;
@@ -39,16 +40,16 @@ pub enum Change {
 /// What a harden plan changes that a running stack must pick up: the certificates step
 /// ([`Change::Certificates`]) and the pg-hba step ([`Change::Hba`]).
 pub fn changes_of(steps: &[crate::step::Step]) -> Vec<Change> {
-    let changed = |id: &str| {
+    let changed = |id: StepId| {
         steps
             .iter()
             .any(|s| s.id == id && s.status == crate::step::StepStatus::Changed)
     };
     let mut out = Vec::new();
-    if changed("certificates") {
+    if changed(StepId::Certificates) {
         out.push(Change::Certificates);
     }
-    if changed("pg-hba") {
+    if changed(StepId::PgHba) {
         out.push(Change::Hba);
     }
     out
@@ -61,7 +62,11 @@ pub fn needs_recreate(steps: &[crate::step::Step]) -> bool {
         s.status == crate::step::StepStatus::Changed
             && matches!(
                 s.id,
-                "copy" | "db-service" | "pooler-service" | "pooler-tenant" | "pgbouncer-service"
+                StepId::Copy
+                    | StepId::DbService
+                    | StepId::PoolerService
+                    | StepId::PoolerTenant
+                    | StepId::PgbouncerService
             )
     })
 }
@@ -425,7 +430,7 @@ pub fn take_effect_with(
         // PgBouncer reads its own copy (owned by its uid): bring it up to date first
         let renewed_main = std::path::absolute(path)
             .ok()
-            .zip(std::path::absolute(dir.join(crate::harden::TLS_DIR)).ok())
+            .zip(std::path::absolute(dir.join(crate::paths::TLS_DIR)).ok())
             .is_some_and(|(p, t)| p.starts_with(&t));
         if renewed_main {
             for f in crate::pgbouncer::sync_copy(&dir)? {

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context as _, Error, Result};
-pub use crate::pgbouncer::PoolerKind;
 use crate::source::Source;
 
 /// Deployment layouts the recipe understands.
@@ -54,6 +53,46 @@ pub const MAX_COMPOSE_BYTES: usize = 1 << 20;
 pub const PGDATA_TARGET: &str = "/var/lib/postgresql/data";
 /// Container path where Supavisor reads pooler.exs.
 pub const POOLER_EXS_TARGET: &str = "/etc/pooler/pooler.exs";
+
+/// The compose service keys of the PgBouncer variant.
+pub const PGBOUNCER_SERVICES: [&str; 2] = ["pgbouncer", "supabase-pgbouncer"];
+
+/// Which pooler serves the pooled ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PoolerKind {
+    /// Supavisor (the default self-hosted pooler).
+    Supavisor,
+    /// PgBouncer (upstream's `docker-compose.pgbouncer.yml`, the edoburu image).
+    PgBouncer,
+}
+
+impl PoolerKind {
+    /// `supavisor` or `pgbouncer`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Supavisor => "supavisor",
+            Self::PgBouncer => "pgbouncer",
+        }
+    }
+}
+
+/// Whether `svc` is a PgBouncer pooler: service `pgbouncer`, container `supabase-pgbouncer`, or
+/// an `edoburu/pgbouncer` image.
+pub fn is_pgbouncer(svc: &Service) -> bool {
+    PGBOUNCER_SERVICES.contains(&svc.key.as_str())
+        || svc.container_name.as_deref() == Some("supabase-pgbouncer")
+        || svc
+            .image
+            .as_deref()
+            .is_some_and(|i| i.contains("edoburu/pgbouncer"))
+}
+
+/// The PgBouncer service among `services`, if any.
+pub fn find_pgbouncer(services: &[Service]) -> Option<&Service> {
+    services.iter().find(|s| is_pgbouncer(s))
+}
 
 /// A volume entry of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -458,7 +497,7 @@ fn from_services(
         find(&["db"], &["supabase-db"]),
         find(&["supavisor"], &["supabase-pooler"]),
     );
-    let pgbouncer = crate::pgbouncer::find(services).cloned();
+    let pgbouncer = find_pgbouncer(services).cloned();
     let coolify = (
         find(&["supabase-db"], &[]),
         find(&["supabase-supavisor"], &[]),
@@ -620,44 +659,4 @@ impl From<compose_patch::ServiceView> for Service {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_from_command_forms() {
-        let svc = Service {
-            command: ["postgres", "-c", "ssl=on", "-cport=5433", "--hba_file=/x"]
-                .map(String::from)
-                .to_vec(),
-            ..Service::default()
-        };
-        let s = svc.pg_settings();
-        assert_eq!(s.get("ssl").map(String::as_str), Some("on"));
-        assert_eq!(s.get("port").map(String::as_str), Some("5433"));
-        assert_eq!(s.get("hba_file").map(String::as_str), Some("/x"));
-    }
-
-    #[test]
-    fn a_quoted_string_command_is_read_with_shell_words() {
-        let text = "services:\n  db:\n    image: x\n    command: postgres -c \"log_line_prefix=%m [%p]\" -c ssl=on\n";
-        let svcs = parse_services(text).unwrap();
-        let s = svcs[0].pg_settings();
-        assert_eq!(
-            s.get("log_line_prefix").map(String::as_str),
-            Some("%m [%p]")
-        );
-        assert_eq!(s.get("ssl").map(String::as_str), Some("on"));
-    }
-
-    #[test]
-    fn mounts_short_and_long() {
-        let text = "services:\n  s:\n    volumes:\n      - ./a:/b:ro,z\n      - named:/c\n      - type: bind\n        source: ./p.exs\n        target: /etc/pooler/pooler.exs\n        content: |\n          x = 1\n";
-        let svcs = parse_services(text).unwrap();
-        let v = &svcs[0].volumes;
-        assert!(v[0].read_only && v[0].bind);
-        assert!(!v[1].bind);
-        assert_eq!(v[2].content.as_deref(), Some("x = 1\n"));
-        assert_eq!(relative_host_path("./a/b"), Some(PathBuf::from("a/b")));
-        assert_eq!(relative_host_path("named"), None);
-    }
-}
+mod tests;

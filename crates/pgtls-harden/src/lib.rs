@@ -30,7 +30,8 @@
 //! let opts = HardenOptions::new((105, 106));
 //! let (plan, _staging) = pgtls_harden::plan(&tree, &layout, &opts)?;
 //! assert!(plan.changed());
-//! assert!(plan.steps.iter().any(|s| s.id == "certificates"));
+//! assert!(plan.steps.iter().any(|s| s.id == pgtls_harden::StepId::Certificates));
+//! assert!(plan.steps.iter().any(|s| s.id == "certificates")); // the JSON contract's spelling
 //! # Ok::<(), pgtls_harden::Error>(())
 //! ```
 //!
@@ -56,8 +57,12 @@
 //!   text written for this deployment; [`report`] holds the one table of codes with their one-line
 //!   titles and long texts, from which the CLI builds its terse report, `--verbose` and
 //!   `pgtls explain`. A plain `String` converts into a [`Warning`] with [`Code::Other`].
-//! - **Paths and defaults at the bottom.** [`paths`] and [`error`] import nothing from the crate,
-//!   [`step`] only [`report`]; no module imports one that imports it back.
+//! - **Paths, ids and defaults at the bottom.** [`paths`], [`ids`] and [`error`] import nothing
+//!   from the crate, [`step`] only [`ids`] and [`report`], `mapping` (container paths to host
+//!   paths through bind mounts) only [`layout`]; no module imports one that imports it back.
+//!   Step and check ids are enums ([`StepId`], [`CheckId`]) that serialise as the contract's
+//!   strings. The planner runs one module per step (`harden/{copy,certs,hba,services,tenant,
+//!   pgbouncer}.rs`); the checklist one module per item family.
 //! - **Errors** are one [`Error`] enum; [`Context`] adds "what was being done" the way a chain
 //!   of causes reads in the CLI (`error: ...`, `caused by: ...`).
 //! - **Mounts and reloads.** [`mounts`] says which files pgtls rewrites reach a running container
@@ -74,13 +79,14 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod adopt;
 pub mod adopt_input;
 pub mod apply;
 pub mod checklist;
 mod compose_set;
-pub mod compose_v2;
+mod compose_v2;
 pub mod connstr;
 pub mod container_files;
 pub mod coolify;
@@ -88,11 +94,13 @@ pub mod docker;
 pub mod effect;
 pub mod error;
 pub mod harden;
+pub mod ids;
 pub mod layout;
+mod mapping;
 pub mod mounts;
 pub mod owner;
 pub mod paths;
-pub mod pgbouncer;
+mod pgbouncer;
 pub mod pgmajor;
 pub mod plan;
 pub mod pooler;
@@ -102,9 +110,9 @@ pub mod report;
 pub mod run;
 pub mod source;
 pub mod step;
-pub mod supavisor;
+mod supavisor;
 pub mod tree;
-pub mod trust;
+mod trust;
 pub mod via_coolify;
 
 #[cfg(test)]
@@ -118,9 +126,10 @@ mod report_tests;
 pub use crate::connstr::Client;
 pub use crate::error::{Context, Error, Result};
 pub use crate::harden::{HardenOptions, Plan, plan};
+pub use crate::ids::{CheckId, StepId};
+pub use crate::layout::PoolerKind;
 pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
-pub use crate::pgbouncer::PoolerKind;
 pub use crate::pgmajor::PgMajor;
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::report::{Code, Warning};

@@ -5,7 +5,7 @@
 //! one writer, `certs renew`, `hba apply-policy`), which gives the host path a new inode; the
 //! container keeps seeing the old file until it is recreated or restarted. A mounted folder is
 //! looked up at each open, so the container sees the new file at once. `harden` therefore
-//! mounts folders ([`crate::harden::TLS_DIR`] for the db and the pooler, the folder of
+//! mounts folders ([`crate::paths::TLS_DIR`] for the db and the pooler, the folder of
 //! `pg_hba.conf`), migrates the single-file mounts an earlier pgtls wrote, and `check` flags
 //! the ones that remain.
 

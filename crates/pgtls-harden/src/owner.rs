@@ -23,8 +23,15 @@
 use std::path::{Path, PathBuf};
 
 use crate::layout::Layout;
-use crate::source::Source;
 use crate::tree::Tree;
+
+mod engine;
+mod pgdata;
+#[cfg(test)]
+mod tests;
+
+pub use self::engine::{Engine, EngineNetwork, NetworkContainer, NoEngine, parse_id};
+pub use self::pgdata::{PgData, PgDataError, pgdata, pgdata_state};
 
 /// The state note, relative to the deployment folder: `harden` records the key owner there.
 pub const STATE_NOTE: &str = "volumes/tls/.pgtls-owner";
@@ -155,9 +162,9 @@ pub struct KeyReaderOf {
 /// Every reader of a pgtls server key in `layout`, each with its own copy or the shared one:
 /// the db (its postgres user, `db`; PostgreSQL's rule), Supavisor (root: its image has no `USER`;
 /// it reads the db's copy, which root may read under plain Docker) and PgBouncer (uid 70, the
-/// edoburu image's `USER postgres`; its own copy in [`crate::pgbouncer::PGBOUNCER_TLS_DIR`]).
+/// edoburu image's `USER postgres`; its own copy in `pgbouncer::PGBOUNCER_TLS_DIR`).
 pub fn key_readers(layout: &Layout, db: Option<&DbUser>) -> Vec<KeyReaderOf> {
-    let shared = Path::new(crate::harden::TLS_DIR).join("server.key");
+    let shared = Path::new(crate::paths::TLS_DIR).join("server.key");
     let mut out = vec![KeyReaderOf {
         service: layout.db.key.clone(),
         program: pgtls_certs::KeyProgram::PostgreSql,
@@ -184,222 +191,6 @@ pub fn key_readers(layout: &Layout, db: Option<&DbUser>) -> Vec<KeyReaderOf> {
         });
     }
     out
-}
-
-/// What the host shows of PGDATA.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
-pub enum PgData {
-    /// A bind-mounted folder holding a data directory that PostgreSQL has initialized.
-    Initialized {
-        /// The folder.
-        path: PathBuf,
-        /// Its owner uid.
-        uid: u32,
-        /// Its owner gid.
-        gid: u32,
-        /// `PG_VERSION`'s content.
-        version: String,
-    },
-    /// A bind-mounted folder with no database yet: the stack has never started (or the folder
-    /// was replaced).
-    Uninitialized {
-        /// The folder.
-        path: PathBuf,
-        /// `missing`, `empty`, or `no PG_VERSION`.
-        why: String,
-    },
-    /// A named volume: its content is not visible from the deployment folder.
-    NamedVolume {
-        /// The volume name.
-        name: String,
-    },
-    /// No mount at the PGDATA path in the db service.
-    NotMounted,
-}
-
-impl PgData {
-    /// Whether the deployment has surely not been started yet.
-    pub fn uninitialized(&self) -> bool {
-        matches!(self, Self::Uninitialized { .. })
-    }
-
-    /// One line for humans.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Initialized {
-                path,
-                uid,
-                gid,
-                version,
-            } => format!(
-                "PGDATA {} is an initialized PostgreSQL {version} data directory owned by {uid}:{gid}",
-                path.display()
-            ),
-            Self::Uninitialized { path, why } => format!(
-                "PGDATA {} is not initialized ({why}): this deployment has not been started yet",
-                path.display()
-            ),
-            Self::NamedVolume { name } => format!(
-                "PGDATA is the named volume `{name}`: whether it is initialized is unknown from here"
-            ),
-            Self::NotMounted => {
-                "PGDATA is not mounted from the host: whether it is initialized is unknown"
-                    .to_owned()
-            }
-        }
-    }
-}
-
-pub use crate::error::PgDataError;
-
-/// Reads the state of the bind-mounted PGDATA folder `rel` of `src`.
-///
-/// # Errors
-/// A file or symlink where the folder should be, or a folder that cannot be listed.
-pub fn pgdata_state(src: &dyn Source, rel: &Path) -> Result<PgData, PgDataError> {
-    if src.is_symlink(rel) {
-        return Err(PgDataError::Symlink(src.root().join(rel)));
-    }
-    let Some(meta) = src.metadata(rel) else {
-        return Ok(PgData::Uninitialized {
-            path: rel.to_path_buf(),
-            why: "missing".into(),
-        });
-    };
-    if !meta.is_dir {
-        return Err(PgDataError::NotAFolder(src.root().join(rel)));
-    }
-    let unreadable = |e: crate::Error| PgDataError::Unreadable {
-        path: src.root().join(rel),
-        reason: e.to_string(),
-    };
-    if let Some(v) = src.read(&rel.join("PG_VERSION")).map_err(unreadable)? {
-        return Ok(PgData::Initialized {
-            path: rel.to_path_buf(),
-            uid: meta.uid,
-            gid: meta.gid,
-            version: String::from_utf8_lossy(&v).trim().to_owned(),
-        });
-    }
-    let empty = src.list_dir(rel).map_err(unreadable)?.is_empty();
-    Ok(PgData::Uninitialized {
-        path: rel.to_path_buf(),
-        why: if empty { "empty" } else { "no PG_VERSION" }.into(),
-    })
-}
-
-/// The Docker engine, as far as owner resolution needs it.
-pub trait Engine {
-    /// Whether an engine answers on this host.
-    fn available(&self) -> bool;
-    /// The engine's security options (`docker info`: `name=userns`, `name=rootless`, ...).
-    fn security_options(&self) -> Vec<String>;
-    /// The id of the running db container of the deployment in `dir` (compose service
-    /// `service`, `container_name` when set), if any.
-    fn db_container(
-        &self,
-        dir: &Path,
-        service: &str,
-        container_name: Option<&str>,
-    ) -> Option<String>;
-    /// The output of `id postgres` in a running container.
-    fn id_in_container(&self, container: &str) -> Result<String, String>;
-    /// The output of `id postgres` in a local image; `Ok(None)` when the image is not present.
-    fn id_in_image(&self, image: &str) -> Result<Option<String>, String>;
-    /// The output of `postgres --version` in a running container (`postgres (PostgreSQL) 17.6`).
-    fn server_version_in_container(&self, container: &str) -> Result<String, String> {
-        let _ = container;
-        Err("no Docker engine".into())
-    }
-    /// Sends `signal` (`HUP`) to a container's main process (`docker kill --signal`).
-    fn signal(&self, container: &str, signal: &str) -> Result<(), String> {
-        let _ = (container, signal);
-        Err("no Docker engine".into())
-    }
-    /// Restarts a container (`docker restart`).
-    fn restart(&self, container: &str) -> Result<(), String> {
-        let _ = container;
-        Err("no Docker engine".into())
-    }
-    /// The container's addresses on its networks.
-    fn addresses(&self, container: &str) -> Vec<std::net::IpAddr> {
-        let _ = container;
-        Vec::new()
-    }
-    /// The networks a running container is attached to, with their subnets, gateways and the
-    /// other containers on them (see [`crate::trust`]).
-    ///
-    /// # Errors
-    /// The engine cannot tell (the default: this engine does not look networks up).
-    fn networks_of(&self, container: &str) -> Result<Vec<EngineNetwork>, String> {
-        let _ = container;
-        Err("this engine does not look networks up".into())
-    }
-}
-
-/// One Docker network a container is attached to, as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct EngineNetwork {
-    /// The network's name (`<project>_default` for compose's default network).
-    pub name: String,
-    /// The network's id.
-    pub id: String,
-    /// Its subnets (IPv4 and IPv6), `IP/bits`.
-    pub subnets: Vec<String>,
-    /// Its gateways: the host's own address on the network.
-    pub gateways: Vec<std::net::IpAddr>,
-    /// The inspected container's own addresses on it.
-    pub self_addrs: Vec<std::net::IpAddr>,
-    /// The containers on it (the inspected one included).
-    pub containers: Vec<NetworkContainer>,
-}
-
-/// A container on a network.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct NetworkContainer {
-    /// Its name.
-    pub name: String,
-    /// Its addresses on that network.
-    pub addrs: Vec<std::net::IpAddr>,
-}
-
-/// No engine: owner resolution uses the files and the flag only.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoEngine;
-
-impl Engine for NoEngine {
-    fn available(&self) -> bool {
-        false
-    }
-    fn security_options(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn db_container(&self, _: &Path, _: &str, _: Option<&str>) -> Option<String> {
-        None
-    }
-    fn id_in_container(&self, _: &str) -> Result<String, String> {
-        Err("no Docker engine".into())
-    }
-    fn id_in_image(&self, _: &str) -> Result<Option<String>, String> {
-        Ok(None)
-    }
-}
-
-/// Parses `id` output (`uid=105(postgres) gid=106(postgres) groups=106(postgres),103(ssl-cert)`,
-/// GNU coreutils and busybox alike) into `(uid, gid, supplementary groups)`.
-pub fn parse_id(text: &str) -> Option<(u32, u32, Vec<u32>)> {
-    let field = |name: &str| {
-        text.split_whitespace()
-            .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
-    };
-    let num = |s: &str| s.split('(').next()?.trim().parse::<u32>().ok();
-    let uid = num(field("uid")?)?;
-    let gid = num(field("gid")?)?;
-    let groups = field("groups")
-        .map(|g| g.split(',').filter_map(num).filter(|g| *g != gid).collect())
-        .unwrap_or_default();
-    Some((uid, gid, groups))
 }
 
 /// Facts the resolution works from.
@@ -529,135 +320,6 @@ pub fn resolve(facts: &OwnerFacts<'_>, engine: &dyn Engine) -> (Option<DbUser>, 
         return (Some(user), report);
     }
     (None, report)
-}
-
-/// What `harden` and `check` know about the deployment's database and its user.
-#[derive(Debug, Clone)]
-pub struct DbFacts {
-    /// The PostgreSQL major whose `pg_hba.conf` rules apply ([`crate::pgmajor::decide`]).
-    pub major: crate::pgmajor::PgMajor,
-    /// The host PGDATA folder's state (the source folder's, with `--out`).
-    pub pgdata: PgData,
-    /// The db container's postgres user, when a fact tells it.
-    pub user: Option<DbUser>,
-    /// What the Docker engine said.
-    pub engine: EngineReport,
-    /// The explanation when `user` is `None` (see [`refusal`]).
-    pub refusal: String,
-    /// A fact that contradicts `user` (an initialized PGDATA owned by another uid than
-    /// `--pg-owner`): the key would not load.
-    pub conflict: Option<String>,
-}
-
-impl DbFacts {
-    /// The `deployment`, `db_user` and `docker_engine` JSON values.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "deployment": self.pgdata,
-            "db_user": self.user.as_ref().map(|u| serde_json::json!({
-                "uid": u.uid, "gid": u.gid, "groups": u.groups,
-                "source": u.source, "detail": u.source.describe(),
-            })),
-            "docker_engine": self.engine,
-            "postgres": {
-                "major": self.major.major,
-                "source": self.major.source,
-                "detail": self.major.describe(),
-                "notes": self.major.notes,
-            },
-        })
-    }
-}
-
-/// The state of `layout`'s PGDATA as the source folder of `tree` shows it.
-///
-/// # Errors
-/// A PGDATA bind source that is a file or a symlink, or cannot be read.
-pub fn pgdata(tree: &Tree, layout: &Layout) -> Result<PgData, PgDataError> {
-    let Some(mount) = layout.db.mount_for(crate::layout::PGDATA_TARGET) else {
-        return Ok(PgData::NotMounted);
-    };
-    if !mount.bind {
-        return Ok(PgData::NamedVolume {
-            name: mount.source.clone(),
-        });
-    }
-    let Some(rel) = &layout.pgdata_host else {
-        return Ok(PgData::NotMounted);
-    };
-    pgdata_state(tree.src_source(), rel)
-}
-
-/// Gathers [`DbFacts`]: PGDATA's state, the PostgreSQL major (`pg_version` is `--pg-version`)
-/// and the db user, resolved by [`resolve`] from `flag` (`--pg-owner`), PGDATA, `engine` and
-/// the state note in `tree`.
-///
-/// # Errors
-/// A PGDATA bind source that is a file or a symlink; an unreadable state note.
-pub fn db_facts(
-    tree: &Tree,
-    layout: &Layout,
-    flag: Option<(u32, u32)>,
-    pg_version: Option<u32>,
-    engine: &dyn Engine,
-) -> crate::Result<DbFacts> {
-    let pgdata = pgdata(tree, layout)?;
-    // the one place the deployment's PostgreSQL major is decided; the running container is
-    // asked only when neither the image tag nor PGDATA tells (a `docker exec` costs time)
-    let told = layout
-        .db
-        .image
-        .as_deref()
-        .and_then(crate::pgmajor::image_major)
-        .is_some()
-        || matches!(pgdata, PgData::Initialized { .. });
-    let running = if pg_version.is_none() && !told && engine.available() {
-        let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
-        engine
-            .db_container(&dir, &layout.db.key, layout.db.container_name.as_deref())
-            .and_then(|c| {
-                engine
-                    .server_version_in_container(&c)
-                    .ok()
-                    .and_then(|v| crate::pgmajor::server_version_major(&v))
-                    .map(|m| (m, c))
-            })
-    } else {
-        None
-    };
-    let major = crate::pgmajor::decide(pg_version, layout.db.image.as_deref(), &pgdata, running);
-    let note = tree.read_text(Path::new(STATE_NOTE))?;
-    let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
-    let facts = OwnerFacts {
-        flag,
-        pgdata: &pgdata,
-        dir: &dir,
-        service: &layout.db.key,
-        container_name: layout.db.container_name.as_deref(),
-        image: layout.db.image.as_deref(),
-        note: note.as_deref(),
-    };
-    let (user, engine) = resolve(&facts, engine);
-    let refusal = refusal(&facts, &engine);
-    let conflict = match (&user, &pgdata) {
-        (Some(u), PgData::Initialized { uid, gid, .. }) if *uid != 0 && *uid != u.uid => {
-            Some(format!(
-                "{}, but the key would be given to {} ({}): PostgreSQL runs as its data directory's owner, so it could not load that key. Pass --pg-owner {uid}:{gid}, or leave it out",
-                pgdata.describe(),
-                u.ids(),
-                u.source.describe()
-            ))
-        }
-        _ => None,
-    };
-    Ok(DbFacts {
-        major,
-        pgdata,
-        user,
-        engine,
-        refusal,
-        conflict,
-    })
 }
 
 /// The state note's text for `user`.
@@ -807,193 +469,112 @@ pub fn owner_problem(changes: &[crate::plan::FileChange], me: u32) -> Option<Str
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What `harden` and `check` know about the deployment's database and its user.
+#[derive(Debug, Clone)]
+pub struct DbFacts {
+    /// The PostgreSQL major whose `pg_hba.conf` rules apply ([`crate::pgmajor::decide`]).
+    pub major: crate::pgmajor::PgMajor,
+    /// The host PGDATA folder's state (the source folder's, with `--out`).
+    pub pgdata: PgData,
+    /// The db container's postgres user, when a fact tells it.
+    pub user: Option<DbUser>,
+    /// What the Docker engine said.
+    pub engine: EngineReport,
+    /// The explanation when `user` is `None` (see [`refusal`]).
+    pub refusal: String,
+    /// A fact that contradicts `user` (an initialized PGDATA owned by another uid than
+    /// `--pg-owner`): the key would not load.
+    pub conflict: Option<String>,
+}
 
-    #[test]
-    fn id_output_of_gnu_and_busybox() {
-        assert_eq!(
-            parse_id("uid=105(postgres) gid=106(postgres) groups=106(postgres),103(ssl-cert)\n"),
-            Some((105, 106, vec![103]))
-        );
-        assert_eq!(
-            parse_id("uid=100(postgres) gid=101(postgres) groups=101(postgres)"),
-            Some((100, 101, vec![]))
-        );
-        assert_eq!(parse_id("id: 'postgres': no such user"), None);
+impl DbFacts {
+    /// The `deployment`, `db_user` and `docker_engine` JSON values.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "deployment": self.pgdata,
+            "db_user": self.user.as_ref().map(|u| serde_json::json!({
+                "uid": u.uid, "gid": u.gid, "groups": u.groups,
+                "source": u.source, "detail": u.source.describe(),
+            })),
+            "docker_engine": self.engine,
+            "postgres": {
+                "major": self.major.major,
+                "source": self.major.source,
+                "detail": self.major.describe(),
+                "notes": self.major.notes,
+            },
+        })
     }
+}
 
-    /// A scripted engine for the resolution order (the real `docker` CLI is tested against a
-    /// real engine in the CLI's integration tests).
-    struct Scripted {
-        options: Vec<String>,
-        container: Option<&'static str>,
-        image: Option<&'static str>,
-    }
-
-    impl Engine for Scripted {
-        fn available(&self) -> bool {
-            true
+/// Gathers [`DbFacts`]: PGDATA's state, the PostgreSQL major (`pg_version` is `--pg-version`)
+/// and the db user, resolved by [`resolve`] from `flag` (`--pg-owner`), PGDATA, `engine` and
+/// the state note in `tree`.
+///
+/// # Errors
+/// A PGDATA bind source that is a file or a symlink; an unreadable state note.
+pub fn db_facts(
+    tree: &Tree,
+    layout: &Layout,
+    flag: Option<(u32, u32)>,
+    pg_version: Option<u32>,
+    engine: &dyn Engine,
+) -> crate::Result<DbFacts> {
+    let pgdata = pgdata(tree, layout)?;
+    // the one place the deployment's PostgreSQL major is decided; the running container is
+    // asked only when neither the image tag nor PGDATA tells (a `docker exec` costs time)
+    let told = layout
+        .db
+        .image
+        .as_deref()
+        .and_then(crate::pgmajor::image_major)
+        .is_some()
+        || matches!(pgdata, PgData::Initialized { .. });
+    let running = if pg_version.is_none() && !told && engine.available() {
+        let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
+        engine
+            .db_container(&dir, &layout.db.key, layout.db.container_name.as_deref())
+            .and_then(|c| {
+                engine
+                    .server_version_in_container(&c)
+                    .ok()
+                    .and_then(|v| crate::pgmajor::server_version_major(&v))
+                    .map(|m| (m, c))
+            })
+    } else {
+        None
+    };
+    let major = crate::pgmajor::decide(pg_version, layout.db.image.as_deref(), &pgdata, running);
+    let note = tree.read_text(Path::new(STATE_NOTE))?;
+    let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
+    let facts = OwnerFacts {
+        flag,
+        pgdata: &pgdata,
+        dir: &dir,
+        service: &layout.db.key,
+        container_name: layout.db.container_name.as_deref(),
+        image: layout.db.image.as_deref(),
+        note: note.as_deref(),
+    };
+    let (user, engine) = resolve(&facts, engine);
+    let refusal = refusal(&facts, &engine);
+    let conflict = match (&user, &pgdata) {
+        (Some(u), PgData::Initialized { uid, gid, .. }) if *uid != 0 && *uid != u.uid => {
+            Some(format!(
+                "{}, but the key would be given to {} ({}): PostgreSQL runs as its data directory's owner, so it could not load that key. Pass --pg-owner {uid}:{gid}, or leave it out",
+                pgdata.describe(),
+                u.ids(),
+                u.source.describe()
+            ))
         }
-        fn security_options(&self) -> Vec<String> {
-            self.options.clone()
-        }
-        fn db_container(&self, _: &Path, _: &str, _: Option<&str>) -> Option<String> {
-            self.container.map(|_| "c0ffee".to_owned())
-        }
-        fn id_in_container(&self, _: &str) -> Result<String, String> {
-            self.container
-                .map(str::to_owned)
-                .ok_or_else(|| "gone".into())
-        }
-        fn id_in_image(&self, _: &str) -> Result<Option<String>, String> {
-            Ok(self.image.map(str::to_owned))
-        }
-    }
-
-    fn facts<'a>(pgdata: &'a PgData, note: Option<&'a str>) -> OwnerFacts<'a> {
-        OwnerFacts {
-            flag: None,
-            pgdata,
-            dir: Path::new("/srv/supabase"),
-            service: "db",
-            container_name: Some("supabase-db"),
-            image: Some("supabase/postgres:15.8.1.060"),
-            note,
-        }
-    }
-
-    #[test]
-    fn resolution_order_and_what_tells_nothing() {
-        let engine = Scripted {
-            options: vec!["name=seccomp,profile=default".into()],
-            container: Some("uid=101(postgres) gid=102(postgres) groups=102(postgres)"),
-            image: Some("uid=105(postgres) gid=106(postgres) groups=106(postgres)"),
-        };
-        let root_pgdata = PgData::Initialized {
-            path: "volumes/db/data".into(),
-            uid: 0,
-            gid: 0,
-            version: "15".into(),
-        };
-        let pg_pgdata = PgData::Initialized {
-            path: "volumes/db/data".into(),
-            uid: 999,
-            gid: 998,
-            version: "15".into(),
-        };
-        let fresh = PgData::Uninitialized {
-            path: "volumes/db/data".into(),
-            why: "no PG_VERSION".into(),
-        };
-        let ids = |f: &OwnerFacts<'_>, e: &dyn Engine| {
-            resolve(f, e).0.map(|u| (u.uid, u.gid, u.source.short()))
-        };
-        let mut flagged = facts(&pg_pgdata, None);
-        flagged.flag = Some((7, 8));
-        assert_eq!(ids(&flagged, &engine), Some((7, 8, "--pg-owner".into())));
-        assert_eq!(
-            ids(&facts(&pg_pgdata, None), &engine),
-            Some((999, 998, "pgdata volumes/db/data".into()))
-        );
-        // a root-owned or a never-initialized folder tells nothing: the engine answers
-        for pgdata in [&root_pgdata, &fresh] {
-            assert_eq!(
-                ids(&facts(pgdata, None), &engine),
-                Some((101, 102, "container c0ffee".into()))
-            );
-        }
-        let no_container = Scripted {
-            container: None,
-            ..engine
-        };
-        assert_eq!(
-            ids(&facts(&fresh, None), &no_container),
-            Some((105, 106, "image supabase/postgres:15.8.1.060".into()))
-        );
-        // under userns-remap the engine's uids are not the host's: not used
-        let remapped = Scripted {
-            options: vec!["name=userns".into()],
-            container: Some("uid=101(postgres) gid=102(postgres)"),
-            image: None,
-        };
-        let (user, report) = resolve(&facts(&fresh, None), &remapped);
-        assert_eq!(user, None);
-        assert!(report.remapped.is_some());
-        let text = refusal(&facts(&fresh, None), &report);
-        assert!(text.contains("name=userns"), "{text}");
-        assert!(
-            text.contains("docker compose exec db id postgres"),
-            "{text}"
-        );
-        // the note of a previous run is the last resort
-        let note = note_text(&DbUser {
-            uid: 105,
-            gid: 106,
-            groups: vec![],
-            source: OwnerSource::Flag,
-        });
-        assert_eq!(
-            ids(&facts(&fresh, Some(&note)), &remapped),
-            Some((105, 106, "--pg-owner".into()))
-        );
-        assert_eq!(ids(&facts(&fresh, None), &NoEngine), None);
-    }
-
-    #[test]
-    fn pgdata_states_from_a_source() {
-        use crate::MemSource;
-        let rel = Path::new("volumes/db/data");
-        let state = |src: &MemSource| pgdata_state(src, rel);
-        let missing = MemSource::new("/d").file("docker-compose.yml", "");
-        assert!(state(&missing).unwrap().uninitialized());
-        let empty = MemSource::new("/d").dir(rel, 0o755, 0, 0);
-        assert_eq!(
-            state(&empty).unwrap(),
-            PgData::Uninitialized {
-                path: rel.into(),
-                why: "empty".into()
-            }
-        );
-        let readme = MemSource::new("/d").file(rel.join("README.md"), "x");
-        assert!(
-            matches!(state(&readme).unwrap(), PgData::Uninitialized { why, .. } if why == "no PG_VERSION")
-        );
-        let initialized = MemSource::new("/d")
-            .dir(rel, 0o700, 105, 106)
-            .file(rel.join("PG_VERSION"), "15\n");
-        assert_eq!(
-            state(&initialized).unwrap(),
-            PgData::Initialized {
-                path: rel.into(),
-                uid: 105,
-                gid: 106,
-                version: "15".into()
-            }
-        );
-        let file = MemSource::new("/d").file(rel, "not a folder");
-        assert!(matches!(state(&file), Err(PgDataError::NotAFolder(_))));
-    }
-
-    #[test]
-    fn note_round_trip() {
-        let user = DbUser {
-            uid: 105,
-            gid: 106,
-            groups: vec![],
-            source: OwnerSource::Flag,
-        };
-        let back = parse_note(&note_text(&user)).unwrap();
-        assert_eq!((back.uid, back.gid), (105, 106));
-        assert_eq!(
-            back.source,
-            OwnerSource::StateNote {
-                path: PathBuf::from(STATE_NOTE),
-                recorded: "--pg-owner".into()
-            }
-        );
-        assert_eq!(parse_note("owner=0:0\n"), None, "root is never the server");
-        assert_eq!(parse_note("owner=x\n"), None);
-    }
+        _ => None,
+    };
+    Ok(DbFacts {
+        major,
+        pgdata,
+        user,
+        engine,
+        refusal,
+        conflict,
+    })
 }

@@ -30,72 +30,26 @@
 //! it, unverified), because `verify-full` against a name the certificate lacks would take the
 //! pooler down.
 
-use crate::report::{Code, Warning};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use compose_patch::VolumeMount;
-
-use crate::apply::DirSpec;
-use crate::compose_set::ComposeSet;
 use crate::error::{Context as _, Result};
-use crate::harden::{Step, TLS_DIR};
 use crate::layout::{Layout, Service};
-use crate::plan::{FileKind, Staging};
-
-/// Which pooler serves the pooled ports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum PoolerKind {
-    /// Supavisor (the default self-hosted pooler).
-    Supavisor,
-    /// PgBouncer (upstream's `docker-compose.pgbouncer.yml`, the edoburu image).
-    PgBouncer,
-}
-
-impl PoolerKind {
-    /// `supavisor` or `pgbouncer`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Supavisor => "supavisor",
-            Self::PgBouncer => "pgbouncer",
-        }
-    }
-}
+use crate::paths::TLS_DIR;
+use crate::plan::Staging;
 
 /// The uid:gid the edoburu/pgbouncer image runs as (`USER postgres`, Alpine's uid 70).
-pub const PGBOUNCER_USER: (u32, u32) = (70, 70);
+pub(crate) const PGBOUNCER_USER: (u32, u32) = (70, 70);
 /// Host folder (relative) of PgBouncer's own copy of the certificate, key and CA.
-pub const PGBOUNCER_TLS_DIR: &str = "volumes/pgbouncer-tls";
+pub(crate) const PGBOUNCER_TLS_DIR: &str = "volumes/pgbouncer-tls";
 /// Container folder [`PGBOUNCER_TLS_DIR`] is mounted at (read-only, as a folder).
-pub const PGBOUNCER_TLS_TARGET: &str = "/etc/pgbouncer-tls";
+pub(crate) const PGBOUNCER_TLS_TARGET: &str = "/etc/pgbouncer-tls";
 /// The pgbouncer.ini the image's entrypoint writes and its `CMD` reads.
-pub const PGBOUNCER_INI_TARGET: &str = "/etc/pgbouncer/pgbouncer.ini";
-/// The compose service keys of the PgBouncer variant.
-pub const PGBOUNCER_SERVICES: [&str; 2] = ["pgbouncer", "supabase-pgbouncer"];
-/// The step id of the PgBouncer service in a harden plan.
-pub const STEP_ID: &str = "pgbouncer-service";
-
-/// Whether `svc` is a PgBouncer pooler: service `pgbouncer`, container `supabase-pgbouncer`, or
-/// an `edoburu/pgbouncer` image.
-pub fn is_pgbouncer(svc: &Service) -> bool {
-    PGBOUNCER_SERVICES.contains(&svc.key.as_str())
-        || svc.container_name.as_deref() == Some("supabase-pgbouncer")
-        || svc
-            .image
-            .as_deref()
-            .is_some_and(|i| i.contains("edoburu/pgbouncer"))
-}
-
-/// The PgBouncer service among `services`, if any.
-pub fn find(services: &[Service]) -> Option<&Service> {
-    services.iter().find(|s| is_pgbouncer(s))
-}
+pub(crate) const PGBOUNCER_INI_TARGET: &str = "/etc/pgbouncer/pgbouncer.ini";
 
 /// Container path of the ini PgBouncer reads: the `.ini` argument of the service's `command`
 /// (which replaces the image's `CMD`), else [`PGBOUNCER_INI_TARGET`].
-pub fn ini_target(svc: &Service) -> String {
+pub(crate) fn ini_target(svc: &Service) -> String {
     svc.command
         .iter()
         .rev()
@@ -110,7 +64,7 @@ pub fn ini_target(svc: &Service) -> String {
 
 /// Where PgBouncer's settings come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigSource {
+pub(crate) enum ConfigSource {
     /// The service's environment, turned into pgbouncer.ini by the entrypoint.
     Env,
     /// A pgbouncer.ini on the host, bind-mounted (the image then ignores the environment).
@@ -131,9 +85,9 @@ pub enum ConfigSource {
 }
 
 /// Decides where `svc` takes its settings from, looking at the files in `staging`.
-pub fn config_source(staging: &Staging<'_>, svc: &Service) -> ConfigSource {
+pub(crate) fn config_source(staging: &Staging<'_>, svc: &Service) -> ConfigSource {
     let container = ini_target(svc);
-    if let Some(host) = crate::harden::host_path_in(svc, &container) {
+    if let Some(host) = crate::mapping::host_path_in(svc, &container) {
         let exists = staging.read(&host).ok().flatten().is_some();
         if exists {
             return ConfigSource::Ini { host, container };
@@ -171,12 +125,12 @@ pub fn config_source(staging: &Staging<'_>, svc: &Service) -> ConfigSource {
 }
 
 /// The env variable the edoburu entrypoint turns into `setting`.
-pub fn env_name(setting: &str) -> String {
+pub(crate) fn env_name(setting: &str) -> String {
     setting.to_ascii_uppercase()
 }
 
 /// Values of `NAME=value` lines in the deployment's `.env` (quotes removed, comments skipped).
-pub fn dotenv(staging: &Staging<'_>) -> BTreeMap<String, String> {
+pub(crate) fn dotenv(staging: &Staging<'_>) -> BTreeMap<String, String> {
     let text = staging
         .read_text(Path::new(".env"))
         .ok()
@@ -202,7 +156,7 @@ pub fn dotenv(staging: &Staging<'_>) -> BTreeMap<String, String> {
 
 /// A compose value with `${NAME}`, `${NAME:-default}` and `${NAME-default}` taken from `env`
 /// (Compose's interpolation for a whole-value reference); `None` when it cannot be resolved.
-pub fn resolve(value: &str, env: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn resolve(value: &str, env: &BTreeMap<String, String>) -> Option<String> {
     let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
         return (!value.contains('$')).then(|| value.to_owned());
     };
@@ -222,7 +176,7 @@ pub fn resolve(value: &str, env: &BTreeMap<String, String>) -> Option<String> {
 
 /// PgBouncer's effective settings as pgtls can read them, and the file they come from.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Lowercase setting name -> value (`client_tls_sslmode` -> `require`).
     pub values: BTreeMap<String, String>,
     /// The file that holds them: the compose file whose `CLIENT_TLS_SSLMODE` Compose runs (else
@@ -234,14 +188,18 @@ pub struct Settings {
 
 impl Settings {
     /// A setting's value.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 }
 
 /// The settings PgBouncer runs with, from the environment (resolved against `.env`) or the
 /// mounted ini. `Ok(None)` when the ini is unreachable.
-pub fn settings(staging: &Staging<'_>, layout: &Layout, svc: &Service) -> Result<Option<Settings>> {
+pub(crate) fn settings(
+    staging: &Staging<'_>,
+    layout: &Layout,
+    svc: &Service,
+) -> Result<Option<Settings>> {
     let source = config_source(staging, svc);
     match &source {
         ConfigSource::Env => {
@@ -294,7 +252,7 @@ pub fn settings(staging: &Staging<'_>, layout: &Layout, svc: &Service) -> Result
 
 /// The container port PgBouncer listens on (`listen_port`, `LISTEN_PORT`; 5432 by default in the
 /// edoburu entrypoint).
-pub fn listen_port(settings: Option<&Settings>) -> u16 {
+pub(crate) fn listen_port(settings: Option<&Settings>) -> u16 {
     settings
         .and_then(|s| s.get("listen_port"))
         .and_then(|p| p.trim().parse().ok())
@@ -304,7 +262,7 @@ pub fn listen_port(settings: Option<&Settings>) -> u16 {
 /// The port PgBouncer listens on in its container, from the compose service alone: a literal
 /// `LISTEN_PORT`, else `listen_port` of a mounted pgbouncer.ini under `dir` (the deployment
 /// folder), else the entrypoint's default 5432.
-pub fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
+pub(crate) fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
     if let Some(p) = svc
         .environment
         .get("LISTEN_PORT")
@@ -313,7 +271,7 @@ pub fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
         return p;
     }
     let from_ini = dir.and_then(|d| {
-        let host = crate::harden::host_path_in(svc, &ini_target(svc))?;
+        let host = crate::mapping::host_path_in(svc, &ini_target(svc))?;
         let text = std::fs::read_to_string(d.join(host)).ok()?;
         let doc = pgbouncer_ini::Document::parse(&text).ok()?;
         doc.get(pgbouncer_ini::PGBOUNCER, "listen_port")?
@@ -326,7 +284,7 @@ pub fn listen_port_of(svc: &Service, dir: Option<&Path>) -> u16 {
 
 /// Whether a `client_tls_sslmode` value refuses plaintext clients (`require`, `verify-ca`,
 /// `verify-full`; PgBouncer compares case-insensitively).
-pub fn refuses_plaintext(mode: Option<&str>) -> bool {
+pub(crate) fn refuses_plaintext(mode: Option<&str>) -> bool {
     mode.is_some_and(|m| {
         ["require", "verify-ca", "verify-full"]
             .iter()
@@ -335,7 +293,7 @@ pub fn refuses_plaintext(mode: Option<&str>) -> bool {
 }
 
 /// The settings harden wants, in order: `(setting, value)`.
-pub fn wanted(verify_db: bool) -> Vec<(&'static str, String)> {
+pub(crate) fn wanted(verify_db: bool) -> Vec<(&'static str, String)> {
     let mut out = vec![
         ("client_tls_sslmode", "require".to_owned()),
         (
@@ -358,189 +316,11 @@ pub fn wanted(verify_db: bool) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Plans PgBouncer's own copy of the certificate, key (0600, owned by [`PGBOUNCER_USER`]) and
-/// CA in [`PGBOUNCER_TLS_DIR`], from the files the certificates step staged in [`TLS_DIR`]; the
-/// files are the certificates step's (`step`), so a reissue is a certificate change (a reload).
-pub(crate) fn plan_copy(
-    staging: &mut Staging<'_>,
-    dirs: &mut Vec<DirSpec>,
-    step: &mut Step,
-) -> Result<()> {
-    let dir = Path::new(PGBOUNCER_TLS_DIR);
-    dirs.push(DirSpec {
-        path: dir.into(),
-        mode: 0o755,
-        owner: None,
-    });
-    let (u, g) = PGBOUNCER_USER;
-    for (name, mode, kind) in [
-        ("ca.crt", 0o644, FileKind::Certificate),
-        ("server.crt", 0o644, FileKind::Certificate),
-        ("server.key", 0o600, FileKind::PrivateKey),
-    ] {
-        let from = Path::new(TLS_DIR).join(name);
-        let bytes = staging
-            .read(&from)?
-            .with_context(|| format!("\"{}\" is not staged", from.display()))?;
-        let to = dir.join(name);
-        let summary = match kind {
-            FileKind::PrivateKey => format!("copy of {} for PgBouncer (uid {u})", from.display()),
-            _ => format!("copy of {}", from.display()),
-        };
-        let changed = staging.write_exact(&to, bytes, mode, Some((u, g)), kind, Some(summary))?;
-        step.touch(&to, changed);
-    }
-    let verdict = pgtls_certs::key_file_verdict_for(
-        pgtls_certs::KeyProgram::PgBouncer,
-        &format!("{PGBOUNCER_TLS_TARGET}/server.key"),
-        pgtls_certs::KeyFileFacts {
-            is_regular_file: true,
-            uid: u,
-            gid: g,
-            mode: 0o600,
-        },
-        pgtls_certs::KeyReader::new(u, g),
-    );
-    if let Some(m) = verdict.message() {
-        return Err(crate::Error::Refused(format!(
-            "PgBouncer's key copy would not load: {m}"
-        )));
-    }
-    step.notes.push(format!(
-        "PgBouncer's own copy in {PGBOUNCER_TLS_DIR}/: server.key mode 0600 owned by {u}:{g} (the edoburu image's USER postgres)"
-    ));
-    Ok(())
-}
-
-/// Plans the PgBouncer service: [`PGBOUNCER_TLS_DIR`] mounted read-only at
-/// [`PGBOUNCER_TLS_TARGET`], and client TLS required, in the environment or, when a
-/// pgbouncer.ini is mounted, in that file.
-pub(crate) fn plan(
-    staging: &mut Staging<'_>,
-    compose: &mut ComposeSet,
-    layout: &Layout,
-    svc: &Service,
-    step: &mut Step,
-) -> Result<()> {
-    let key = svc.key.as_str();
-    step.notes.push(format!(
-        "service `{key}` (PgBouncer): {PGBOUNCER_TLS_DIR} mounted read-only at {PGBOUNCER_TLS_TARGET}"
-    ));
-    let mut m =
-        VolumeMount::new(format!("./{PGBOUNCER_TLS_DIR}"), PGBOUNCER_TLS_TARGET).read_only();
-    m.selinux = crate::harden::selinux_for(layout);
-    let mut changed = compose.ensure_volume(staging, key, m)?.changed();
-
-    // toward the db: verify-full when the host it dials is a name in the certificate
-    let env = dotenv(staging);
-    let source = config_source(staging, svc);
-    let db_host = match &source {
-        ConfigSource::Ini { .. } => None,
-        _ => svc
-            .environment
-            .get("DB_HOST")
-            .and_then(|h| resolve(h, &env)),
-    };
-    let sans = crate::harden::wanted_sans(layout, &[]);
-    let verify_db = db_host
-        .as_deref()
-        .is_some_and(|h| sans.iter().any(|s| s.eq_ignore_ascii_case(h)));
-    match &db_host {
-        Some(h) if verify_db => step.notes.push(format!(
-            "toward the db: server_tls_sslmode verify-full with the pgtls CA ({h} is in the server certificate)"
-        )),
-        Some(h) => step.notes.push(format!(
-            "toward the db: server_tls_sslmode left at PgBouncer's default (prefer: TLS once the db speaks it, unverified): {h} is not a name in the server certificate, and verify-full would refuse it"
-        )),
-        None => step.notes.push(
-            "toward the db: server_tls_sslmode left as configured (PgBouncer's default is prefer: TLS once the db speaks it, unverified)".to_owned(),
-        ),
-    }
-    match source {
-        ConfigSource::Env => {
-            let explicit = svc.environment.contains_key("SERVER_TLS_SSLMODE");
-            for (setting, value) in wanted(verify_db && !explicit) {
-                changed |= compose
-                    .ensure_env(staging, key, &env_name(setting), &value)?
-                    .changed();
-            }
-            step.notes.push(format!(
-                "CLIENT_TLS_SSLMODE=require, CLIENT_TLS_CERT_FILE/_KEY_FILE in {PGBOUNCER_TLS_TARGET}, CLIENT_TLS_PROTOCOLS=secure in the environment (the image's entrypoint writes them to pgbouncer.ini)"
-            ));
-            if svc.mount_for("/etc/pgbouncer").is_some_and(|m| m.bind) {
-                step.warnings.push(Warning::new(
-                Code::PgBouncerIniLater,
-                format!(
-                    "/etc/pgbouncer of `{key}` is a bind-mounted folder: the entrypoint writes pgbouncer.ini there at the first start and ignores the environment afterwards; once it exists, rerun pgtls harden (it then edits that file)"
-                ),
-            ));
-            }
-        }
-        ConfigSource::Ini { host, container } => {
-            let text = staging
-                .read_text(&host)?
-                .with_context(|| format!("\"{}\" disappeared", host.display()))?;
-            let mut doc = pgbouncer_ini::Document::parse(&text)
-                .with_context(|| format!("reading \"{}\"", host.display()))?;
-            let explicit = doc
-                .get(pgbouncer_ini::PGBOUNCER, "server_tls_sslmode")
-                .is_some();
-            for (setting, value) in wanted(false) {
-                doc.set(pgbouncer_ini::PGBOUNCER, setting, &value)
-                    .with_context(|| format!("editing \"{}\"", host.display()))?;
-            }
-            if !explicit {
-                step.notes.push(format!(
-                    "toward the db: {} sets no server_tls_sslmode, so PgBouncer's default prefer applies (TLS once the db speaks it, unverified)",
-                    host.display()
-                ));
-            }
-            let late: Vec<String> = doc
-                .includes()
-                .iter()
-                .filter(|i| {
-                    doc.get_entry(pgbouncer_ini::PGBOUNCER, "client_tls_sslmode")
-                        .is_some_and(|e| i.line > e.line)
-                })
-                .map(|i| format!("line {}: %include {}", i.line, i.path))
-                .collect();
-            if !late.is_empty() {
-                step.warnings.push(Warning::new(
-                Code::PgBouncerIncludeAfter,
-                format!(
-                    "{} includes other files after the TLS settings ({}): a setting there overrides them; check them",
-                    host.display(),
-                    late.join(", ")
-                ),
-            ));
-            }
-            let after = doc.to_string();
-            let written =
-                staging.write(&host, after.into_bytes(), 0o644, None, FileKind::Text, None)?;
-            step.touch(&host, written);
-            step.notes.push(format!(
-                "{} (mounted at {container}; the image ignores its environment when a pgbouncer.ini exists): client_tls_sslmode = require, client_tls_cert_file/_key_file in {PGBOUNCER_TLS_TARGET}, client_tls_protocols = secure",
-                host.display()
-            ));
-        }
-        ConfigSource::Unreachable { container, why } => {
-            step.warnings.push(Warning::new(
-                Code::PgBouncerConfigUnreachable,
-                format!(
-                "PgBouncer reads {container}, which pgtls cannot edit: {why}. Set client_tls_sslmode = require, client_tls_cert_file = {PGBOUNCER_TLS_TARGET}/server.crt and client_tls_key_file = {PGBOUNCER_TLS_TARGET}/server.key in it yourself"
-            ),
-            ));
-        }
-    }
-    crate::harden::touch_compose(step, compose, changed);
-    Ok(())
-}
-
 /// After a renewal of the files in [`TLS_DIR`] of the deployment at `dir`: rewrites PgBouncer's
 /// copy in [`PGBOUNCER_TLS_DIR`] (certificate, key 0600 owned by [`PGBOUNCER_USER`], CA) through
 /// the one writer, so a SIGHUP then loads the renewed pair. Returns the files rewritten (none when
 /// the copy already matches or the deployment has no PgBouncer copy).
-pub fn sync_copy(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn sync_copy(dir: &Path) -> Result<Vec<PathBuf>> {
     let copy = dir.join(PGBOUNCER_TLS_DIR);
     if !copy.is_dir() {
         return Ok(Vec::new());

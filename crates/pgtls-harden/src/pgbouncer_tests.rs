@@ -5,8 +5,9 @@ use std::path::Path;
 
 use crate::plan_tests::applied;
 
+use crate::PoolerKind;
 use crate::checklist::{self, CheckOptions, Checklist, Verdict};
-use crate::pgbouncer::{PGBOUNCER_TLS_DIR, PoolerKind};
+use crate::pgbouncer::PGBOUNCER_TLS_DIR;
 use crate::{HardenOptions, Layout, LayoutKind, MemSource, Source, Tree};
 
 /// docker-compose.yml with the PgBouncer service in the shape of upstream's

@@ -212,7 +212,7 @@ fn a_copy_into_another_source_starts_from_it() {
     let tree = Tree::over(Box::new(src), Some(Box::new(MemSource::new("/out"))));
     assert!(!tree.in_place());
     let (plan, _) = crate::plan(&tree, &layout, &HardenOptions::new((105, 106))).unwrap();
-    assert_eq!(plan.steps.first().map(|s| s.id), Some("copy"));
+    assert_eq!(plan.steps.first().map(|s| s.id.as_str()), Some("copy"));
     // every source file lands in the destination: edited, or copied unchanged
     assert!(
         plan.changes

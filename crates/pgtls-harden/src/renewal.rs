@@ -66,7 +66,7 @@ impl RenewTimer {
     /// with `volumes/tls` is a deployment (its CA in `volumes/tls-ca`, and `--reload`); any
     /// other folder is a certificate folder holding its CA.
     pub fn new(dir: &Path, pgtls: &Path) -> Self {
-        let tls = dir.join(crate::harden::TLS_DIR);
+        let tls = dir.join(crate::paths::TLS_DIR);
         let mut command = vec![
             pgtls.to_string_lossy().into_owned(),
             "certs".into(),
@@ -77,7 +77,7 @@ impl RenewTimer {
                 "--dir".into(),
                 tls.to_string_lossy().into_owned(),
                 "--ca-dir".into(),
-                dir.join(crate::harden::CA_DIR)
+                dir.join(crate::paths::CA_DIR)
                     .to_string_lossy()
                     .into_owned(),
                 "--if-due".into(),

@@ -1,7 +1,7 @@
 //! Whole runs of the recipe, as `pgtls harden` and `pgtls check` do them: another tool drives
 //! the same work with a [`Request`] and renders the returned [`HardenRun`] / [`CheckRun`].
 //!
-//! [`harden`] takes the deployment lock, opens the folder (or Coolify's copy of the compose
+//! [`harden()`] takes the deployment lock, opens the folder (or Coolify's copy of the compose
 //! through its API), resolves the db user ([`crate::owner::db_facts`]), plans, judges the staged
 //! result with the checklist, refuses an owner change this process cannot make before writing
 //! anything, applies through the one writer ([`crate::apply::apply`]) and stores the compose in
@@ -71,7 +71,7 @@ pub struct Request {
     /// Extra SANs (`--domain`, `--san`).
     pub extra_sans: Vec<String>,
     /// Networks allowed without TLS (`--trusted-cidr`); empty means the db container's Docker
-    /// networks, else the compose file's ipam, else the private ranges ([`crate::trust`]).
+    /// networks, else the compose file's ipam, else the private ranges (`trust`).
     pub trusted: Vec<String>,
     /// Key algorithm asked for.
     pub key_type: Option<KeyType>,
@@ -204,7 +204,7 @@ pub struct HardenRun {
     /// Nothing was written.
     pub dry_run: bool,
     /// The networks trusted without TLS, the addresses refused plaintext, and where they came
-    /// from ([`crate::trust`]).
+    /// from (`trust`).
     pub trust: Option<crate::TrustedNetworks>,
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use crate::ids::StepId;
 use crate::report::Warning;
 
 /// Status of one step.
@@ -22,7 +23,7 @@ pub enum StepStatus {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Step {
     /// Stable id.
-    pub id: &'static str,
+    pub id: StepId,
     /// Changed / unchanged / skipped.
     pub status: StepStatus,
     /// Files the step touches (relative).
@@ -36,7 +37,7 @@ pub struct Step {
 
 impl Step {
     /// A step with this id, unchanged so far.
-    pub(crate) fn new(id: &'static str) -> Self {
+    pub(crate) fn new(id: StepId) -> Self {
         Self {
             id,
             status: StepStatus::Unchanged,

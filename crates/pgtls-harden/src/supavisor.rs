@@ -14,11 +14,11 @@
 //!   `sni_hostname`) when the user name has no `.tenant` suffix: `pgtls connstr --sni`.
 
 /// The release that fixed the libpq asynchronous API hang over TLS.
-pub const ASYNC_HANG_FIXED: (u32, u32, u32) = (2, 9, 6);
+pub(crate) const ASYNC_HANG_FIXED: (u32, u32, u32) = (2, 9, 6);
 
 /// The version in a Supavisor image tag (`supabase/supavisor:2.7.4` or `...:v2.9.10`);
 /// `None` without a tag, for a variable, `latest` or a digest.
-pub fn image_version(image: &str) -> Option<(u32, u32, u32)> {
+pub(crate) fn image_version(image: &str) -> Option<(u32, u32, u32)> {
     let image = image.split('@').next().unwrap_or(image);
     let name_end = image.rfind('/').map_or(0, |i| i + 1);
     let tag = image.get(name_end..)?.split_once(':')?.1;
@@ -32,7 +32,7 @@ pub fn image_version(image: &str) -> Option<(u32, u32, u32)> {
 }
 
 /// Whether `image` is a Supavisor image.
-pub fn is_supavisor(image: &str) -> bool {
+pub(crate) fn is_supavisor(image: &str) -> bool {
     image
         .split(':')
         .next()
@@ -42,7 +42,7 @@ pub fn is_supavisor(image: &str) -> bool {
 
 /// The warning for turning TLS on in front of `image`, or `None` when it is 2.9.6 or later
 /// (or not a Supavisor image).
-pub fn tls_warning(image: Option<&str>) -> Option<String> {
+pub(crate) fn tls_warning(image: Option<&str>) -> Option<String> {
     let image = image?;
     if !is_supavisor(image) {
         return None;
@@ -63,7 +63,7 @@ pub fn tls_warning(image: Option<&str>) -> Option<String> {
 }
 
 /// Whether `image` is Supavisor 2.9.0 or later (SNI routing, the ECDSA pair).
-pub fn has_sni_routing(image: &str) -> bool {
+pub(crate) fn has_sni_routing(image: &str) -> bool {
     is_supavisor(image) && image_version(image).is_some_and(|v| v >= (2, 9, 0))
 }
 

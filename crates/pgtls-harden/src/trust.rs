@@ -129,7 +129,7 @@ impl TrustedNetworks {
 
 /// What [`decide`] reads besides the engine.
 #[derive(Debug, Clone, Copy)]
-pub struct TrustInputs<'a> {
+pub(crate) struct TrustInputs<'a> {
     /// `--trusted-cidr` values (empty: decide from facts).
     pub flag: &'a [String],
     /// The deployment folder (the compose project's working directory).
@@ -151,7 +151,7 @@ const CHECK_BY_HAND: &str = "check by hand: `docker network inspect NETWORK` (IP
 ///
 /// # Errors
 /// The compose file cannot be read or parsed.
-pub fn for_layout(
+pub(crate) fn for_layout(
     tree: &crate::Tree,
     layout: &crate::Layout,
     flag: &[String],
@@ -173,7 +173,7 @@ pub fn for_layout(
 }
 
 /// Decides the trusted networks and exclusions (see the module docs for the order).
-pub fn decide(inputs: &TrustInputs<'_>, engine: &dyn Engine) -> TrustedNetworks {
+pub(crate) fn decide(inputs: &TrustInputs<'_>, engine: &dyn Engine) -> TrustedNetworks {
     let (nets, engine_said) = engine_networks(inputs, engine);
     let mut warnings = Vec::new();
     let mut excluded = Vec::new();

@@ -465,7 +465,7 @@ pub fn check_item(layout: &Layout, tree: &Tree) -> Option<crate::checklist::Item
     }
     let paste = tree.meta_src(Path::new(PASTE_FILE)).is_some();
     Some(crate::checklist::Item {
-        id: "coolify-compose",
+        id: crate::ids::CheckId::CoolifyCompose,
         verdict: crate::checklist::Verdict::Warn,
         detail: format!(
             "checked the files in this folder, {} as it is on disk; Coolify rewrites it from the compose in its own database at every deploy or restart, and that copy may differ: unknown here{}",

@@ -47,7 +47,7 @@ pub fn checklist(a: &CheckArgs, checks: &Checklist) -> anyhow::Result<()> {
         .items
         .iter()
         .map(|i| pgtls_exporter::ChecklistItem {
-            id: i.id,
+            id: i.id.as_str(),
             verdict: i.verdict.as_str(),
         })
         .collect();

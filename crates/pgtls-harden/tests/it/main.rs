@@ -1,3 +1,4 @@
 //! Integration tests of pgtls-harden (one test binary).
 
 mod faults;
+mod plan_api;
