@@ -240,6 +240,8 @@ pub struct ExporterArgs {
     #[arg(long)]
     pub database: Option<String>,
     /// Default module: Supavisor tenant (the user becomes <user>.<tenant>).
+    // The help text shows the angle brackets as written; rustdoc must not read them as HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, value_name = "T")]
     pub tenant: Option<String>,
     /// Default module: run the deep checks too (about 27 connections per scrape).
