@@ -4,11 +4,13 @@
 
 use std::cell::Cell;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pgtls_harden::apply::{self, ApplyOptions, Op, RealFs, Sink};
 use pgtls_harden::{HardenOptions, Layout, Tree};
+
+use crate::support::{copy_dir, examples, me};
 
 /// Fails the `fail_at`-th operation (1-based; 0 never) and counts them all.
 struct FailAt {
@@ -29,29 +31,6 @@ impl Sink for FailAt {
             Ok(())
         }
     }
-}
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
-fn me(dir: &Path) -> (u32, u32) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).unwrap();
-    (m.uid(), m.gid())
 }
 
 /// One in-place harden run of `dir` through `sink`: plan, then apply.

@@ -2,33 +2,10 @@
 //! plan, what takes effect, apply, replan. The steps carry typed ids that serialise as the JSON
 //! contract spells them; a second plan over the applied folder changes nothing.
 
-use std::path::Path;
-
 use pgtls_harden::effect::{self, Change};
 use pgtls_harden::{HardenOptions, Layout, StepId, StepStatus, Tree, apply, checklist};
 
-fn examples() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
-fn me(dir: &Path) -> (u32, u32) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(dir).unwrap();
-    (m.uid(), m.gid())
-}
+use crate::support::{copy_dir, examples, me};
 
 #[test]
 fn the_example_planned_applied_and_replanned_at_the_api() {
