@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod coolify;
+pub mod deployment;
 mod error;
 mod host;
 mod pgbouncer;

@@ -1,7 +1,6 @@
 //! Helpers to run the binary and build deployments in temp folders.
 #![allow(dead_code, reason = "each test module uses a different subset")]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The built binary.
@@ -37,21 +36,4 @@ pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code")
 }
 
-/// The repository's `examples/` folder.
-pub fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
-/// Copies a folder recursively.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
+pub use pgtest::deployment::{copy_dir, examples_dir};
