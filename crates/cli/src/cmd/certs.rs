@@ -15,6 +15,7 @@ use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
 use pgtls_harden::renew_due::{self, Due};
+use pgtls_harden::report::certs as certs_report;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     match cmd {
@@ -119,23 +120,13 @@ fn key_verdict(
     out: &mut Out,
 ) -> anyhow::Result<Outcome> {
     let (verdict, whom) = pgtls_certs::server_key_verdict(path, owner)?;
-    if verdict.loads() {
-        out.line(&format!("{} server.key loads for {whom}", out.mark("pass")))?;
-        return Ok(Outcome::Ok);
-    }
-    // the certificates were made as asked; the key is unusable as it stands: say so loudly
-    out.line(&format!(
-        "{} server.key does not load for {whom}: {}",
-        out.mark("warn"),
-        verdict.message().unwrap_or_default()
-    ))?;
-    out.line(&format!(
-        "  fix: pass --owner UID:GID of the server's postgres user (PostgreSQL never runs as root){}",
-        verdict
-            .fix()
-            .filter(|_| owner.is_some())
-            .map(|f| format!(", or {}", f.command(&path.display().to_string())))
-            .unwrap_or_default()
+    let p = out.painter();
+    out.raw(&certs_report::key_verdict_text(
+        &verdict,
+        &whom,
+        path,
+        owner.is_some(),
+        p,
     ))?;
     Ok(Outcome::Ok)
 }
@@ -187,62 +178,16 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let ca_pem = a.ca.as_deref().map(read_text).transpose()?;
     let checked = pgtls_certs::check_against(&pem, ca_pem.as_deref(), a.host.as_deref())
         .context("checking the host name")?;
-    let (chain, host) = (
-        &checked.chain,
-        checked.host.as_ref().map(|(h, ok)| (h, *ok)),
-    );
     let failed = checked.failed();
     if a.format == Some(crate::cli::ReportFormat::Prometheus) {
-        crate::cmd::textfile::certificate(a, &info, chain.as_ref(), host)?;
+        let host = checked.host.as_ref().map(|(h, ok)| (h, *ok));
+        crate::cmd::textfile::certificate(a, &info, checked.chain.as_ref(), host)?;
         return Ok(Outcome::from_failed(failed));
     }
     if a.json || a.format == Some(crate::cli::ReportFormat::Json) {
-        let mut v = serde_json::to_value(&info)?;
-        if let Some(c) = chain {
-            v["chain_valid"] = serde_json::json!(c.is_ok());
-            if let Err(e) = c {
-                v["chain_error"] = serde_json::json!(e);
-            }
-        }
-        if let Some((h, ok)) = host {
-            v["host"] = serde_json::json!(h);
-            v["host_covered"] = serde_json::json!(ok);
-        }
-        out.json(&v)?;
+        out.json(&certs_report::inspect_json(&info, &checked))?;
     } else {
-        let rows = [
-            ("subject", info.subject.clone()),
-            ("issuer", info.issuer.clone()),
-            ("serial", info.serial.clone()),
-            ("sans", info.sans.join(", ")),
-            ("not before", info.not_before.clone()),
-            (
-                "not after",
-                format!("{} ({} days left)", info.not_after, info.days_left),
-            ),
-            ("key", info.key.clone()),
-            ("signature", info.signature.clone()),
-            ("CA", info.is_ca.to_string()),
-            ("EKU", info.ext_key_usage.join(", ")),
-            ("sha256", info.sha256.clone()),
-        ];
-        for (k, v) in rows {
-            out.line(&format!("{k:<11} {v}"))?;
-        }
-        if let Some(c) = chain {
-            match c {
-                Ok(()) => out.line(&format!("{} chains to the CA", out.mark("pass")))?,
-                Err(e) => out.line(&format!(
-                    "{} does not chain to the CA: {e}",
-                    out.mark("fail")
-                ))?,
-            }
-        }
-        if let Some((h, ok)) = host {
-            let verdict = if ok { "pass" } else { "fail" };
-            let says = if ok { "covers" } else { "does not cover" };
-            out.line(&format!("{} {says} `{h}` (verify-full)", out.mark(verdict)))?;
-        }
+        out.raw(&certs_report::inspect_text(&info, &checked, out.painter()))?;
     }
     Ok(Outcome::from_failed(failed))
 }
@@ -256,25 +201,19 @@ fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Out
         .map_or_else(RenewalPolicy::default, RenewalPolicy::within_days);
     let reason = pgtls_certs::renewal_reason(&info, &policy);
     if a.json {
-        out.json(&serde_json::json!({
-            "file": a.file, "due": reason.is_some(), "reason": reason,
-            "days_left": info.days_left, "not_after": info.not_after,
-        }))?;
+        out.json(&certs_report::needs_renewal_json(
+            &a.file,
+            &info,
+            reason.as_deref(),
+        ))?;
     } else {
-        match &reason {
-            Some(r) => out.line(&format!(
-                "{} {}: renewal due: {r}",
-                out.mark("fail"),
-                a.file.display()
-            ))?,
-            None => out.line(&format!(
-                "{} {}: not due ({} days left, until {})",
-                out.mark("pass"),
-                a.file.display(),
-                info.days_left,
-                info.not_after
-            ))?,
-        }
+        let p = out.painter();
+        out.raw(&certs_report::needs_renewal_text(
+            &a.file,
+            &info,
+            reason.as_deref(),
+            p,
+        ))?;
     }
     Ok(Outcome::from_failed(reason.is_some()))
 }
@@ -298,21 +237,10 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             }
             None => time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        let c = cert.display();
-        match renew_due::due_at(&a.dir, adopted.as_ref(), now)? {
-            Due::Adopted { source } => {
-                out.line(&format!("{c}: adopted from {source}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done"))?;
-                return Ok(Outcome::Ok);
-            }
-            Due::NotDue {
-                days_left,
-                not_after,
-            } => {
-                out.line(&format!("{c}: not due ({days_left} days left, until {not_after}; renewed when a third of the lifetime or 30 days are left); nothing done"))?;
-                return Ok(Outcome::Ok);
-            }
-            Due::Due { reason } => out.line(&format!("{c}: renewal due: {reason}"))?,
-            _ => {}
+        let due = renew_due::due_at(&a.dir, adopted.as_ref(), now)?;
+        out.line(&certs_report::due_line(&cert, &due))?;
+        if !matches!(due, Due::Due { .. }) {
+            return Ok(Outcome::Ok);
         }
     }
     let ca = load_ca_dir(ca_dir)
@@ -360,17 +288,7 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     let outcome = pgtls_certs::renew_files(&ca, &cert, &key, &opts)
         .with_context(|| format!("renewing \"{}\"", cert.display()))?;
-    out.line(&format!(
-        "renewed {}: serial {} -> {} (mode and owner kept{})",
-        cert.display(),
-        outcome.old_serial,
-        outcome.new_serial,
-        if outcome.key.is_some() {
-            ", new key"
-        } else {
-            ", key reused"
-        }
-    ))?;
+    out.line(&certs_report::renewed_line(&cert, &outcome))?;
     take_effect(out, &a.dir, &a.effect, Some(&cert))
 }
 
@@ -439,74 +357,11 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.json(&report.to_json(effect.as_ref().map(|(l, _)| l.as_slice())))?;
         return Ok(Outcome::from_failed(!ok));
     }
-    for w in &report.warnings {
-        out.line(&format!("{} {w}", out.mark("warn")))?;
-    }
-    let what = format!(
-        "{} (issued by {}, {} left, until {}; {})",
-        report.leaf.sans.join(", "),
-        report.leaf.issuer,
-        format_days(report.leaf.days_left),
-        report.leaf.not_after,
-        report.leaf.key
-    );
-    match report.status {
-        AdoptStatus::Unchanged => {
-            out.line(&format!(
-                "unchanged: {} already serves {what}; nothing written, nothing reloaded",
-                dir.join("server.crt").display()
-            ))?;
-        }
-        AdoptStatus::WouldAdopt => {
-            out.line(&format!("would adopt {what} from {}", report.source))?;
-            for (p, _) in &report.files {
-                out.line(&format!("  would write {}", p.display()))?;
-            }
-            out.line("(dry run: nothing was written)")?;
-        }
-        AdoptStatus::Adopted => {
-            out.line(&format!("adopted {what} from {}", report.source))?;
-            for (p, st) in &report.files {
-                out.line(&format!("  {st:<9} {}", p.display()))?;
-            }
-            if let Some(b) = &report.backup_dir {
-                out.line(&format!("  backups in {}", b.display()))?;
-            }
-        }
-    }
-    for (r, v) in &report.readers {
-        match v {
-            None if r.own_copy() => out.line(&format!(
-                "{} {} (its own copy) mode 0600 owner {}:{} loads for {}",
-                out.mark("pass"),
-                r.key.display(),
-                r.uid,
-                r.gid,
-                r.who
-            ))?,
-            None => out.line(&format!(
-                "{} server.key mode {:04o} owner {}:{} loads for {}",
-                out.mark("pass"),
-                report.key_mode,
-                report.key_owner.0,
-                report.key_owner.1,
-                r.who
-            ))?,
-            Some(why) => out.line(&format!("{} {}: {why}", out.mark("fail"), r.who))?,
-        }
-    }
+    out.raw(&certs_report::adopt_text(&report, out.painter()))?;
     if let Some((lines, _)) = &effect {
         lines.iter().try_for_each(|l| out.line(l))?;
     }
     Ok(Outcome::from_failed(!ok))
-}
-
-fn format_days(days: i64) -> String {
-    if days == 1 {
-        "1 day".into()
-    } else {
-        format!("{days} days")
-    }
 }
 
 fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome> {
