@@ -65,12 +65,10 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     let kt = key_type(a.key_type);
     let ca_kt = a.ca_key_type.map_or(kt, key_type);
-    for w in [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
+    let warnings: Vec<&str> = [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
         .into_iter()
         .flatten()
-    {
-        out.line(&format!("{} {w}", out.mark("warn")))?;
-    }
+        .collect();
     let ca = CaParams {
         key_type: ca_kt,
         days: a.ca_days,
@@ -84,25 +82,23 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     };
     let kit = pgtls_certs::kit_for_dir(&a.out, &ca, &server, !a.dry_run)
         .with_context(|| format!("making the certificates in \"{}\"", a.out.display()))?;
-    out.line(if kit.ca_created {
-        "new CA created"
-    } else {
-        "existing CA reused"
-    })?;
+    out.raw(&certs_report::init_text(
+        &warnings,
+        &kit,
+        &a.out,
+        a.dry_run,
+        out.painter(),
+    ))?;
     if a.dry_run {
-        for file in kit.files() {
-            out.line(&format!("  would write {}", file.describe_in(&a.out)))?;
-        }
-        out.line("(dry run: nothing was written)")?;
         return Ok(Outcome::Ok);
     }
     // one backup folder for the run: <out>/.pgtls-backups/<timestamp>/
     let mut shown = Ok(());
     pgtls_certs::write_kit(&a.out, &kit, owner, &mut |file, outcome| {
         let path = a.out.join(&file.name);
-        let (st, mode) = (outcome.status.as_str(), file.mode);
         if shown.is_ok() {
-            shown = out.line(&format!("  {st:<9} {} (mode {mode:04o})", path.display()));
+            let st = outcome.status.as_str();
+            shown = out.line(&certs_report::written_line(&path, st, Some(file.mode)));
         }
     })
     .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
@@ -151,22 +147,12 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
         })
         .context("issuing the client certificate")?;
     if a.dry_run {
-        out.line(&format!(
-            "would write {0}/{1}.crt and {0}/{1}.key (mode 0600); nothing was written",
-            a.out.display(),
-            a.user
-        ))?;
+        out.raw(&certs_report::client_text(&a.out, &a.user, None))?;
         return Ok(Outcome::Ok);
     }
     let written = pgtls_certs::write_client(&a.out, &a.user, &cert)
         .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
-    for o in written {
-        out.line(&format!("  {:<9} {}", o.status.as_str(), o.path.display()))?;
-    }
-    out.line(&format!(
-        "use with: sslmode=verify-full sslcert={0}.crt sslkey={0}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",
-        a.user
-    ))?;
+    out.raw(&certs_report::client_text(&a.out, &a.user, Some(&written)))?;
     Ok(Outcome::Ok)
 }
 
@@ -253,22 +239,12 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         })?;
     if let Some(note) = &adopted {
         if a.dry_run {
-            out.line(&format!(
-                "would replace the adopted certificate ({}) with a leaf of the private CA for {}; nothing was written",
-                note.source,
-                if note.private_sans.is_empty() { "the adopted certificate's names".to_owned() } else { note.private_sans.join(", ") }
-            ))?;
+            out.raw(&certs_report::back_to_private_text(note, None))?;
             return Ok(Outcome::Ok);
         }
         let written = pgtls_harden::adopt::return_to_private(&ca, &a.dir, note, a.days)
             .with_context(|| format!("going back to the private CA in \"{}\"", a.dir.display()))?;
-        out.line(&format!(
-            "back to the private CA: the adopted certificate ({}) is replaced (mode and owner kept)",
-            note.source
-        ))?;
-        for (p, st) in &written {
-            out.line(&format!("  {st:<9} {}", p.display()))?;
-        }
+        out.raw(&certs_report::back_to_private_text(note, Some(&written)))?;
         return take_effect(out, &a.dir, &a.effect, Some(&cert));
     }
     let opts = RenewOptions {

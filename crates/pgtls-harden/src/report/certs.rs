@@ -1,11 +1,11 @@
 //! The reports of the `pgtls certs` commands, human and JSON, built from pgtls-certs'
 //! [`CertInfo`] and [`Coverage`], the key-file verdict, [`Due`] and the [`AdoptReport`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use pgtls_certs::{CertInfo, Coverage, KeyFileVerdict, RenewOutcome};
+use pgtls_certs::{CertInfo, CertKit, Coverage, KeyFileVerdict, RenewOutcome, WriteOutcome};
 
-use crate::adopt::{AdoptReport, AdoptStatus};
+use crate::adopt::{AdoptReport, AdoptStatus, AdoptedNote};
 use crate::renew_due::Due;
 use crate::report::harden::Lines;
 use crate::report::paint::Paint;
@@ -183,7 +183,7 @@ pub fn adopt_text(report: &AdoptReport, p: Paint) -> String {
         AdoptStatus::Adopted => {
             out.line(format!("adopted {what} from {}", report.source));
             for (f, st) in &report.files {
-                out.line(format!("  {st:<9} {}", f.display()));
+                out.line(written_line(f, st, None));
             }
             if let Some(b) = &report.backup_dir {
                 out.line(format!("  backups in {}", b.display()));
@@ -210,6 +210,79 @@ pub fn adopt_text(report: &AdoptReport, p: Paint) -> String {
             )),
             Some(why) => out.line(format!("{} {}: {why}", p.mark("fail"), r.who)),
         }
+    }
+    out.0
+}
+
+/// `pgtls certs init` before writing: the key-type `warnings`, whether the CA is new, and with
+/// `dry_run` each file that would be written into `dir` and that nothing was.
+pub fn init_text(warnings: &[&str], kit: &CertKit, dir: &Path, dry_run: bool, p: Paint) -> String {
+    let mut out = Lines::default();
+    for w in warnings {
+        out.line(format!("{} {w}", p.mark("warn")));
+    }
+    out.line(if kit.ca_created {
+        "new CA created"
+    } else {
+        "existing CA reused"
+    });
+    if dry_run {
+        for file in kit.files() {
+            out.line(format!("  would write {}", file.describe_in(dir)));
+        }
+        out.line("(dry run: nothing was written)");
+    }
+    out.0
+}
+
+/// A file written: `  created   path`, with its mode when given (`(mode 0600)`).
+pub fn written_line(path: &Path, status: &str, mode: Option<u32>) -> String {
+    match mode {
+        Some(m) => format!("  {status:<9} {} (mode {m:04o})", path.display()),
+        None => format!("  {status:<9} {}", path.display()),
+    }
+}
+
+/// `pgtls certs issue-client`: with `written` `None` (a dry run) the files that would be written,
+/// else each file written; then how a client uses them.
+pub fn client_text(dir: &Path, user: &str, written: Option<&[WriteOutcome]>) -> String {
+    let Some(written) = written else {
+        let d = dir.display();
+        return format!(
+            "would write {d}/{user}.crt and {d}/{user}.key (mode 0600); nothing was written\n"
+        );
+    };
+    let mut out = Lines::default();
+    for o in written {
+        out.line(written_line(&o.path, o.status.as_str(), None));
+    }
+    out.line(format!(
+        "use with: sslmode=verify-full sslcert={user}.crt sslkey={user}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",
+    ));
+    out.0
+}
+
+/// `pgtls certs renew` of an adopted certificate: with `written` `None` (a dry run) what would
+/// replace it, else that it was replaced and each file written.
+pub fn back_to_private_text(note: &AdoptedNote, written: Option<&[(PathBuf, &str)]>) -> String {
+    let Some(written) = written else {
+        let names = if note.private_sans.is_empty() {
+            "the adopted certificate's names".to_owned()
+        } else {
+            note.private_sans.join(", ")
+        };
+        return format!(
+            "would replace the adopted certificate ({}) with a leaf of the private CA for {names}; nothing was written\n",
+            note.source
+        );
+    };
+    let mut out = Lines::default();
+    out.line(format!(
+        "back to the private CA: the adopted certificate ({}) is replaced (mode and owner kept)",
+        note.source
+    ));
+    for (f, st) in written {
+        out.line(written_line(f, st, None));
     }
     out.0
 }
