@@ -2,3 +2,4 @@
 
 mod faults;
 mod plan_api;
+mod report_api;
