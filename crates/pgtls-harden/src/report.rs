@@ -13,6 +13,8 @@
 use std::fmt;
 
 pub mod certs;
+pub mod connstr;
+pub mod explain;
 pub mod harden;
 pub mod hba;
 pub mod paint;

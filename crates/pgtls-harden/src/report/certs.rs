@@ -7,8 +7,7 @@ use pgtls_certs::{CertInfo, CertKit, Coverage, KeyFileVerdict, RenewOutcome, Wri
 
 use crate::adopt::{AdoptReport, AdoptStatus, AdoptedNote};
 use crate::renew_due::Due;
-use crate::report::harden::Lines;
-use crate::report::paint::Paint;
+use crate::report::paint::{Lines, Paint};
 
 /// `pgtls certs inspect --json`: the [`CertInfo`] keys, plus `chain_valid` (and `chain_error`)
 /// when a CA was given, `host` and `host_covered` when a host was.

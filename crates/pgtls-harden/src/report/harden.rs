@@ -2,21 +2,10 @@
 //! from a [`HardenRun`] and a [`CheckRun`].
 
 use crate::checklist::{Checklist, Verdict};
-use crate::report::paint::{Paint, Style};
+use crate::report::paint::{Lines, Paint, Style};
 use crate::report::{Warning, first_clause, first_line};
 use crate::run::{CheckRun, HardenRun};
 use crate::step::StepStatus;
-
-/// A report under construction: lines each ending in `\n`.
-#[derive(Default)]
-pub(crate) struct Lines(pub(crate) String);
-
-impl Lines {
-    pub(crate) fn line(&mut self, text: impl AsRef<str>) {
-        self.0.push_str(text.as_ref());
-        self.0.push('\n');
-    }
-}
 
 /// How much of a harden report to show.
 #[derive(Debug, Clone, Copy, Default)]

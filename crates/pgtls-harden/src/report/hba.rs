@@ -3,8 +3,7 @@
 
 use pg_hba::{Explanation, Finding, HbaFile, Outcome, Severity, Validation};
 
-use crate::report::harden::Lines;
-use crate::report::paint::Paint;
+use crate::report::paint::{Lines, Paint};
 
 /// `pgtls hba check --json`: `{"valid": bool, "errors": [{"file", "line", "message"}]}`.
 pub fn check_json(v: &Validation) -> serde_json::Value {

@@ -95,6 +95,17 @@ impl Paint {
     }
 }
 
+/// A report under construction: lines each ending in `\n`.
+#[derive(Default)]
+pub(crate) struct Lines(pub(crate) String);
+
+impl Lines {
+    pub(crate) fn line(&mut self, text: impl AsRef<str>) {
+        self.0.push_str(text.as_ref());
+        self.0.push('\n');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

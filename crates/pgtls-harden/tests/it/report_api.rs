@@ -257,3 +257,44 @@ fn certificate_reports_from_pgtls_certs_results() {
         "tls/server.crt: renewal due: r"
     );
 }
+
+#[test]
+fn explain_and_connstr_reports() {
+    use pgtls_harden::Code;
+    use pgtls_harden::report::{connstr, explain};
+    let code = Code::ALL[0];
+    let text = explain::text(code, Paint::PLAIN);
+    assert_eq!(
+        text,
+        format!("{code}: {}\n\n{}\n", code.title(), code.explain())
+    );
+    assert_eq!(explain::list(Code::ALL).lines().count(), Code::ALL.len());
+    let json = explain::json(&[code]);
+    assert_eq!(json["codes"][0]["code"], code.as_str());
+
+    let t = pgtls_harden::connstr::Target {
+        host: "db.example.com",
+        tenant: Some("t1"),
+        ca: "./ca.crt",
+        user: "postgres",
+        database: "postgres",
+        password: None,
+        port: 5432,
+        pooler_port: 6543,
+        sni: false,
+        pooler: pgtls_harden::PoolerKind::Supavisor,
+    };
+    let all: Vec<_> = pgtls_harden::connstr::clients(None)
+        .into_iter()
+        .map(|c| pgtls_harden::connstr::build(c, &t).unwrap())
+        .collect();
+    let text = connstr::text(&t, &all, Paint::PLAIN);
+    assert_eq!(text.matches("  direct (5432):  ").count(), all.len());
+    assert_eq!(text.matches("\n\n").count(), all.len() - 1);
+    let json = connstr::json(&t, &all);
+    assert_eq!(
+        (&json["host"], &json["tenant"]),
+        (&"db.example.com".into(), &"t1".into())
+    );
+    assert_eq!(json["clients"].as_array().unwrap().len(), all.len());
+}
