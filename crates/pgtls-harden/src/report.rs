@@ -18,6 +18,8 @@ pub mod explain;
 pub mod harden;
 pub mod hba;
 pub mod paint;
+#[cfg(feature = "textfile")]
+pub mod textfile;
 
 macro_rules! codes {
     ($($(#[$doc:meta])* $variant:ident = $id:literal, $title:literal, $long:literal;)*) => {

@@ -166,8 +166,7 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         .context("checking the host name")?;
     let failed = checked.failed();
     if a.format == Some(crate::cli::ReportFormat::Prometheus) {
-        let host = checked.host.as_ref().map(|(h, ok)| (h, *ok));
-        crate::cmd::textfile::certificate(a, &info, checked.chain.as_ref(), host)?;
+        crate::cmd::textfile::certificate(a, &info, &checked)?;
         return Ok(Outcome::from_failed(failed));
     }
     if a.json || a.format == Some(crate::cli::ReportFormat::Json) {
