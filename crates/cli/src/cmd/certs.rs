@@ -43,16 +43,33 @@ pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     }
 }
 
+/// `--owner UID:GID`.
+fn owner(o: Option<&str>) -> anyhow::Result<Option<Owner>> {
+    let parse = |o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid });
+    Ok(o.map(parse).transpose()?)
+}
+
+/// The CA in `dir`, refused (with `hint` after the reason) when there is none.
+fn load_ca(dir: &std::path::Path, hint: &str) -> anyhow::Result<pgtls_certs::Ca> {
+    let d = dir.display();
+    let ca = load_ca_dir(dir).with_context(|| format!("loading the CA in \"{d}\""))?;
+    Ok(ca.ok_or_else(|| Error::Refused(format!("no ca.crt and ca.key in \"{d}\"{hint}")))?)
+}
+
+/// A certificate file's PEM and what `inspect` reads in it.
+fn read_cert(file: &std::path::Path) -> anyhow::Result<(String, pgtls_certs::CertInfo)> {
+    let pem = read_text(file)?;
+    let info =
+        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", file.display()))?;
+    Ok((pem, info))
+}
+
 fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating \"{}\"", dir.display()))
 }
 
 fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let owner = a
-        .owner
-        .as_deref()
-        .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
-        .transpose()?;
+    let owner = owner(a.owner.as_deref())?;
     for name in ["server.crt", "server.key"] {
         if a.out.join(name).exists() && !a.force {
             return Err(Error::Refused(format!(
@@ -128,14 +145,7 @@ fn key_verdict(
 }
 
 fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let ca = load_ca_dir(&a.ca_dir)
-        .with_context(|| format!("loading the CA in \"{}\"", a.ca_dir.display()))?
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "no ca.crt and ca.key in \"{}\"",
-                a.ca_dir.display()
-            ))
-        })?;
+    let ca = load_ca(&a.ca_dir, "")?;
     if !a.dry_run {
         create_dir(&a.out)?;
     }
@@ -158,9 +168,7 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
 
 fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     crate::cmd::textfile::check_output(a.format, a.output.as_deref())?;
-    let pem = read_text(&a.file)?;
-    let info =
-        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
+    let (pem, info) = read_cert(&a.file)?;
     let ca_pem = a.ca.as_deref().map(read_text).transpose()?;
     let checked = pgtls_certs::check_against(&pem, ca_pem.as_deref(), a.host.as_deref())
         .context("checking the host name")?;
@@ -178,27 +186,16 @@ fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 }
 
 fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let pem = read_text(&a.file)?;
-    let info =
-        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
+    let (_, info) = read_cert(&a.file)?;
     let policy = a
         .within
         .map_or_else(RenewalPolicy::default, RenewalPolicy::within_days);
     let reason = pgtls_certs::renewal_reason(&info, &policy);
+    let (r, p) = (reason.as_deref(), out.painter());
     if a.json {
-        out.json(&certs_report::needs_renewal_json(
-            &a.file,
-            &info,
-            reason.as_deref(),
-        ))?;
+        out.json(&certs_report::needs_renewal_json(&a.file, &info, r))?;
     } else {
-        let p = out.painter();
-        out.raw(&certs_report::needs_renewal_text(
-            &a.file,
-            &info,
-            reason.as_deref(),
-            p,
-        ))?;
+        out.raw(&certs_report::needs_renewal_text(&a.file, &info, r, p))?;
     }
     Ok(Outcome::from_failed(reason.is_some()))
 }
@@ -228,14 +225,8 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Ok);
         }
     }
-    let ca = load_ca_dir(ca_dir)
-        .with_context(|| format!("loading the CA in \"{}\"", ca_dir.display()))?
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "no ca.crt and ca.key in \"{}\": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)",
-                ca_dir.display()
-            ))
-        })?;
+    let hint = ": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)";
+    let ca = load_ca(ca_dir, hint)?;
     if let Some(note) = &adopted {
         if a.dry_run {
             out.raw(&certs_report::back_to_private_text(note, None))?;
@@ -270,11 +261,7 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     use pgtls_harden::adopt::{AdoptRequest, AdoptStatus};
     use pgtls_harden::adopt_input::{AdoptTarget, CertSource, CertSourceError};
-    let owner = a
-        .owner
-        .as_deref()
-        .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
-        .transpose()?;
+    let owner = owner(a.owner.as_deref())?;
     let source = match (&a.from_traefik_acme, &a.cert, &a.key) {
         (Some(file), ..) => CertSource::TraefikAcme {
             file,
