@@ -351,11 +351,7 @@ fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome
         out.raw(&timer.print())?;
         return Ok(Outcome::Ok);
     }
-    let root = a.root.clone().unwrap_or_else(|| "/".into());
-    // systemd when it runs this host (or when writing under --root), else cron
-    let systemd =
-        !a.cron && (a.root.is_some() || std::path::Path::new("/run/systemd/system").is_dir());
-    let report = timer.install(&root, systemd, a.root.is_none())?;
+    let report = timer.install_on(a.root.as_deref(), a.cron)?;
     report.iter().try_for_each(|l| out.line(l))?;
     Ok(Outcome::Ok)
 }
