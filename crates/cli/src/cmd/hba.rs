@@ -40,10 +40,6 @@ fn options(path: &Path, version: PgVersionArg) -> ParseOptions {
     }
 }
 
-fn opts_major(version: PgVersionArg) -> u32 {
-    options(Path::new(""), version).version.major()
-}
-
 fn load(path: &Path, version: PgVersionArg) -> anyhow::Result<(String, Document)> {
     let text = read_text(path)?;
     let doc = Document::parse(&text, options(path, version));
@@ -60,18 +56,14 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let text = read_text(file)?;
     // include records and `@file` lists: the files they name are checked too, as the server
     // reads them (missing files, errors inside them, with their own file and line)
-    let checked = pg_hba::validate_with_includes(&text, &options(file, *pg_version), &pg_hba::Disk);
+    let opts = options(file, *pg_version);
+    let checked = pg_hba::validate_with_includes(&text, &opts, &pg_hba::Disk);
     drop(text);
     if a.json {
         out.json(&report::hba::check_json(&checked))?;
     } else {
-        let (file, major) = (file.display().to_string(), opts_major(*pg_version));
-        out.raw(&report::hba::check_text(
-            &file,
-            &checked,
-            major,
-            out.painter(),
-        ))?;
+        let (name, major, p) = (&opts.file_name, opts.version.major(), out.painter());
+        out.raw(&report::hba::check_text(name, &checked, major, p))?;
     }
     Ok(Outcome::from_failed(!checked.diagnostics.is_empty()))
 }
