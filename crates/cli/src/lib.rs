@@ -4,8 +4,9 @@
 //! code; `main.rs` is a few lines over it. The work is done by the library crates: pgtls-harden
 //! (the Supabase recipe: layout, plan, apply, checklist, connection strings) over pgtls-certs
 //! (CA and certificates), pg-hba (`pg_hba.conf`), compose-patch (docker-compose edits) and
-//! pooler-exs (Supavisor's `pooler.exs`), and pgtls-probe (the wire prober). This crate keeps the
-//! command-line grammar, the rendering (human and JSON) and the wiring.
+//! pooler-exs (Supavisor's `pooler.exs`), and pgtls-probe (the wire prober); the reports, human
+//! and JSON, are built by `pgtls_harden::report`. This crate keeps the command-line grammar, the
+//! wiring (flags, a library call, print, exit code) and the terminal (colour).
 //!
 //! ```no_run
 //! use std::process::ExitCode;

@@ -7,35 +7,7 @@ use std::io::{self, IsTerminal, Write};
 
 use crate::cli::ColorChoice;
 
-/// ANSI styles we use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
-    /// Pass marks, added lines.
-    Green,
-    /// Failures, removed lines.
-    Red,
-    /// Warnings.
-    Yellow,
-    /// Hunk headers.
-    Cyan,
-    /// Headings.
-    Bold,
-    /// Secondary text.
-    Dim,
-}
-
-impl Style {
-    fn code(self) -> &'static str {
-        match self {
-            Self::Green => "32",
-            Self::Red => "31",
-            Self::Yellow => "33",
-            Self::Cyan => "36",
-            Self::Bold => "1",
-            Self::Dim => "2",
-        }
-    }
-}
+pub use pgtls_harden::report::paint::{Paint, Style};
 
 /// Decides whether to colour: `NO_COLOR` (non-empty) always wins; `auto` needs a terminal.
 pub fn use_color(choice: ColorChoice, no_color_env: Option<&str>, is_tty: bool) -> bool {
@@ -51,7 +23,7 @@ pub fn use_color(choice: ColorChoice, no_color_env: Option<&str>, is_tty: bool) 
 
 /// The output sink for human-readable reports.
 pub struct Out {
-    color: bool,
+    paint: Paint,
     stdout: io::Stdout,
 }
 
@@ -64,32 +36,28 @@ impl Out {
             std::env::var("NO_COLOR").ok().as_deref(),
             stdout.is_terminal(),
         );
-        Self { color, stdout }
+        let paint = Paint { color };
+        Self { paint, stdout }
     }
 
     /// Whether colour is on.
     pub fn color(&self) -> bool {
-        self.color
+        self.paint.color
     }
 
-    /// `text` in `style` when colour is on.
+    /// The colouring the library's reports are rendered with.
+    pub fn painter(&self) -> Paint {
+        self.paint
+    }
+
+    /// `text` in `style` when colour is on ([`Paint::paint`]).
     pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{}m{text}\x1b[0m", style.code())
-        } else {
-            text.to_owned()
-        }
+        self.paint.paint(style, text)
     }
 
-    /// A checklist mark: pass, fail, warn, skip, change.
+    /// A checklist mark: pass, fail, warn, skip, change ([`Paint::mark`]).
     pub fn mark(&self, verdict: &str) -> String {
-        match verdict {
-            "pass" | "unchanged" | "allow" => self.paint(Style::Green, "✓"),
-            "fail" | "error" | "reject" | "no-match" => self.paint(Style::Red, "✗"),
-            "warn" | "inconclusive" => self.paint(Style::Yellow, "!"),
-            "changed" => self.paint(Style::Yellow, "~"),
-            _ => self.paint(Style::Dim, "-"),
-        }
+        self.paint.mark(verdict)
     }
 
     /// Writes one line.

@@ -4,8 +4,9 @@
 //! deployment, what "hardened" means for it, and how to get there without breaking it. It
 //! composes the workspace's single-concern crates (pgtls-certs for the CA and certificates,
 //! pg-hba for `pg_hba.conf`, compose-patch for the compose file, pooler-exs for Supavisor's
-//! tenant script) into one recipe; the `pgtls` binary adds only the command-line grammar, the
-//! rendering (human and JSON) and the wiring.
+//! tenant script) into one recipe, and writes its reports: [`report`]'s modules build the human
+//! text and the JSON of every `pgtls` report from the library's own types. The `pgtls` binary adds
+//! only the command-line grammar, the wiring and the terminal (whether to colour).
 //!
 //! ```
 //! use pgtls_harden::{HardenOptions, Layout, MemSource, Tree};
@@ -52,11 +53,12 @@
 //!   over the host folder, so the same plan hardens Coolify's copy. The facts it relies on, read
 //!   in Coolify's sources, are in the module docs and `docs/coolify-facts.md`.
 //! - **No terminal, no argv.** Options are plain structs ([`HardenOptions`]), key types are
-//!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or colours.
+//!   [`pgtls_certs::KeyType`], layouts are [`LayoutKind`]; nothing here knows clap or a terminal
+//!   (a report is coloured only when the caller's [`report::paint::Paint`] says so).
 //! - **Warnings carry stable codes.** A [`Warning`] is a [`Code`] (`W-REQUIRE-MITM`, ...) and the
 //!   text written for this deployment; [`report`] holds the one table of codes with their one-line
-//!   titles and long texts, from which the CLI builds its terse report, `--verbose` and
-//!   `pgtls explain`. A plain `String` converts into a [`Warning`] with [`Code::Other`].
+//!   titles and long texts, from which [`report::harden`] builds the terse report and `--verbose`,
+//!   and [`report::explain`] `pgtls explain`. A plain `String` converts into a [`Warning`] with [`Code::Other`].
 //! - **Paths, ids and defaults at the bottom.** [`paths`], [`ids`] and [`error`] import nothing
 //!   from the crate, [`step`] only [`ids`] and [`report`], `mapping` (container paths to host
 //!   paths through bind mounts) only [`layout`]; no module imports one that imports it back.

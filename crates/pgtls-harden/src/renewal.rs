@@ -175,6 +175,17 @@ impl RenewTimer {
         )
     }
 
+    /// `pgtls certs renew-timer --install`: under `root` (units written, nothing enabled) or on
+    /// this host (`/`, enabled), as systemd units when systemd runs this host or when writing
+    /// under `root`, else (or with `cron`) as a cron file. See [`RenewTimer::install`].
+    ///
+    /// # Errors
+    /// As [`RenewTimer::install`].
+    pub fn install_on(&self, root: Option<&Path>, cron: bool) -> Result<Vec<String>> {
+        let systemd = !cron && (root.is_some() || Path::new("/run/systemd/system").is_dir());
+        self.install(root.unwrap_or(Path::new("/")), systemd, root.is_none())
+    }
+
     /// Writes the units under `root` (`/` normally) or the cron file, through the one writer
     /// (a replaced file is kept in the deployment's `.pgtls-backups/`); an unchanged file is not
     /// rewritten. With `enable`, `systemctl daemon-reload` and `enable --now` run when a unit
@@ -307,5 +318,9 @@ mod tests {
         );
         let cron = t.install(&root, false, false).unwrap();
         assert!(cron[0].starts_with("created"), "{cron:?}");
+        // under a root: the systemd units (already there), never enabled; cron when asked
+        let under = t.install_on(Some(&root), false).unwrap();
+        assert_eq!(under, second);
+        assert!(t.install_on(Some(&root), true).unwrap()[0].starts_with("unchanged"));
     }
 }

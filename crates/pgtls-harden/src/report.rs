@@ -12,6 +12,15 @@
 
 use std::fmt;
 
+pub mod certs;
+pub mod connstr;
+pub mod explain;
+pub mod harden;
+pub mod hba;
+pub mod paint;
+#[cfg(feature = "textfile")]
+pub mod textfile;
+
 macro_rules! codes {
     ($($(#[$doc:meta])* $variant:ident = $id:literal, $title:literal, $long:literal;)*) => {
         /// The stable code of a warning. Codes never change meaning; new ones are added.

@@ -15,6 +15,7 @@ use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
 use pgtls_harden::renew_due::{self, Due};
+use pgtls_harden::report::certs as certs_report;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     match cmd {
@@ -42,16 +43,33 @@ pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     }
 }
 
+/// `--owner UID:GID`.
+fn owner(o: Option<&str>) -> anyhow::Result<Option<Owner>> {
+    let parse = |o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid });
+    Ok(o.map(parse).transpose()?)
+}
+
+/// The CA in `dir`, refused (with `hint` after the reason) when there is none.
+fn load_ca(dir: &std::path::Path, hint: &str) -> anyhow::Result<pgtls_certs::Ca> {
+    let d = dir.display();
+    let ca = load_ca_dir(dir).with_context(|| format!("loading the CA in \"{d}\""))?;
+    Ok(ca.ok_or_else(|| Error::Refused(format!("no ca.crt and ca.key in \"{d}\"{hint}")))?)
+}
+
+/// A certificate file's PEM and what `inspect` reads in it.
+fn read_cert(file: &std::path::Path) -> anyhow::Result<(String, pgtls_certs::CertInfo)> {
+    let pem = read_text(file)?;
+    let info =
+        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", file.display()))?;
+    Ok((pem, info))
+}
+
 fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating \"{}\"", dir.display()))
 }
 
 fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let owner = a
-        .owner
-        .as_deref()
-        .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
-        .transpose()?;
+    let owner = owner(a.owner.as_deref())?;
     for name in ["server.crt", "server.key"] {
         if a.out.join(name).exists() && !a.force {
             return Err(Error::Refused(format!(
@@ -64,12 +82,10 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     let kt = key_type(a.key_type);
     let ca_kt = a.ca_key_type.map_or(kt, key_type);
-    for w in [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
+    let warnings: Vec<&str> = [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
         .into_iter()
         .flatten()
-    {
-        out.line(&format!("{} {w}", out.mark("warn")))?;
-    }
+        .collect();
     let ca = CaParams {
         key_type: ca_kt,
         days: a.ca_days,
@@ -83,25 +99,23 @@ fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     };
     let kit = pgtls_certs::kit_for_dir(&a.out, &ca, &server, !a.dry_run)
         .with_context(|| format!("making the certificates in \"{}\"", a.out.display()))?;
-    out.line(if kit.ca_created {
-        "new CA created"
-    } else {
-        "existing CA reused"
-    })?;
+    out.raw(&certs_report::init_text(
+        &warnings,
+        &kit,
+        &a.out,
+        a.dry_run,
+        out.painter(),
+    ))?;
     if a.dry_run {
-        for file in kit.files() {
-            out.line(&format!("  would write {}", file.describe_in(&a.out)))?;
-        }
-        out.line("(dry run: nothing was written)")?;
         return Ok(Outcome::Ok);
     }
     // one backup folder for the run: <out>/.pgtls-backups/<timestamp>/
     let mut shown = Ok(());
     pgtls_certs::write_kit(&a.out, &kit, owner, &mut |file, outcome| {
         let path = a.out.join(&file.name);
-        let (st, mode) = (outcome.status.as_str(), file.mode);
         if shown.is_ok() {
-            shown = out.line(&format!("  {st:<9} {} (mode {mode:04o})", path.display()));
+            let st = outcome.status.as_str();
+            shown = out.line(&certs_report::written_line(&path, st, Some(file.mode)));
         }
     })
     .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
@@ -119,36 +133,19 @@ fn key_verdict(
     out: &mut Out,
 ) -> anyhow::Result<Outcome> {
     let (verdict, whom) = pgtls_certs::server_key_verdict(path, owner)?;
-    if verdict.loads() {
-        out.line(&format!("{} server.key loads for {whom}", out.mark("pass")))?;
-        return Ok(Outcome::Ok);
-    }
-    // the certificates were made as asked; the key is unusable as it stands: say so loudly
-    out.line(&format!(
-        "{} server.key does not load for {whom}: {}",
-        out.mark("warn"),
-        verdict.message().unwrap_or_default()
-    ))?;
-    out.line(&format!(
-        "  fix: pass --owner UID:GID of the server's postgres user (PostgreSQL never runs as root){}",
-        verdict
-            .fix()
-            .filter(|_| owner.is_some())
-            .map(|f| format!(", or {}", f.command(&path.display().to_string())))
-            .unwrap_or_default()
+    let p = out.painter();
+    out.raw(&certs_report::key_verdict_text(
+        &verdict,
+        &whom,
+        path,
+        owner.is_some(),
+        p,
     ))?;
     Ok(Outcome::Ok)
 }
 
 fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let ca = load_ca_dir(&a.ca_dir)
-        .with_context(|| format!("loading the CA in \"{}\"", a.ca_dir.display()))?
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "no ca.crt and ca.key in \"{}\"",
-                a.ca_dir.display()
-            ))
-        })?;
+    let ca = load_ca(&a.ca_dir, "")?;
     if !a.dry_run {
         create_dir(&a.out)?;
     }
@@ -160,121 +157,45 @@ fn issue_client(a: &CertsIssueClientArgs, out: &mut Out) -> anyhow::Result<Outco
         })
         .context("issuing the client certificate")?;
     if a.dry_run {
-        out.line(&format!(
-            "would write {0}/{1}.crt and {0}/{1}.key (mode 0600); nothing was written",
-            a.out.display(),
-            a.user
-        ))?;
+        out.raw(&certs_report::client_text(&a.out, &a.user, None))?;
         return Ok(Outcome::Ok);
     }
     let written = pgtls_certs::write_client(&a.out, &a.user, &cert)
         .with_context(|| format!("writing into \"{}\"", a.out.display()))?;
-    for o in written {
-        out.line(&format!("  {:<9} {}", o.status.as_str(), o.path.display()))?;
-    }
-    out.line(&format!(
-        "use with: sslmode=verify-full sslcert={0}.crt sslkey={0}.key (pg_hba: hostssl ... cert, or clientcert=verify-full)",
-        a.user
-    ))?;
+    out.raw(&certs_report::client_text(&a.out, &a.user, Some(&written)))?;
     Ok(Outcome::Ok)
 }
 
 fn inspect(a: &CertsInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     crate::cmd::textfile::check_output(a.format, a.output.as_deref())?;
-    let pem = read_text(&a.file)?;
-    let info =
-        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
+    let (pem, info) = read_cert(&a.file)?;
     let ca_pem = a.ca.as_deref().map(read_text).transpose()?;
     let checked = pgtls_certs::check_against(&pem, ca_pem.as_deref(), a.host.as_deref())
         .context("checking the host name")?;
-    let (chain, host) = (
-        &checked.chain,
-        checked.host.as_ref().map(|(h, ok)| (h, *ok)),
-    );
     let failed = checked.failed();
     if a.format == Some(crate::cli::ReportFormat::Prometheus) {
-        crate::cmd::textfile::certificate(a, &info, chain.as_ref(), host)?;
+        crate::cmd::textfile::certificate(a, &info, &checked)?;
         return Ok(Outcome::from_failed(failed));
     }
     if a.json || a.format == Some(crate::cli::ReportFormat::Json) {
-        let mut v = serde_json::to_value(&info)?;
-        if let Some(c) = chain {
-            v["chain_valid"] = serde_json::json!(c.is_ok());
-            if let Err(e) = c {
-                v["chain_error"] = serde_json::json!(e);
-            }
-        }
-        if let Some((h, ok)) = host {
-            v["host"] = serde_json::json!(h);
-            v["host_covered"] = serde_json::json!(ok);
-        }
-        out.json(&v)?;
+        out.json(&certs_report::inspect_json(&info, &checked))?;
     } else {
-        let rows = [
-            ("subject", info.subject.clone()),
-            ("issuer", info.issuer.clone()),
-            ("serial", info.serial.clone()),
-            ("sans", info.sans.join(", ")),
-            ("not before", info.not_before.clone()),
-            (
-                "not after",
-                format!("{} ({} days left)", info.not_after, info.days_left),
-            ),
-            ("key", info.key.clone()),
-            ("signature", info.signature.clone()),
-            ("CA", info.is_ca.to_string()),
-            ("EKU", info.ext_key_usage.join(", ")),
-            ("sha256", info.sha256.clone()),
-        ];
-        for (k, v) in rows {
-            out.line(&format!("{k:<11} {v}"))?;
-        }
-        if let Some(c) = chain {
-            match c {
-                Ok(()) => out.line(&format!("{} chains to the CA", out.mark("pass")))?,
-                Err(e) => out.line(&format!(
-                    "{} does not chain to the CA: {e}",
-                    out.mark("fail")
-                ))?,
-            }
-        }
-        if let Some((h, ok)) = host {
-            let verdict = if ok { "pass" } else { "fail" };
-            let says = if ok { "covers" } else { "does not cover" };
-            out.line(&format!("{} {says} `{h}` (verify-full)", out.mark(verdict)))?;
-        }
+        out.raw(&certs_report::inspect_text(&info, &checked, out.painter()))?;
     }
     Ok(Outcome::from_failed(failed))
 }
 
 fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let pem = read_text(&a.file)?;
-    let info =
-        pgtls_certs::inspect(&pem).with_context(|| format!("reading \"{}\"", a.file.display()))?;
+    let (_, info) = read_cert(&a.file)?;
     let policy = a
         .within
         .map_or_else(RenewalPolicy::default, RenewalPolicy::within_days);
     let reason = pgtls_certs::renewal_reason(&info, &policy);
+    let (r, p) = (reason.as_deref(), out.painter());
     if a.json {
-        out.json(&serde_json::json!({
-            "file": a.file, "due": reason.is_some(), "reason": reason,
-            "days_left": info.days_left, "not_after": info.not_after,
-        }))?;
+        out.json(&certs_report::needs_renewal_json(&a.file, &info, r))?;
     } else {
-        match &reason {
-            Some(r) => out.line(&format!(
-                "{} {}: renewal due: {r}",
-                out.mark("fail"),
-                a.file.display()
-            ))?,
-            None => out.line(&format!(
-                "{} {}: not due ({} days left, until {})",
-                out.mark("pass"),
-                a.file.display(),
-                info.days_left,
-                info.not_after
-            ))?,
-        }
+        out.raw(&certs_report::needs_renewal_text(&a.file, &info, r, p))?;
     }
     Ok(Outcome::from_failed(reason.is_some()))
 }
@@ -298,49 +219,22 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             }
             None => time::OffsetDateTime::now_utc().unix_timestamp(),
         };
-        let c = cert.display();
-        match renew_due::due_at(&a.dir, adopted.as_ref(), now)? {
-            Due::Adopted { source } => {
-                out.line(&format!("{c}: adopted from {source}; its ACME client renews it (the hook runs pgtls certs adopt); nothing done"))?;
-                return Ok(Outcome::Ok);
-            }
-            Due::NotDue {
-                days_left,
-                not_after,
-            } => {
-                out.line(&format!("{c}: not due ({days_left} days left, until {not_after}; renewed when a third of the lifetime or 30 days are left); nothing done"))?;
-                return Ok(Outcome::Ok);
-            }
-            Due::Due { reason } => out.line(&format!("{c}: renewal due: {reason}"))?,
-            _ => {}
+        let due = renew_due::due_at(&a.dir, adopted.as_ref(), now)?;
+        out.line(&certs_report::due_line(&cert, &due))?;
+        if !matches!(due, Due::Due { .. }) {
+            return Ok(Outcome::Ok);
         }
     }
-    let ca = load_ca_dir(ca_dir)
-        .with_context(|| format!("loading the CA in \"{}\"", ca_dir.display()))?
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "no ca.crt and ca.key in \"{}\": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)",
-                ca_dir.display()
-            ))
-        })?;
+    let hint = ": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)";
+    let ca = load_ca(ca_dir, hint)?;
     if let Some(note) = &adopted {
         if a.dry_run {
-            out.line(&format!(
-                "would replace the adopted certificate ({}) with a leaf of the private CA for {}; nothing was written",
-                note.source,
-                if note.private_sans.is_empty() { "the adopted certificate's names".to_owned() } else { note.private_sans.join(", ") }
-            ))?;
+            out.raw(&certs_report::back_to_private_text(note, None))?;
             return Ok(Outcome::Ok);
         }
         let written = pgtls_harden::adopt::return_to_private(&ca, &a.dir, note, a.days)
             .with_context(|| format!("going back to the private CA in \"{}\"", a.dir.display()))?;
-        out.line(&format!(
-            "back to the private CA: the adopted certificate ({}) is replaced (mode and owner kept)",
-            note.source
-        ))?;
-        for (p, st) in &written {
-            out.line(&format!("  {st:<9} {}", p.display()))?;
-        }
+        out.raw(&certs_report::back_to_private_text(note, Some(&written)))?;
         return take_effect(out, &a.dir, &a.effect, Some(&cert));
     }
     let opts = RenewOptions {
@@ -360,28 +254,14 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     let outcome = pgtls_certs::renew_files(&ca, &cert, &key, &opts)
         .with_context(|| format!("renewing \"{}\"", cert.display()))?;
-    out.line(&format!(
-        "renewed {}: serial {} -> {} (mode and owner kept{})",
-        cert.display(),
-        outcome.old_serial,
-        outcome.new_serial,
-        if outcome.key.is_some() {
-            ", new key"
-        } else {
-            ", key reused"
-        }
-    ))?;
+    out.line(&certs_report::renewed_line(&cert, &outcome))?;
     take_effect(out, &a.dir, &a.effect, Some(&cert))
 }
 
 fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     use pgtls_harden::adopt::{AdoptRequest, AdoptStatus};
     use pgtls_harden::adopt_input::{AdoptTarget, CertSource, CertSourceError};
-    let owner = a
-        .owner
-        .as_deref()
-        .map(|o| parse_db_owner("--owner", o).map(|(uid, gid)| Owner { uid, gid }))
-        .transpose()?;
+    let owner = owner(a.owner.as_deref())?;
     let source = match (&a.from_traefik_acme, &a.cert, &a.key) {
         (Some(file), ..) => CertSource::TraefikAcme {
             file,
@@ -439,74 +319,11 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.json(&report.to_json(effect.as_ref().map(|(l, _)| l.as_slice())))?;
         return Ok(Outcome::from_failed(!ok));
     }
-    for w in &report.warnings {
-        out.line(&format!("{} {w}", out.mark("warn")))?;
-    }
-    let what = format!(
-        "{} (issued by {}, {} left, until {}; {})",
-        report.leaf.sans.join(", "),
-        report.leaf.issuer,
-        format_days(report.leaf.days_left),
-        report.leaf.not_after,
-        report.leaf.key
-    );
-    match report.status {
-        AdoptStatus::Unchanged => {
-            out.line(&format!(
-                "unchanged: {} already serves {what}; nothing written, nothing reloaded",
-                dir.join("server.crt").display()
-            ))?;
-        }
-        AdoptStatus::WouldAdopt => {
-            out.line(&format!("would adopt {what} from {}", report.source))?;
-            for (p, _) in &report.files {
-                out.line(&format!("  would write {}", p.display()))?;
-            }
-            out.line("(dry run: nothing was written)")?;
-        }
-        AdoptStatus::Adopted => {
-            out.line(&format!("adopted {what} from {}", report.source))?;
-            for (p, st) in &report.files {
-                out.line(&format!("  {st:<9} {}", p.display()))?;
-            }
-            if let Some(b) = &report.backup_dir {
-                out.line(&format!("  backups in {}", b.display()))?;
-            }
-        }
-    }
-    for (r, v) in &report.readers {
-        match v {
-            None if r.own_copy() => out.line(&format!(
-                "{} {} (its own copy) mode 0600 owner {}:{} loads for {}",
-                out.mark("pass"),
-                r.key.display(),
-                r.uid,
-                r.gid,
-                r.who
-            ))?,
-            None => out.line(&format!(
-                "{} server.key mode {:04o} owner {}:{} loads for {}",
-                out.mark("pass"),
-                report.key_mode,
-                report.key_owner.0,
-                report.key_owner.1,
-                r.who
-            ))?,
-            Some(why) => out.line(&format!("{} {}: {why}", out.mark("fail"), r.who))?,
-        }
-    }
+    out.raw(&certs_report::adopt_text(&report, out.painter()))?;
     if let Some((lines, _)) = &effect {
         lines.iter().try_for_each(|l| out.line(l))?;
     }
     Ok(Outcome::from_failed(!ok))
-}
-
-fn format_days(days: i64) -> String {
-    if days == 1 {
-        "1 day".into()
-    } else {
-        format!("{days} days")
-    }
 }
 
 fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -534,11 +351,7 @@ fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome
         out.raw(&timer.print())?;
         return Ok(Outcome::Ok);
     }
-    let root = a.root.clone().unwrap_or_else(|| "/".into());
-    // systemd when it runs this host (or when writing under --root), else cron
-    let systemd =
-        !a.cron && (a.root.is_some() || std::path::Path::new("/run/systemd/system").is_dir());
-    let report = timer.install(&root, systemd, a.root.is_none())?;
+    let report = timer.install_on(a.root.as_deref(), a.cron)?;
     report.iter().try_for_each(|l| out.line(l))?;
     Ok(Outcome::Ok)
 }

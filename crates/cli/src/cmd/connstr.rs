@@ -2,8 +2,9 @@
 
 use crate::cli::ConnstrArgs;
 use crate::error::Outcome;
-use crate::output::{Out, Style};
+use crate::output::Out;
 use pgtls_harden::connstr::{Target, build, clients};
+use pgtls_harden::report;
 
 pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let from_env = match &args.password_env {
@@ -37,33 +38,9 @@ pub fn run(args: &ConnstrArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         .map(|c| build(c, &target))
         .collect::<Result<Vec<_>, _>>()?;
     if args.json {
-        out.json(&serde_json::json!({
-            "host": args.host,
-            "tenant": args.tenant,
-            "sni": args.sni,
-            "pooler": args.pooler.kind(),
-            "ca": args.ca,
-            "clients": all,
-        }))?;
-        return Ok(Outcome::Ok);
-    }
-    for (i, c) in all.iter().enumerate() {
-        if i > 0 {
-            out.line("")?;
-        }
-        out.line(&format!(
-            "{}  {}",
-            out.paint(Style::Bold, c.client),
-            out.paint(Style::Dim, c.applies_to)
-        ))?;
-        out.line(&format!("  direct ({}):  {}", args.port, c.direct))?;
-        out.line(&format!("  pooled ({}):  {}", args.pooler_port, c.pooled))?;
-        for w in &c.warnings {
-            out.line(&format!("  {} {w}", out.mark("warn")))?;
-        }
-        for n in &c.notes {
-            out.line(&format!("  {} {n}", out.mark("note")))?;
-        }
+        out.json(&report::connstr::json(&target, &all))?;
+    } else {
+        out.raw(&report::connstr::text(&target, &all, out.painter()))?;
     }
     Ok(Outcome::Ok)
 }

@@ -1,10 +1,10 @@
 //! `pgtls explain`: the paragraph behind each warning code of harden's report.
 
-use pgtls_harden::Code;
+use pgtls_harden::{Code, report};
 
 use crate::cli::ExplainArgs;
 use crate::error::Outcome;
-use crate::output::{Out, Style};
+use crate::output::Out;
 
 pub fn run(args: &ExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let codes: Vec<Code> = match &args.code {
@@ -14,23 +14,12 @@ pub fn run(args: &ExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         })?],
     };
     if args.json {
-        let list: Vec<_> = (codes.iter())
-            .map(|c| serde_json::json!({"code": c, "title": c.title(), "text": c.explain()}))
-            .collect();
-        out.json(&serde_json::json!({ "codes": list }))?;
+        out.json(&report::explain::json(&codes))?;
         return Ok(Outcome::Ok);
     }
     match (&args.code, codes.as_slice()) {
-        (Some(_), [code]) => {
-            out.line(&out.paint(Style::Bold, &format!("{code}: {}", code.title())))?;
-            out.line("")?;
-            out.line(code.explain())?;
-        }
-        _ => {
-            for code in &codes {
-                out.line(&format!("{:<24} {}", code.as_str(), code.title()))?;
-            }
-        }
+        (Some(_), [code]) => out.raw(&report::explain::text(*code, out.painter()))?,
+        _ => out.raw(&report::explain::list(&codes))?,
     }
     Ok(Outcome::Ok)
 }

@@ -17,6 +17,7 @@ use crate::cmd::edit::{read_text, show_and_write};
 use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome};
 use crate::output::{Out, Style};
+use pgtls_harden::report;
 
 pub fn run(cmd: &HbaCommand, out: &mut Out) -> anyhow::Result<Outcome> {
     match cmd {
@@ -39,10 +40,6 @@ fn options(path: &Path, version: PgVersionArg) -> ParseOptions {
     }
 }
 
-fn opts_major(version: PgVersionArg) -> u32 {
-    options(Path::new(""), version).version.major()
-}
-
 fn load(path: &Path, version: PgVersionArg) -> anyhow::Result<(String, Document)> {
     let text = read_text(path)?;
     let doc = Document::parse(&text, options(path, version));
@@ -59,35 +56,16 @@ fn check(a: &HbaCheckArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let text = read_text(file)?;
     // include records and `@file` lists: the files they name are checked too, as the server
     // reads them (missing files, errors inside them, with their own file and line)
-    let checked = pg_hba::validate_with_includes(&text, &options(file, *pg_version), &pg_hba::Disk);
+    let opts = options(file, *pg_version);
+    let checked = pg_hba::validate_with_includes(&text, &opts, &pg_hba::Disk);
     drop(text);
-    let errors = checked.diagnostics;
     if a.json {
-        let list: Vec<_> = errors
-            .iter()
-            .map(|d| serde_json::json!({"file": d.file, "line": d.line, "message": d.message}))
-            .collect();
-        out.json(&serde_json::json!({"valid": errors.is_empty(), "errors": list}))?;
-    } else if errors.is_empty() {
-        out.line(&format!(
-            "{} {}: {} records, all valid for PostgreSQL {}",
-            out.mark("pass"),
-            file.display(),
-            checked.records,
-            opts_major(*pg_version)
-        ))?;
+        out.json(&report::hba::check_json(&checked))?;
     } else {
-        for d in &errors {
-            out.line(&format!(
-                "{} {}:{}: {}",
-                out.mark("fail"),
-                d.file,
-                d.line,
-                d.message
-            ))?;
-        }
+        let (name, major, p) = (&opts.file_name, opts.version.major(), out.painter());
+        out.raw(&report::hba::check_text(name, &checked, major, p))?;
     }
-    Ok(Outcome::from_failed(!errors.is_empty()))
+    Ok(Outcome::from_failed(!checked.diagnostics.is_empty()))
 }
 
 fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -97,29 +75,10 @@ fn lint(a: &HbaLintArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     });
     let failed = findings.iter().any(|f| f.severity >= Severity::Warning);
     if a.json {
-        out.json(&serde_json::json!({ "findings": findings }))?;
-    } else if findings.is_empty() {
-        out.line(&format!(
-            "{} {}: no findings",
-            out.mark("pass"),
-            a.hba.file.display()
-        ))?;
+        out.json(&report::hba::lint_json(&findings))?;
     } else {
-        for f in &findings {
-            let mark = match f.severity {
-                Severity::Error => out.mark("fail"),
-                Severity::Warning => out.mark("warn"),
-                Severity::Info => out.mark("info"),
-            };
-            let (file, line, sev) = (&f.file, f.line, f.severity);
-            out.line(&format!(
-                "{mark} {file}:{line}: {sev} [{}] {}",
-                f.code, f.message
-            ))?;
-            if !f.hint.is_empty() {
-                out.line(&format!("    hint: {}", f.hint))?;
-            }
-        }
+        let file = a.hba.file.display().to_string();
+        out.raw(&report::hba::lint_text(&file, &findings, out.painter()))?;
     }
     Ok(Outcome::from_failed(failed))
 }
@@ -160,24 +119,7 @@ fn explain(a: &HbaExplainArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     }
     if !a.json {
         // A rule from an included file is named by file and line, and shown as it reads.
-        let (rule, place) = (hba.rule_text(&e), hba.place(&e));
-        match (e.outcome, place, rule) {
-            (pg_hba::Outcome::Allow, Some(line), Some(rule)) => out.line(&format!(
-                "{} allowed by {line}: {rule}\n  authentication method: {}",
-                out.mark("allow"),
-                e.method.as_deref().unwrap_or("")
-            ))?,
-            (pg_hba::Outcome::Reject, Some(line), Some(rule)) => out.line(&format!(
-                "{} rejected by {line}: {rule}\n  the client sees: FATAL:  {}",
-                out.mark("reject"),
-                e.message.as_deref().unwrap_or("")
-            ))?,
-            _ => out.line(&format!(
-                "{} no line matches\n  the client sees: FATAL:  {}",
-                out.mark("no-match"),
-                e.message.as_deref().unwrap_or("")
-            ))?,
-        }
+        out.raw(&report::hba::explain_text(&hba, &e, out.painter()))?;
     }
     Ok(Outcome::from_failed(!allowed))
 }

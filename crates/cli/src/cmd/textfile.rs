@@ -43,33 +43,18 @@ fn emit(text: &str, output: Option<&std::path::Path>) -> anyhow::Result<()> {
 
 #[cfg(feature = "verify")]
 pub fn checklist(a: &CheckArgs, checks: &Checklist) -> anyhow::Result<()> {
-    let items: Vec<_> = checks
-        .items
-        .iter()
-        .map(|i| pgtls_exporter::ChecklistItem {
-            id: i.id.as_str(),
-            verdict: i.verdict.as_str(),
-        })
-        .collect();
-    let dir = a.deployment.dir.display().to_string();
-    emit(
-        &pgtls_exporter::checklist_metrics(&dir, &items, now()),
-        a.output.as_deref(),
-    )
+    let text = pgtls_harden::report::textfile::checklist(&a.deployment.dir, checks, now());
+    emit(&text, a.output.as_deref())
 }
 
 #[cfg(feature = "verify")]
 pub fn certificate(
     a: &CertsInspectArgs,
     info: &pgtls_certs::CertInfo,
-    chain: Option<&Result<(), String>>,
-    host: Option<(&String, bool)>,
+    checked: &pgtls_certs::Coverage,
 ) -> anyhow::Result<()> {
-    let c = certificate_file(&a.file.display().to_string(), info, chain, host);
-    emit(
-        &pgtls_exporter::certificate_metrics(&c),
-        a.output.as_deref(),
-    )
+    let text = pgtls_harden::report::textfile::certificate(&a.file, info, checked);
+    emit(&text, a.output.as_deref())
 }
 
 /// `certs renew --textfile FILE`: the certificate in `dir` as it is after the run (when it can
@@ -80,36 +65,8 @@ pub fn renewal(
     output: &std::path::Path,
     success: bool,
 ) -> anyhow::Result<()> {
-    let cert = dir.join("server.crt");
-    let info = std::fs::read_to_string(&cert)
-        .ok()
-        .and_then(|pem| pgtls_certs::inspect(&pem).ok());
-    let file = info.map(|i| certificate_file(&cert.display().to_string(), &i, None, None));
-    let text =
-        pgtls_exporter::renewal_metrics(&dir.display().to_string(), file.as_ref(), success, now());
+    let text = pgtls_harden::report::textfile::renewal(dir, success, now());
     emit(&text, Some(output))
-}
-
-/// The metrics' view of a certificate `inspect` read from `file`.
-#[cfg(feature = "verify")]
-fn certificate_file(
-    file: &str,
-    info: &pgtls_certs::CertInfo,
-    chain: Option<&Result<(), String>>,
-    host: Option<(&String, bool)>,
-) -> pgtls_exporter::CertificateFile {
-    pgtls_exporter::CertificateFile {
-        file: file.to_owned(),
-        subject: info.subject.clone(),
-        issuer: info.issuer.clone(),
-        serial: info.serial.clone(),
-        sans: info.sans.clone(),
-        sha256: info.sha256.clone(),
-        not_before: info.not_before.clone(),
-        not_after: info.not_after.clone(),
-        chain_valid: chain.map(Result::is_ok),
-        host: host.map(|(h, ok)| (h.clone(), ok)),
-    }
 }
 
 /// Now as a whole Unix second (the textfile's timestamp).
@@ -137,8 +94,7 @@ pub fn checklist(_: &CheckArgs, _: &Checklist) -> anyhow::Result<()> {
 pub fn certificate(
     _: &CertsInspectArgs,
     _: &pgtls_certs::CertInfo,
-    _: Option<&Result<(), String>>,
-    _: Option<(&String, bool)>,
+    _: &pgtls_certs::Coverage,
 ) -> anyhow::Result<()> {
     Err(anyhow::anyhow!(NO_FEATURE))
 }

@@ -2,4 +2,5 @@
 
 mod faults;
 mod plan_api;
+mod report_api;
 mod support;
