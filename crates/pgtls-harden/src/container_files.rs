@@ -293,6 +293,13 @@ impl ContainerFiles {
         }
     }
 
+    /// Another `docker` binary.
+    #[must_use]
+    pub fn with_bin(mut self, bin: &str) -> Self {
+        bin.clone_into(&mut self.bin);
+        self
+    }
+
     /// Another size limit (bytes of the file itself).
     #[must_use]
     pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {

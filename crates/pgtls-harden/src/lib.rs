@@ -94,6 +94,7 @@ pub mod docker;
 pub mod effect;
 pub mod error;
 pub mod harden;
+pub mod hba_base;
 pub mod ids;
 pub mod layout;
 mod mapping;

@@ -2,3 +2,4 @@
 
 mod faults;
 mod plan_api;
+mod running_hba;

@@ -7,11 +7,11 @@ use std::path::Path;
 use pgtls_harden::effect::{self, Change};
 use pgtls_harden::{HardenOptions, Layout, StepId, StepStatus, Tree, apply, checklist};
 
-fn examples() -> std::path::PathBuf {
+pub(crate) fn examples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
