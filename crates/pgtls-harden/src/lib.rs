@@ -131,7 +131,7 @@ pub use crate::ids::{CheckId, StepId};
 pub use crate::layout::PoolerKind;
 pub use crate::layout::{ActivePooler, ComposeInvocation, Layout, LayoutKind};
 pub use crate::owner::{DbUser, Engine, EngineNetwork, NoEngine, OwnerSource, PgData};
-pub use crate::pgmajor::PgMajor;
+pub use crate::pgmajor::{MajorMismatch, PgMajor};
 pub use crate::plan::{FileChange, FileKind, Staging};
 pub use crate::report::{Code, Warning};
 pub use crate::source::{DirEntry, EntryKind, FileMeta, FsSource, MemSource, Source};

@@ -502,6 +502,7 @@ impl DbFacts {
                 "source": self.major.source,
                 "detail": self.major.describe(),
                 "notes": self.major.notes,
+                "mismatch": self.major.mismatch,
             },
         })
     }

@@ -368,6 +368,15 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
     if let Some(conflict) = &facts.conflict {
         return Err(Error::Refused(conflict.clone()));
     }
+    // the db cannot start on its data directory: which server will run is the user's choice
+    // (--pg-version says it; the disagreement then stays a warning of the pg-hba step)
+    if let (Some(m), None) = (&facts.major.mismatch, req.pg_version) {
+        return Err(Error::Refused(format!(
+            "{}; {}, or pass --pg-version N to say which PostgreSQL will run on it",
+            m.describe(),
+            m.fix()
+        )));
+    }
     // the trusted networks: --trusted-cidr, else the db container's Docker networks, the compose
     // file's ipam, the private ranges (with a warning); gateways and proxies refused plaintext
     let trust = in_dir(

@@ -1,5 +1,6 @@
 //! Integration tests of pgtls-harden (one test binary).
 
 mod faults;
+mod majors;
 mod plan_api;
 mod running_hba;
