@@ -127,8 +127,9 @@ pub enum SniRouting {
 }
 
 /// The SNI gate for `sni_hostname` on the pooler `image` (`None`: not known): a Supavisor tag
-/// before 2.9.0 is refused (that release has no `sni_hostname` routing: the setting would do
-/// nothing, and `update_tenant` on an older schema has no such column).
+/// before 2.9.0 is refused: finding a tenant by the SNI a client sent came in 2.9.0
+/// (supabase/supavisor bd4eff25; `Tenants.get_tenant(nil, sni_hostname)`), so on an older
+/// release the setting routes nothing.
 ///
 /// # Errors
 /// [`Error::Refused`] for a Supavisor image whose tag names a version before 2.9.0.

@@ -138,7 +138,7 @@ pub(super) fn plan_hba(
             host.display()
         ),
     };
-    step.notes.push(base_from.describe());
+    let base_note = base_from.describe();
     step.hba_base = Some(base_from);
     let policy = pg_hba::Policy::with_trusted(&opts.trusted)
         .context("reading --trusted-cidr")?
@@ -156,6 +156,7 @@ pub(super) fn plan_hba(
     } else {
         format!("{} already follows the TLS policy", host.display())
     });
+    step.notes.push(base_note);
     step.notes.push(match &opts.pg_major {
         Some(m) => format!("pg_hba.conf judged by the rules of {}", m.describe()),
         None => "pg_hba.conf judged by PostgreSQL 15's rules".to_owned(),
