@@ -180,6 +180,16 @@ impl Engine for DockerCli {
         self.run(&["exec", container, "id", "postgres"], QUICK)
     }
 
+    fn effective_hba(
+        &self,
+        container: &str,
+    ) -> Result<crate::container_files::ContainerHba, String> {
+        crate::container_files::ContainerFiles::from_env()
+            .with_bin(&self.bin)
+            .effective_hba(container)
+            .map_err(|e| e.to_string())
+    }
+
     fn server_version_in_container(&self, container: &str) -> Result<String, String> {
         self.run(&["exec", container, "postgres", "--version"], QUICK)
     }

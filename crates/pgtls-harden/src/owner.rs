@@ -215,8 +215,10 @@ pub struct OwnerFacts<'a> {
 /// What the engine said, for the report (also when its answer was not used).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EngineReport {
-    /// An engine answered.
+    /// An engine answers on this host (also when the owner did not need it: see `asked`).
     pub available: bool,
+    /// The engine was asked for the db user (`false`: `--pg-owner` or PGDATA told it first).
+    pub asked: bool,
     /// userns-remap or rootless: container uids are not host uids.
     pub remapped: Option<String>,
     /// Problems met while asking.
@@ -252,6 +254,7 @@ pub fn resolve(facts: &OwnerFacts<'_>, engine: &dyn Engine) -> (Option<DbUser>, 
     }
     if engine.available() {
         report.available = true;
+        report.asked = true;
         report.remapped = engine
             .security_options()
             .into_iter()
@@ -502,6 +505,7 @@ impl DbFacts {
                 "source": self.major.source,
                 "detail": self.major.describe(),
                 "notes": self.major.notes,
+                "mismatch": self.major.mismatch,
             },
         })
     }
@@ -556,8 +560,13 @@ pub fn db_facts(
         image: layout.db.image.as_deref(),
         note: note.as_deref(),
     };
-    let (user, engine) = resolve(&facts, engine);
-    let refusal = refusal(&facts, &engine);
+    let (user, mut report) = resolve(&facts, engine);
+    // whether an engine answers, also when the owner did not need one (the trusted networks and
+    // the running container's files are asked of it all the same)
+    if !report.asked {
+        report.available = engine.available();
+    }
+    let refusal = refusal(&facts, &report);
     let conflict = match (&user, &pgdata) {
         (Some(u), PgData::Initialized { uid, gid, .. }) if *uid != 0 && *uid != u.uid => {
             Some(format!(
@@ -573,7 +582,7 @@ pub fn db_facts(
         major,
         pgdata,
         user,
-        engine,
+        engine: report,
         refusal,
         conflict,
     })

@@ -11,7 +11,9 @@
 //!
 //! else PostgreSQL 15, the image upstream shipped before June 2026, said as a default. When the
 //! image and PGDATA disagree, the server will refuse the data directory ("database files are
-//! incompatible with server"): the note says so, and the image's major decides the rules.
+//! incompatible with server"): [`PgMajor::mismatch`] says so with the fix, `check` fails
+//! `hba-valid` and `harden` refuses unless `--pg-version` says which server will run; the
+//! image's major decides the rules.
 //! The inputs are plain values (the image string, PGDATA's state), so the module does not
 //! depend on how the compose model is read.
 
@@ -53,6 +55,51 @@ pub struct PgMajor {
     pub source: MajorSource,
     /// Disagreements between the facts, and majors judged by a neighbour's rules.
     pub notes: Vec<String>,
+    /// The db image's server and PGDATA's cluster are different majors: that server refuses to
+    /// start on that data directory (also when `--pg-version` decides the rules).
+    pub mismatch: Option<MajorMismatch>,
+}
+
+/// The db image runs one major, PGDATA holds a cluster of another: PostgreSQL checks
+/// `PG_VERSION` against its own major at start and stops with `FATAL: database files are
+/// incompatible with server` (`DETAIL: The data directory was initialized by PostgreSQL
+/// version 17, which is not compatible with this version 15.8.`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MajorMismatch {
+    /// The db image reference.
+    pub image: String,
+    /// The major its tag names.
+    pub image_major: u32,
+    /// The PGDATA folder.
+    pub pgdata: String,
+    /// The major in its `PG_VERSION`.
+    pub data_major: u32,
+}
+
+impl MajorMismatch {
+    /// What is wrong, in one sentence.
+    pub fn describe(&self) -> String {
+        format!(
+            "the db image {} runs PostgreSQL {} but PGDATA {} holds a PostgreSQL {} cluster: that server refuses to start on it (\"database files are incompatible with server\")",
+            self.image, self.image_major, self.pgdata, self.data_major
+        )
+    }
+
+    /// The fix, by direction: a newer cluster needs the image of its major; an older one is
+    /// upgraded (Supabase's `utils/upgrade-pg17.sh`) or the image of its major pinned.
+    pub fn fix(&self) -> String {
+        if self.data_major > self.image_major {
+            format!(
+                "run the image of the cluster's major: set the db image to a supabase/postgres:{}.x tag (drop an override that pins {}, such as upstream's docker-compose.pg{}.yml), then run pgtls again",
+                self.data_major, self.image_major, self.image_major
+            )
+        } else {
+            format!(
+                "upgrade the data to PostgreSQL {} (Supabase's utils/upgrade-pg17.sh keeps a copy of the old cluster), or pin a supabase/postgres:{}.x image (upstream's docker-compose.pg{}.yml), then run pgtls again",
+                self.image_major, self.data_major, self.data_major
+            )
+        }
+    }
 }
 
 impl PgMajor {
@@ -129,12 +176,23 @@ pub fn decide(
         _ => None,
     };
     let mut notes = Vec::new();
+    let mut mismatch = None;
     if let (Some((mi, img)), Some((md, path))) = (&from_image, &from_data)
         && mi != md
     {
+        let m = MajorMismatch {
+            image: img.clone(),
+            image_major: *mi,
+            pgdata: path.clone(),
+            data_major: *md,
+        };
         notes.push(format!(
-            "the db image {img} runs PostgreSQL {mi} but PGDATA {path} holds a PostgreSQL {md} cluster: that server refuses to start on it (\"database files are incompatible with server\"); upgrade the data (supabase's utils/upgrade-pg17.sh) or pin the {md} image. pg_hba.conf is judged by PostgreSQL {mi}'s rules"
+            "{}; {}. pg_hba.conf is judged by PostgreSQL {}'s rules",
+            m.describe(),
+            m.fix(),
+            flag.unwrap_or(*mi)
         ));
+        mismatch = Some(m);
     }
     let (major, source) = if let Some(m) = flag {
         if let Some((mi, img)) = &from_image
@@ -164,6 +222,7 @@ pub fn decide(
         major,
         source,
         notes,
+        mismatch,
     }
 }
 
@@ -224,6 +283,42 @@ mod tests {
             "{:?}",
             m.notes
         );
+        let mm = m.mismatch.clone().expect("a mismatch");
+        assert_eq!((mm.image_major, mm.data_major), (17, 15));
+        assert!(mm.fix().contains("upgrade-pg17.sh"), "{}", mm.fix());
+
+        // the other way round: a PostgreSQL 15 server on a 17 cluster
+        let m = decide(
+            None,
+            Some("supabase/postgres:15.8.1.085"),
+            &data("17"),
+            None,
+        );
+        let mm = m.mismatch.clone().expect("a mismatch");
+        assert_eq!((mm.image_major, mm.data_major), (15, 17));
+        assert!(
+            mm.describe()
+                .contains("database files are incompatible with server"),
+            "{}",
+            mm.describe()
+        );
+        assert!(mm.fix().contains("supabase/postgres:17.x"), "{}", mm.fix());
+        // --pg-version decides the rules, not what the server does with the data
+        let m = decide(
+            Some(17),
+            Some("supabase/postgres:15.8.1.085"),
+            &data("17"),
+            None,
+        );
+        assert!(m.mismatch.is_some());
+        assert_eq!(m.major, 17);
+        let m = decide(
+            None,
+            Some("supabase/postgres:17.6.1.136"),
+            &data("17"),
+            None,
+        );
+        assert_eq!(m.mismatch, None);
 
         let m = decide(None, Some("supabase/postgres:${TAG}"), &data("15"), None);
         assert_eq!(m.major, 15);

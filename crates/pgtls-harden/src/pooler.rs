@@ -109,9 +109,125 @@ impl PoolerScript {
     }
 }
 
+/// Whether the pooler can route by SNI, as far as its image tag tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SniRouting {
+    /// Supavisor 2.9.0 or later (`sni_hostname` routing since 2.9.0, supabase/supavisor
+    /// bd4eff25).
+    Supported {
+        /// The image.
+        image: String,
+    },
+    /// The version is not known (no image, a tag without a version): said, not refused.
+    Unknown {
+        /// Why.
+        why: String,
+    },
+}
+
+/// The SNI gate for `sni_hostname` on the pooler `image` (`None`: not known): a Supavisor tag
+/// before 2.9.0 is refused: finding a tenant by the SNI a client sent came in 2.9.0
+/// (supabase/supavisor bd4eff25; `Tenants.get_tenant(nil, sni_hostname)`), so on an older
+/// release the setting routes nothing.
+///
+/// # Errors
+/// [`Error::Refused`] for a Supavisor image whose tag names a version before 2.9.0.
+pub fn sni_routing(image: Option<&str>) -> Result<SniRouting> {
+    let Some(image) = image else {
+        return Ok(SniRouting::Unknown {
+            why: "the pooler image is not known here (no deployment folder above the script mounts it); SNI routing needs Supavisor 2.9.0 or later".into(),
+        });
+    };
+    if crate::supavisor::has_sni_routing(image) {
+        return Ok(SniRouting::Supported {
+            image: image.to_owned(),
+        });
+    }
+    match crate::supavisor::image_version(image) {
+        Some((a, b, c)) if crate::supavisor::is_supavisor(image) => Err(Error::Refused(format!(
+            "the pooler image {image} is Supavisor {a}.{b}.{c}: finding a tenant by its sni_hostname (SNI routing) came in 2.9.0, so the setting would route nothing; set the pooler image to supabase/supavisor:2.9.6 or later (2.9.6 also fixes a TLS hang of libpq's asynchronous API), then set the host name"
+        ))),
+        _ => Ok(SniRouting::Unknown {
+            why: format!(
+                "the pooler image {image} names no Supavisor version: SNI routing needs Supavisor 2.9.0 or later"
+            ),
+        }),
+    }
+}
+
+/// The pooler image Compose runs for the compose file at `compose`: from the merged model of its
+/// folder as Compose reads it by default (`COMPOSE_FILE`, `.env`, the override file) when that
+/// model reads `compose`, else from `compose` alone (`-f compose`). `None` when no pooler
+/// service with an image is found.
+///
+/// # Errors
+/// The folder's compose files cannot be read or merged.
+pub fn merged_pooler_image(compose: &Path) -> Result<Option<String>> {
+    let dir = match compose.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = compose
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tree = crate::tree::Tree::new(&dir, None);
+    let default = crate::layout::ComposeInvocation::from_process(Vec::new());
+    let layout = match crate::layout::detect_with(&tree, None, &default) {
+        Ok(l) if l.files.iter().any(|f| f.as_os_str() == name.as_str()) => l,
+        _ => crate::layout::detect_with(
+            &tree,
+            None,
+            &crate::layout::ComposeInvocation::from_process(vec![name]),
+        )?,
+    };
+    Ok(layout.pooler.and_then(|p| p.image))
+}
+
+/// The deployment a standalone tenant script belongs to and the pooler image Compose runs there:
+/// the nearest of the script's parent folders (up to four) whose merged Compose model mounts
+/// this very file as the pooler's tenant script. `None` when no such folder is found.
+pub fn script_pooler_image(script: &Path) -> Option<(PathBuf, Option<String>)> {
+    let file = std::fs::canonicalize(script).ok()?;
+    let default = crate::layout::ComposeInvocation::from_process(Vec::new());
+    file.ancestors().skip(1).take(4).find_map(|dir| {
+        let tree = crate::tree::Tree::new(dir, None);
+        let layout = crate::layout::detect_with(&tree, None, &default).ok()?;
+        let pooler = layout.pooler.as_ref()?;
+        let mount = crate::layout::tenant_script_mount(pooler)?;
+        let host = crate::layout::relative_host_path(&mount.source)?;
+        (std::fs::canonicalize(dir.join(host)).ok()? == file)
+            .then(|| (dir.to_path_buf(), pooler.image.clone()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sni_routing_by_the_pooler_tag() {
+        assert!(matches!(
+            sni_routing(Some("supabase/supavisor:2.9.10")),
+            Ok(SniRouting::Supported { .. })
+        ));
+        assert!(matches!(
+            sni_routing(Some("supabase/supavisor:v2.9.0")),
+            Ok(SniRouting::Supported { .. })
+        ));
+        let e = sni_routing(Some("supabase/supavisor:2.7.4")).unwrap_err();
+        assert!(e.is_refusal(), "{e}");
+        assert!(
+            e.to_string().contains("Supavisor 2.7.4") && e.to_string().contains("2.9.0"),
+            "{e}"
+        );
+        assert!(matches!(
+            sni_routing(Some("supabase/supavisor:${TAG}")),
+            Ok(SniRouting::Unknown { .. })
+        ));
+        assert!(matches!(sni_routing(None), Ok(SniRouting::Unknown { .. })));
+    }
 
     #[test]
     fn a_compose_without_the_script_is_refused_and_a_missing_service_is_a_usage_error() {

@@ -30,6 +30,7 @@ use crate::checklist::{self, CheckOptions, Checklist};
 use crate::coolify::{Client, Token};
 use crate::error::{Context as _, Error, Result};
 use crate::harden::{self, HardenOptions};
+use crate::hba_base::RunningHba;
 use crate::layout::{self, Layout, LayoutKind};
 use crate::owner::{self, DbFacts, DbUser, Engine};
 use crate::plan::{FileChange, Staging};
@@ -129,6 +130,28 @@ fn db_facts(req: &Request, tree: &Tree, layout: &Layout, engine: &dyn Engine) ->
         flag.and_then(|f| owner::db_facts(tree, layout, f, req.pg_version, engine)),
         &req.dir,
     )
+}
+
+/// The running db container's own `pg_hba.conf`, read through `engine`, when the deployment
+/// mounts none (harden then hardens the image's default: the file the server really loads is
+/// the better base); `None` when a file of the deployment's is the base.
+fn running_hba(tree: &Tree, layout: &Layout, engine: &dyn Engine) -> Option<RunningHba> {
+    let hba = harden::hba_location(layout);
+    if hba.mount != harden::HbaMount::New || tree.read_text(&hba.host).ok().flatten().is_some() {
+        return None;
+    }
+    if !engine.available() {
+        return Some(Err("no Docker engine answers".into()));
+    }
+    let dir = std::fs::canonicalize(tree.src()).unwrap_or_else(|_| tree.src().to_path_buf());
+    let Some(c) = engine.db_container(&dir, &layout.db.key, layout.db.container_name.as_deref())
+    else {
+        return Some(Err(format!(
+            "no running container of the db service {:?} in this deployment",
+            layout.db.key
+        )));
+    };
+    Some(engine.effective_hba(&c))
 }
 
 /// Names the deployment folder in an error.
@@ -253,10 +276,14 @@ impl HardenRun {
             .steps
             .iter()
             .map(|s| {
-                serde_json::json!({
+                let mut j = serde_json::json!({
                     "id": s.id, "status": s.status, "files": s.files, "warnings": s.warnings,
                     "notes": s.notes, "warning_codes": crate::report::codes(&s.warnings),
-                })
+                });
+                if let Some(b) = &s.hba_base {
+                    j["hba_base"] = serde_json::json!(b);
+                }
+                j
             })
             .collect();
         let coolify_json = self.api.as_ref().map(|(client, uuid)| {
@@ -341,6 +368,15 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
     if let Some(conflict) = &facts.conflict {
         return Err(Error::Refused(conflict.clone()));
     }
+    // the db cannot start on its data directory: which server will run is the user's choice
+    // (--pg-version says it; the disagreement then stays a warning of the pg-hba step)
+    if let (Some(m), None) = (&facts.major.mismatch, req.pg_version) {
+        return Err(Error::Refused(format!(
+            "{}; {}, or pass --pg-version N to say which PostgreSQL will run on it",
+            m.describe(),
+            m.fix()
+        )));
+    }
     // the trusted networks: --trusted-cidr, else the db container's Docker networks, the compose
     // file's ipam, the private ranges (with a warning); gateways and proxies refused plaintext
     let trust = in_dir(
@@ -359,6 +395,7 @@ pub fn harden(req: &Request, engine: &dyn Engine) -> Result<HardenRun> {
         days: req.days,
         pooler_upsert: req.pooler_upsert,
         pg_major: Some(facts.major.clone()),
+        running_hba: running_hba(&tree, &layout, engine),
     };
     let (mut plan, staging) = in_dir(harden::plan(&tree, &layout, &opts), &req.dir)?;
     let routed = coolify::route_compose(&mut plan, &layout, &tree, api.is_some())?;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::hba_base::HbaBase;
 pub use crate::ids::StepId;
 use crate::report::Warning;
 
@@ -33,6 +34,9 @@ pub struct Step {
     pub notes: Vec<String>,
     /// Things the user must know.
     pub warnings: Vec<Warning>,
+    /// Where the hardened `pg_hba.conf`'s text came from (the pg-hba step only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hba_base: Option<HbaBase>,
 }
 
 impl Step {
@@ -44,6 +48,7 @@ impl Step {
             files: Vec::new(),
             notes: Vec::new(),
             warnings: Vec::new(),
+            hba_base: None,
         }
     }
 

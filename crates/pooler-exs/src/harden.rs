@@ -17,12 +17,15 @@ pub struct HardenOptions {
     pub upstream_ca: Option<String>,
     /// Rewrite create-only tenant logic into an upsert ([`Script::rewrite_to_upsert`]).
     pub upsert: bool,
+    /// Set the tenant's `sni_hostname` (Supavisor 2.9+ finds the tenant by the host name a TLS
+    /// client sends; [`Script::set_sni_hostname`] refuses an IP address).
+    pub sni_hostname: Option<String>,
 }
 
 /// One change made by [`harden`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
-    /// A stable identifier: `enforce-ssl`, `upstream-tls` or `upsert`.
+    /// A stable identifier: `enforce-ssl`, `upstream-tls`, `sni-hostname` or `upsert`.
     pub id: &'static str,
     /// A human sentence.
     pub detail: String,
@@ -85,6 +88,17 @@ pub fn harden(text: &str, options: &HardenOptions) -> Result<HardenReport> {
             "the script reads {ca:?} inside the pooler container at start (File.read! raises if it is missing): mount the CA there"
         ));
     }
+    if let Some(host) = &options.sni_hostname
+        && script.set_sni_hostname(host)?
+    {
+        changes.push(Change {
+            id: "sni-hostname",
+            detail: format!(
+                "set sni_hostname to {host:?}: Supavisor 2.9+ finds this tenant by the host name a TLS client sends (SNI) when the user name has no .tenant suffix"
+            ),
+            line: map_line(script),
+        });
+    }
     if options.upsert && script.rewrite_to_upsert()? {
         let line = script
             .as_str()
@@ -134,11 +148,40 @@ mod tests {
     const CREATE_ONLY: &str = "params = %{\n  \"external_id\" => \"t\"\n}\n\nif !Supavisor.Tenants.get_tenant_by_external_id(params[\"external_id\"]) do\n  {:ok, _} = Supavisor.Tenants.create_tenant(params)\nend\n";
 
     #[test]
+    fn sets_the_sni_hostname_once_and_refuses_an_ip() {
+        let opts = HardenOptions {
+            sni_hostname: Some("pooler.example.com".into()),
+            ..Default::default()
+        };
+        let r = harden(CREATE_ONLY, &opts).unwrap();
+        assert!(r.changed);
+        assert_eq!(r.changes.len(), 1);
+        assert_eq!(r.changes[0].id, "sni-hostname");
+        assert!(
+            r.text
+                .contains("\"sni_hostname\" => \"pooler.example.com\""),
+            "{}",
+            r.text
+        );
+        let again = harden(&r.text, &opts).unwrap();
+        assert!(!again.changed && again.changes.is_empty());
+        let ip = HardenOptions {
+            sni_hostname: Some("192.0.2.7".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            harden(CREATE_ONLY, &ip),
+            Err(crate::Error::InvalidSniHostname { .. })
+        ));
+    }
+
+    #[test]
     fn reports_changes_and_warnings_and_is_idempotent() {
         let opts = HardenOptions {
             enforce_ssl: true,
             upstream_ca: None,
             upsert: false,
+            sni_hostname: None,
         };
         let r = harden(CREATE_ONLY, &opts).unwrap();
         assert!(r.changed);

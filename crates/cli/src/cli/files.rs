@@ -162,8 +162,10 @@ pub enum PoolerCommand {
   pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --dry-run
   pgtls pooler set volumes/pooler/pooler.exs --enforce-ssl --upsert
   pgtls pooler set --compose docker-compose.yml --service supabase-supavisor --enforce-ssl
+  pgtls pooler set --compose docker-compose.yml --sni-hostname pooler.example.com
 
-Exit codes: 0 done (or nothing to do), 2 error")]
+Exit codes: 0 done (or nothing to do), 1 refused (--sni-hostname on a Supavisor before 2.9.0),
+2 error (an IP address given to --sni-hostname included)")]
     Set(PoolerSetArgs),
     /// Show the tenant parameter keys, enforce_ssl and the tenant logic (create-only / upsert).
     #[command(after_help = "Examples:
@@ -207,6 +209,12 @@ pub struct PoolerSetArgs {
     /// Rewrite a create-only script into an upsert using update_tenant/2.
     #[arg(long)]
     pub upsert: bool,
+    /// Set the tenant's `sni_hostname`: Supavisor 2.9.0+ then finds the tenant by the host name
+    /// TLS clients send (SNI), so plain user names work. A DNS name, never an IP address
+    /// (clients send no SNI for one); refused when the pooler image (read with --compose from
+    /// the merged Compose model) is a Supavisor before 2.9.0.
+    #[arg(long, value_name = "HOST")]
+    pub sni_hostname: Option<String>,
     /// Show the diff, or write.
     #[command(flatten)]
     pub mode: DiffWriteArgs,

@@ -1,7 +1,7 @@
 //! `pgtls pooler ...`.
 
 use anyhow::Context as _;
-use pgtls_harden::pooler::PoolerScript;
+use pgtls_harden::pooler::{PoolerScript, SniRouting};
 use pooler_exs::{Script, TenantLogic};
 
 use crate::cli::{PoolerCommand, PoolerInspectArgs, PoolerSetArgs, PoolerSource};
@@ -30,13 +30,19 @@ fn load(src: &PoolerSource) -> anyhow::Result<PoolerScript> {
 }
 
 fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    if !a.enforce_ssl && !a.upstream_ssl && !a.upsert {
+    if !a.enforce_ssl && !a.upstream_ssl && !a.upsert && a.sni_hostname.is_none() {
         anyhow::bail!(Error::BadValue {
             flag: "pooler set",
             value: String::new(),
-            reason: "nothing to set: pass --enforce-ssl, --upstream-ssl or --upsert".into(),
+            reason:
+                "nothing to set: pass --enforce-ssl, --upstream-ssl, --upsert or --sni-hostname"
+                    .into(),
         });
     }
+    let sni_note = match &a.sni_hostname {
+        Some(host) => Some(sni_gate(host, &a.source)?),
+        None => None,
+    };
     let script = load(&a.source)?;
     let edit = script.harden(&pooler_exs::HardenOptions {
         enforce_ssl: a.enforce_ssl,
@@ -44,7 +50,11 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             .upstream_ssl
             .then(|| a.upstream_ca.clone().unwrap_or_default()),
         upsert: a.upsert,
+        sni_hostname: a.sni_hostname.clone(),
     })?;
+    if let Some((mark, note)) = &sni_note {
+        out.line(&format!("{} {note}", out.mark(mark)))?;
+    }
     show_and_write(
         out,
         &script.path,
@@ -68,6 +78,49 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         out.line("  fix: add --upsert, or run the API call `pgtls harden <folder>` prints under Next steps")?;
     }
     Ok(Outcome::Ok)
+}
+
+/// `--sni-hostname`: a DNS name (an IP address is a usage error), on a pooler that routes by
+/// SNI (a Supavisor tag before 2.9.0 is refused); the line to show about the version.
+fn sni_gate(host: &str, src: &PoolerSource) -> anyhow::Result<(&'static str, String)> {
+    if let Err(pooler_exs::Error::InvalidSniHostname { reason, .. }) =
+        pooler_exs::check_sni_hostname(host)
+    {
+        anyhow::bail!(Error::BadValue {
+            flag: "--sni-hostname",
+            value: host.to_owned(),
+            reason,
+        });
+    }
+    let image = match &src.compose {
+        Some(compose) => match pgtls_harden::pooler::merged_pooler_image(compose) {
+            Ok(image) => image,
+            Err(e) => {
+                return Ok((
+                    "warn",
+                    format!(
+                        "the pooler's version was not checked ({e}); SNI routing needs Supavisor 2.9.0 or later"
+                    ),
+                ));
+            }
+        },
+        None => src
+            .file
+            .as_deref()
+            .and_then(pgtls_harden::pooler::script_pooler_image)
+            .and_then(|(_, image)| image),
+    };
+    Ok(match pgtls_harden::pooler::sni_routing(image.as_deref())? {
+        SniRouting::Supported { image } => (
+            "pass",
+            format!("{image} routes by SNI (Supavisor 2.9.0 or later)"),
+        ),
+        SniRouting::Unknown { why } => ("warn", why),
+        _ => (
+            "warn",
+            "SNI routing needs Supavisor 2.9.0 or later".to_owned(),
+        ),
+    })
 }
 
 fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {

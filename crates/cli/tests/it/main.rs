@@ -14,6 +14,7 @@ mod output;
 mod owner;
 mod pg17;
 mod report;
+mod sni;
 mod support;
 mod textfile;
 mod unit;

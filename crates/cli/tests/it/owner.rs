@@ -709,6 +709,37 @@ fn docker_engine_tells_the_trusted_networks_gateways_and_proxies() {
             "{a}: {notes}"
         );
     }
+    // the owner came from the engine: it answered and was asked
+    assert_eq!(report["docker_engine"]["available"], true, "{report:#}");
+    assert_eq!(report["docker_engine"]["asked"], true, "{report:#}");
+
+    // PGDATA initialized (PG_VERSION, a non-root owner) tells the owner: the engine is not
+    // asked for it, but it answers (the trusted networks still come from it), and says so
+    let pgdata = dir.join("volumes/db/data");
+    std::fs::write(pgdata.join("PG_VERSION"), "15\n").unwrap();
+    std::os::unix::fs::chown(&pgdata, Some(105), Some(106)).unwrap();
+    let o = run(&[&"harden", &dir, &"--dry-run", &"--json"]);
+    let report = json(&o);
+    assert_eq!(
+        report["db_user"]["source"]["kind"], "data-directory",
+        "{:#}",
+        report["db_user"]
+    );
+    assert_eq!(
+        report["trusted_networks"]["source"]["kind"], "engine",
+        "{:#}",
+        report["trusted_networks"]
+    );
+    assert_eq!(
+        report["docker_engine"]["available"], true,
+        "{:#}",
+        report["docker_engine"]
+    );
+    assert_eq!(
+        report["docker_engine"]["asked"], false,
+        "{:#}",
+        report["docker_engine"]
+    );
     drop(proxy);
     drop(db);
     drop(net);

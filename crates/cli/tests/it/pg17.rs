@@ -132,30 +132,31 @@ fn harden_judges_a_pg17_deployment_by_17_and_warns_only_for_old_supavisor() {
 }
 
 #[test]
-fn image_and_pgdata_disagreeing_is_said_and_the_flag_overrides() {
+fn image_and_pgdata_disagreeing_is_refused_and_the_flag_overrides() {
     let tmp = deployment(
         "supabase/postgres:17.6.1.136",
         "supabase/supavisor:2.9.10",
         "15",
     );
+    // a PostgreSQL 17 server refuses a 15 cluster: harden refuses (exit 1), even a dry run
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
         "--json".as_ref(),
         "--dry-run".as_ref(),
     ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let report = json(&o);
-    assert_eq!(report["postgres"]["major"], 17);
-    let notes = texts(&report["postgres"]["notes"]).join("\n");
-    assert!(notes.contains("holds a PostgreSQL 15 cluster"), "{notes}");
+    assert_eq!(code(&o), 1, "{}\n{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
     assert!(
-        texts(&step(&report, "pg-hba")["warnings"])
-            .iter()
-            .any(|w| w.contains("database files are incompatible")),
-        "{report:#}"
+        err.contains("holds a PostgreSQL 15 cluster")
+            && err.contains("database files are incompatible with server")
+            && err.contains("upgrade-pg17.sh")
+            && err.contains("--pg-version"),
+        "{err}"
     );
 
+    // --pg-version says which server will run: planned, the disagreement a warning of the
+    // pg-hba step, and the checklist fails (the data directory still does not fit)
     let o = pgtls([
         "harden".as_ref(),
         tmp.path().as_os_str(),
@@ -164,9 +165,93 @@ fn image_and_pgdata_disagreeing_is_said_and_the_flag_overrides() {
         "--pg-version".as_ref(),
         "15".as_ref(),
     ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
     let report = json(&o);
     assert_eq!(report["postgres"]["major"], 15);
     assert_eq!(report["postgres"]["source"]["kind"], "flag");
+    assert_eq!(report["postgres"]["mismatch"]["data_major"], 15);
+    assert_eq!(report["postgres"]["mismatch"]["image_major"], 17);
+    assert!(
+        texts(&step(&report, "pg-hba")["warnings"])
+            .iter()
+            .any(|w| w.contains("database files are incompatible")),
+        "{report:#}"
+    );
+}
+
+/// Issue #25's case: the tag says 15 (upstream's docker-compose.pg15.yml pin), PGDATA says
+/// 17. `check` fails hba-valid (exit 1) with the fix, instead of a warn and exit 0.
+#[test]
+fn check_fails_a_15_image_on_a_17_cluster_with_the_fix() {
+    let tmp = deployment(
+        "supabase/postgres:15.8.1.085",
+        "supabase/supavisor:2.9.10",
+        "17",
+    );
+    // hardened for the 17 server the user says will run (the checklist fails: exit 1)
+    let o = pgtls([
+        "harden".as_ref(),
+        tmp.path().as_os_str(),
+        "--pg-version".as_ref(),
+        "17".as_ref(),
+    ]);
+    assert_eq!(code(&o), 1, "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        tmp.path().join("volumes/db/hba/pg_hba.conf").is_file(),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("hba-valid"), "{}", stdout(&o));
+
+    let o = pgtls(["check".as_ref(), tmp.path().as_os_str(), "--json".as_ref()]);
+    assert_eq!(code(&o), 1, "{}\n{}", stdout(&o), stderr(&o));
+    let report = json(&o);
+    assert_eq!(report["verdict"], "fail");
+    let item = report["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["id"] == "hba-valid"))
+        .unwrap_or_else(|| panic!("no hba-valid: {report:#}"));
+    assert_eq!(item["verdict"], "fail", "{item:#}");
+    let detail = item["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("runs PostgreSQL 15 but PGDATA")
+            && detail.contains("holds a PostgreSQL 17 cluster")
+            && detail.contains("database files are incompatible with server"),
+        "{detail}"
+    );
+    assert!(
+        item["fix"]
+            .as_str()
+            .is_some_and(|f| f.contains("supabase/postgres:17.x")),
+        "{item:#}"
+    );
+    // the human report names the fix too
+    let o = pgtls(["check".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("supabase/postgres:17.x"),
+        "{}",
+        stdout(&o)
+    );
+
+    // the image moved to 17: check passes hba-valid
+    let compose = tmp.path().join("docker-compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(
+        &compose,
+        text.replace(
+            "supabase/postgres:15.8.1.085",
+            "supabase/postgres:17.6.1.136",
+        ),
+    )
+    .unwrap();
+    let o = pgtls(["check".as_ref(), tmp.path().as_os_str(), "--json".as_ref()]);
+    let report = json(&o);
+    let item = report["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["id"] == "hba-valid"))
+        .unwrap();
+    assert_eq!(item["verdict"], "pass", "{item:#}");
 }
 
 /// The files harden writes for a PostgreSQL 17 deployment, loaded by a real PostgreSQL 17

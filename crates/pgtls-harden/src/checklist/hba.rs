@@ -55,7 +55,29 @@ pub(super) fn check_hba(
     );
     let errors = doc.validate();
     let disagreement = major.map(|m| m.notes.join("; ")).unwrap_or_default();
-    if errors.is_empty() && !disagreement.is_empty() {
+    let list = || -> String {
+        errors
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.file, d.line, d.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if let Some(m) = major.and_then(|m| m.mismatch.as_ref()) {
+        // the server cannot start on this data directory: a fail whatever the lines say
+        let lines = if errors.is_empty() {
+            "its lines are valid".to_owned()
+        } else {
+            format!("invalid: {}", list())
+        };
+        cx.fail(
+            CheckId::HbaValid,
+            format!("{}; pg_hba.conf judged by {judged}: {lines}", m.describe()),
+            m.fix(),
+        );
+        if !errors.is_empty() {
+            return;
+        }
+    } else if errors.is_empty() && !disagreement.is_empty() {
         cx.warn(
             CheckId::HbaValid,
             format!("pg_hba.conf is valid for {judged}, but {disagreement}"),
@@ -67,13 +89,9 @@ pub(super) fn check_hba(
             format!("pg_hba.conf is valid for {judged}"),
         );
     } else {
-        let list: Vec<String> = errors
-            .iter()
-            .map(|d| format!("{}:{}: {}", d.file, d.line, d.message))
-            .collect();
         cx.fail(
             CheckId::HbaValid,
-            format!("invalid for {judged}: {}", list.join("; ")),
+            format!("invalid for {judged}: {}", list()),
             "fix the lines (pgtls hba check FILE)",
         );
         return;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::options::HardenOptions;
 use crate::error::{Context as _, Result};
+use crate::hba_base::{HbaBase, new_file_base};
 use crate::ids::StepId;
 use crate::layout::Layout;
 use crate::mapping::host_path_for;
@@ -94,7 +95,14 @@ pub(super) fn plan_hba(
                 from.display(),
                 host = host.display()
             ));
-            staging.read_text(from)?
+            staging.read_text(from)?.map(|t| {
+                (
+                    t,
+                    HbaBase::Migrated {
+                        from: from.display().to_string(),
+                    },
+                )
+            })
         }
         _ => None,
     };
@@ -102,26 +110,36 @@ pub(super) fn plan_hba(
         .pg_major
         .as_ref()
         .map_or(pg_hba::PgVersion::V15, crate::pgmajor::PgMajor::version);
-    let (base, from) = match seed.or(staging.read_text(host)?) {
-        Some(text) => (text, format!("{} edited", host.display())),
-        None => (
-            pg_hba::supabase_default_hba(version).to_owned(),
-            format!(
-                "{} created from the supabase/postgres {}.x image's default{}",
-                host.display(),
-                if version == pg_hba::PgVersion::V15 {
-                    15
-                } else {
-                    17
-                },
-                if hba.mount == HbaMount::Folder {
-                    " (the mounted file is missing)"
-                } else {
-                    ""
-                }
-            ),
+    let own = staging.read_text(host)?.map(|t| {
+        (
+            t,
+            HbaBase::File {
+                path: host.display().to_string(),
+            },
+        )
+    });
+    let (base, base_from) = match seed.or(own) {
+        Some(found) => found,
+        // a mounted folder without the file: the running server cannot be loading one from it
+        None if hba.mount == HbaMount::Folder => new_file_base(
+            Some(&Err("the mounted folder has no pg_hba.conf".into())),
+            version,
+        ),
+        None => new_file_base(opts.running_hba.as_ref(), version),
+    };
+    let from = match &base_from {
+        HbaBase::File { .. } | HbaBase::Migrated { .. } => format!("{} edited", host.display()),
+        HbaBase::Container { .. } => format!(
+            "{} created from the running db container's own pg_hba.conf",
+            host.display()
+        ),
+        HbaBase::BuiltIn { major, .. } => format!(
+            "{} created from the supabase/postgres {major}.x image's default",
+            host.display()
         ),
     };
+    let base_note = base_from.describe();
+    step.hba_base = Some(base_from);
     let policy = pg_hba::Policy::with_trusted(&opts.trusted)
         .context("reading --trusted-cidr")?
         .excluding(opts.excluded.iter().copied());
@@ -138,6 +156,7 @@ pub(super) fn plan_hba(
     } else {
         format!("{} already follows the TLS policy", host.display())
     });
+    step.notes.push(base_note);
     step.notes.push(match &opts.pg_major {
         Some(m) => format!("pg_hba.conf judged by the rules of {}", m.describe()),
         None => "pg_hba.conf judged by PostgreSQL 15's rules".to_owned(),

@@ -33,6 +33,10 @@ pub struct HardenOptions {
     pub pooler_upsert: bool,
     /// The deployment's PostgreSQL major ([`crate::pgmajor`]); `None`: 15's rules, said so.
     pub pg_major: Option<crate::pgmajor::PgMajor>,
+    /// The running db container's own `pg_hba.conf` as the engine read it (or why not): the
+    /// base of a new file when the deployment mounts none ([`crate::hba_base`]). `None`: the
+    /// engine was not asked (the image's default as pgtls carries it is used, said so).
+    pub running_hba: Option<crate::hba_base::RunningHba>,
 }
 
 impl HardenOptions {
@@ -52,6 +56,7 @@ impl HardenOptions {
             days: DEFAULT_DAYS,
             pooler_upsert: false,
             pg_major: None,
+            running_hba: None,
         }
     }
 }

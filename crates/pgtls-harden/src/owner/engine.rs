@@ -51,6 +51,18 @@ pub trait Engine {
         let _ = container;
         Err("this engine does not look networks up".into())
     }
+    /// The `pg_hba.conf` the PostgreSQL server in a container loads, and its text
+    /// ([`crate::container_files`]).
+    ///
+    /// # Errors
+    /// The engine cannot tell (the default: this engine does not read container files).
+    fn effective_hba(
+        &self,
+        container: &str,
+    ) -> Result<crate::container_files::ContainerHba, String> {
+        let _ = container;
+        Err("this engine does not read files from containers".into())
+    }
 }
 
 /// One Docker network a container is attached to, as the engine reports it.

@@ -185,3 +185,26 @@ fn note_round_trip() {
     assert_eq!(parse_note("owner=0:0\n"), None, "root is never the server");
     assert_eq!(parse_note("owner=x\n"), None);
 }
+
+#[test]
+fn the_report_says_whether_the_engine_was_asked_for_the_owner() {
+    let engine = Scripted {
+        options: Vec::new(),
+        container: Some("uid=101(postgres) gid=102(postgres) groups=102(postgres)"),
+        image: None,
+    };
+    let initialized = PgData::Initialized {
+        path: "volumes/db/data".into(),
+        uid: 105,
+        gid: 106,
+        version: "15\n".into(),
+    };
+    let (user, report) = resolve(&facts(&initialized, None), &engine);
+    assert_eq!(user.map(|u| u.uid), Some(105));
+    assert!(!report.asked, "{report:?}");
+    let (user, report) = resolve(&facts(&PgData::NotMounted, None), &engine);
+    assert_eq!(user.map(|u| u.uid), Some(101));
+    assert!(report.asked && report.available, "{report:?}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["asked"], true);
+}

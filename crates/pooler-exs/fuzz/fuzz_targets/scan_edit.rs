@@ -42,6 +42,7 @@ fuzz_target!(|data: &[u8]| {
         enforce_ssl: true,
         upstream_ca: Some("/ca.pem".to_owned()),
         upsert: true,
+        sni_hostname: None,
     };
     if let Ok(report) = pooler_exs::harden(text, &opts) {
         let again = pooler_exs::harden(&report.text, &opts).expect("harden its own output");

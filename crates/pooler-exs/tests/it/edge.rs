@@ -495,6 +495,7 @@ fn fuzz_regressions_harden_idempotently() {
         enforce_ssl: true,
         upstream_ca: Some("/ca.pem".to_owned()),
         upsert: true,
+        sni_hostname: None,
     };
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

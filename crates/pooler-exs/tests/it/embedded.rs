@@ -45,6 +45,7 @@ fn pooler_exs_edits_add_lines_and_change_none() {
                     enforce_ssl: true,
                     upstream_ca: Some(CA_PATH.to_owned()),
                     upsert: false,
+                    sni_hostname: None,
                 },
             )
             .unwrap();
@@ -111,6 +112,7 @@ fn edited_entrypoint_is_valid_shell_passing_the_code_as_one_argument() {
             enforce_ssl: true,
             upstream_ca: Some(CA_PATH.to_owned()),
             upsert: false,
+            sni_hostname: None,
         },
     )
     .unwrap();

@@ -73,6 +73,7 @@ fn tls_keys_are_added_as_lines_in_the_loop_map() {
             enforce_ssl: true,
             upstream_ca: Some("/etc/pooler/ca.crt".into()),
             upsert: false,
+            sni_hostname: None,
         },
     )
     .unwrap();
@@ -227,6 +228,7 @@ fn elixir_runs_the_edited_registry_script_for_every_database() {
             enforce_ssl: true,
             upstream_ca: Some(ca.to_str().unwrap().to_owned()),
             upsert: true,
+            sni_hostname: None,
         },
     )
     .unwrap();
