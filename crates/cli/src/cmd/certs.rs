@@ -1,9 +1,7 @@
 //! `pgtls certs ...`.
 
 use anyhow::Context as _;
-use pgtls_certs::{
-    CaParams, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams, load_ca_dir,
-};
+use pgtls_certs::{CaParams, ClientParams, Owner, RenewalPolicy, ServerParams, load_ca_dir};
 
 use crate::cli::key_type;
 use crate::cli::{
@@ -14,7 +12,7 @@ use crate::cmd::edit::read_text;
 use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
-use pgtls_harden::renew_due::{self, Due};
+use pgtls_harden::renew_due;
 use pgtls_harden::report::certs as certs_report;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -201,61 +199,32 @@ fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Out
 }
 
 fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let ca_dir = a.ca_dir.as_deref().unwrap_or(&a.dir);
-    let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
-    let adopted = renew_due::adopted_note(&a.dir)?;
-    if a.if_due {
-        // the time is not read for an adopted certificate (its ACME client renews it)
-        let now = match &a.now {
-            _ if adopted.is_some() => 0,
-            Some(t) => {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                    .map_err(|e| Error::BadValue {
-                        flag: "--now",
-                        value: t.clone(),
-                        reason: format!("not an RFC 3339 time such as 2026-12-07T12:00:00Z ({e})"),
-                    })?
-                    .unix_timestamp()
-            }
-            None => time::OffsetDateTime::now_utc().unix_timestamp(),
-        };
-        let due = renew_due::due_at(&a.dir, adopted.as_ref(), now)?;
-        out.line(&certs_report::due_line(&cert, &due))?;
-        if !matches!(due, Due::Due { .. }) {
-            return Ok(Outcome::Ok);
-        }
+    let now = || {
+        match &a.now {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(time::OffsetDateTime::unix_timestamp)
+            .map_err(|e| {
+                pgtls_harden::Error::Message(format!(
+                    "invalid value \"{t}\" for --now: not an RFC 3339 time such as 2026-12-07T12:00:00Z ({e})"
+                ))
+            }),
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
     }
-    let hint = ": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)";
-    let ca = load_ca(ca_dir, hint)?;
-    if let Some(note) = &adopted {
-        if a.dry_run {
-            out.raw(&certs_report::back_to_private_text(note, None))?;
-            return Ok(Outcome::Ok);
-        }
-        let written = pgtls_harden::adopt::return_to_private(&ca, &a.dir, note, a.days)
-            .with_context(|| format!("going back to the private CA in \"{}\"", a.dir.display()))?;
-        out.raw(&certs_report::back_to_private_text(note, Some(&written)))?;
-        return take_effect(out, &a.dir, &a.effect, Some(&cert));
-    }
-    let opts = RenewOptions {
-        reuse_key: a.reuse_key,
-        days: Some(a.days),
     };
-    if a.dry_run {
-        let what = pgtls_certs::renew_preview(&ca, &cert, &opts).with_context(|| {
-            format!(
-                "\"{}\" against the CA in \"{}\"",
-                cert.display(),
-                ca_dir.display()
-            )
-        })?;
-        out.line(&what)?;
-        return Ok(Outcome::Ok);
+    let req = renew_due::RenewRequest {
+        dir: &a.dir,
+        ca_dir: a.ca_dir.as_deref().unwrap_or(&a.dir),
+        if_due_at: a.if_due.then_some(&now as &dyn Fn() -> _),
+        reuse_key: a.reuse_key,
+        days: a.days,
+        dry_run: a.dry_run,
+    };
+    match renew_due::renew(&req, &mut |s| out.raw(s))? {
+        renew_due::Renewed::Written => {
+            take_effect(out, &a.dir, &a.effect, Some(&a.dir.join("server.crt")))
+        }
+        _ => Ok(Outcome::Ok),
     }
-    let outcome = pgtls_certs::renew_files(&ca, &cert, &key, &opts)
-        .with_context(|| format!("renewing \"{}\"", cert.display()))?;
-    out.line(&certs_report::renewed_line(&cert, &outcome))?;
-    take_effect(out, &a.dir, &a.effect, Some(&cert))
 }
 
 fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
