@@ -1,7 +1,7 @@
 //! `pgtls certs ...`.
 
 use anyhow::Context as _;
-use pgtls_certs::{CaParams, ClientParams, Owner, RenewalPolicy, ServerParams, load_ca_dir};
+use pgtls_certs::{ClientParams, Owner, RenewalPolicy, load_ca_dir};
 
 use crate::cli::key_type;
 use crate::cli::{
@@ -68,35 +68,16 @@ fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 
 fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let owner = owner(a.owner.as_deref())?;
-    for name in ["server.crt", "server.key"] {
-        if a.out.join(name).exists() && !a.force {
-            return Err(Error::Refused(format!(
-                "\"{}\" exists: pass --force to replace it, or renew it with `pgtls certs renew --dir {}`",
-                a.out.join(name).display(),
-                a.out.display()
-            ))
-            .into());
-        }
-    }
-    let kt = key_type(a.key_type);
-    let ca_kt = a.ca_key_type.map_or(kt, key_type);
-    let warnings: Vec<&str> = [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let ca = CaParams {
-        key_type: ca_kt,
-        days: a.ca_days,
-        ..CaParams::default()
-    };
-    let server = ServerParams {
-        sans: a.san.clone(),
+    let (warnings, kit) = pgtls_harden::certs_init::plan(&pgtls_harden::certs_init::InitRequest {
+        out: &a.out,
+        sans: &a.san,
+        key_type: key_type(a.key_type),
+        ca_key_type: key_type(a.ca_key_type.unwrap_or(a.key_type)),
         days: a.days,
-        key_type: kt,
-        common_name: None,
-    };
-    let kit = pgtls_certs::kit_for_dir(&a.out, &ca, &server, !a.dry_run)
-        .with_context(|| format!("making the certificates in \"{}\"", a.out.display()))?;
+        ca_days: a.ca_days,
+        force: a.force,
+        dry_run: a.dry_run,
+    })?;
     out.raw(&certs_report::init_text(
         &warnings,
         &kit,
@@ -228,7 +209,6 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
 }
 
 fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    use pgtls_harden::adopt::{AdoptRequest, AdoptStatus};
     use pgtls_harden::adopt_input::{AdoptTarget, CertSource, CertSourceError};
     let owner = owner(a.owner.as_deref())?;
     let source = match (&a.from_traefik_acme, &a.cert, &a.key) {
@@ -252,47 +232,17 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             CertSourceError::Acme(e) => anyhow::Error::from(*e),
             e => e.into(),
         })?;
-    let AdoptTarget {
-        tls_dir: dir,
-        deployment,
-        found,
-    } = AdoptTarget::find(&a.dir, a.effect.deployment.as_deref());
-    let report = pgtls_harden::adopt::adopt(&AdoptRequest {
-        dir: &dir,
-        fullchain: &input.fullchain,
-        key: &input.key,
-        source: input.source,
-        names: &a.domain,
-        owner,
-        now: time::OffsetDateTime::now_utc().unix_timestamp(),
-        dry_run: a.dry_run,
-        deployment: found.as_ref().map(|(d, l)| (d.as_path(), l)),
-    })?;
-    let changed = report.status == AdoptStatus::Adopted;
-    let effect = if changed {
-        let engine = pgtls_harden::docker::DockerCli::from_env();
-        let cert = dir.join("server.crt");
-        Some(pgtls_harden::effect::take_effect(
-            &cert,
-            deployment.as_deref(),
-            a.effect.reload,
-            &engine,
-            &[pgtls_harden::effect::Change::Certificates],
-            Some(&cert),
-        )?)
-    } else {
-        None
-    };
-    let ok = effect.as_ref().is_none_or(|(_, ok)| *ok);
+    let target = AdoptTarget::find(&a.dir, a.effect.deployment.as_deref());
+    let run = target.adopt_and_apply(&input, &a.domain, owner, a.dry_run, a.effect.reload)?;
     if a.json {
-        out.json(&report.to_json(effect.as_ref().map(|(l, _)| l.as_slice())))?;
-        return Ok(Outcome::from_failed(!ok));
+        out.json(&run.to_json())?;
+        return Ok(Outcome::from_failed(run.failed()));
     }
-    out.raw(&certs_report::adopt_text(&report, out.painter()))?;
-    if let Some((lines, _)) = &effect {
+    out.raw(&certs_report::adopt_text(&run.report, out.painter()))?;
+    if let Some((lines, _)) = &run.effect {
         lines.iter().try_for_each(|l| out.line(l))?;
     }
-    Ok(Outcome::from_failed(!ok))
+    Ok(Outcome::from_failed(run.failed()))
 }
 
 fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome> {
