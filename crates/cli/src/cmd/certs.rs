@@ -12,7 +12,7 @@ use crate::cmd::edit::read_text;
 use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
-use pgtls_harden::renew_due;
+use pgtls_harden::certs_renew::{self, RenewRequest, Renewed};
 use pgtls_harden::report::certs as certs_report;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -192,7 +192,7 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
     }
     };
-    let req = renew_due::RenewRequest {
+    let req = RenewRequest {
         dir: &a.dir,
         ca_dir: a.ca_dir.as_deref().unwrap_or(&a.dir),
         if_due_at: a.if_due.then_some(&now as &dyn Fn() -> _),
@@ -200,10 +200,8 @@ fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         days: a.days,
         dry_run: a.dry_run,
     };
-    match renew_due::renew(&req, &mut |s| out.raw(s))? {
-        renew_due::Renewed::Written => {
-            take_effect(out, &a.dir, &a.effect, Some(&a.dir.join("server.crt")))
-        }
+    match certs_renew::renew(&req, &mut |s| out.raw(s))? {
+        Renewed::Written => take_effect(out, &a.dir, &a.effect, Some(&a.dir.join("server.crt"))),
         _ => Ok(Outcome::Ok),
     }
 }
