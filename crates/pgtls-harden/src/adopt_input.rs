@@ -182,6 +182,78 @@ impl AdoptTarget {
     }
 }
 
+/// What `pgtls certs adopt` did: the adoption, and when the certificate changed, what making it
+/// take effect printed and whether it was confirmed.
+#[derive(Debug)]
+pub struct AdoptRun {
+    /// The adoption.
+    pub report: AdoptReport,
+    /// The lines of [`crate::effect::take_effect`] and whether it succeeded (`None`: nothing
+    /// changed, nothing to reload).
+    pub effect: Option<(Vec<String>, bool)>,
+}
+
+impl AdoptRun {
+    /// Whether making the change take effect failed (a reload not confirmed): exit 1.
+    pub fn failed(&self) -> bool {
+        self.effect.as_ref().is_some_and(|(_, ok)| !ok)
+    }
+
+    /// The JSON of `pgtls certs adopt --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.report
+            .to_json(self.effect.as_ref().map(|(l, _)| l.as_slice()))
+    }
+}
+
+impl AdoptTarget {
+    /// Adopts `input` into this target ([`crate::adopt::adopt`], at the current time) and, when
+    /// the certificate changed, makes it take effect in the deployment through the Docker engine
+    /// of this host (`reload`: signal and confirm on the wire, else print the actions).
+    ///
+    /// # Errors
+    /// The adoption's refusals (a key that does not match, an expired leaf, ...), a failed write,
+    /// or a failed reload step.
+    pub fn adopt_and_apply(
+        &self,
+        input: &CertInput,
+        names: &[String],
+        owner: Option<pgtls_certs::Owner>,
+        dry_run: bool,
+        reload: bool,
+    ) -> crate::Result<AdoptRun> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs().cast_signed());
+        let report = crate::adopt::adopt(&crate::adopt::AdoptRequest {
+            dir: &self.tls_dir,
+            fullchain: &input.fullchain,
+            key: &input.key,
+            source: input.source.clone(),
+            names,
+            owner,
+            now,
+            dry_run,
+            deployment: self.found.as_ref().map(|(d, l)| (d.as_path(), l)),
+        })?;
+        let effect = if report.status == crate::adopt::AdoptStatus::Adopted {
+            let engine = crate::docker::DockerCli::from_env();
+            let cert = self.tls_dir.join("server.crt");
+            Some(crate::effect::take_effect(
+                &cert,
+                self.deployment.as_deref(),
+                reload,
+                &engine,
+                &[crate::effect::Change::Certificates],
+                Some(&cert),
+            )?)
+        } else {
+            None
+        };
+        Ok(AdoptRun { report, effect })
+    }
+}
+
 impl AdoptReport {
     /// The JSON of `pgtls certs adopt --json` (ARCHITECTURE.md "Output contracts"); `effect` is
     /// what making the change take effect printed, when it was attempted.

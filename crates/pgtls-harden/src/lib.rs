@@ -86,6 +86,8 @@
 pub mod adopt;
 pub mod adopt_input;
 pub mod apply;
+pub mod certs_init;
+pub mod certs_renew;
 pub mod checklist;
 mod compose_set;
 mod compose_v2;

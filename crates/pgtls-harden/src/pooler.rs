@@ -156,6 +156,39 @@ pub fn sni_routing(image: Option<&str>) -> Result<SniRouting> {
     }
 }
 
+/// `pooler set --sni-hostname`'s gate on the pooler's version: the image from the merged
+/// Compose model of `compose`'s folder, else of the deployment that mounts the tenant script
+/// `script` ([`script_pooler_image`]); returns the verdict mark (`pass` or `warn`) and the line
+/// to show. The host name itself is checked by [`pooler_exs::check_sni_hostname`].
+///
+/// # Errors
+/// [`Error::Refused`] for a Supavisor before 2.9.0 ([`sni_routing`]).
+pub fn sni_gate(compose: Option<&Path>, script: Option<&Path>) -> Result<(&'static str, String)> {
+    let image = match compose {
+        Some(compose) => match merged_pooler_image(compose) {
+            Ok(image) => image,
+            Err(e) => {
+                return Ok((
+                    "warn",
+                    format!(
+                        "the pooler's version was not checked ({e}); SNI routing needs Supavisor 2.9.0 or later"
+                    ),
+                ));
+            }
+        },
+        None => script
+            .and_then(script_pooler_image)
+            .and_then(|(_, image)| image),
+    };
+    Ok(match sni_routing(image.as_deref())? {
+        SniRouting::Supported { image } => (
+            "pass",
+            format!("{image} routes by SNI (Supavisor 2.9.0 or later)"),
+        ),
+        SniRouting::Unknown { why } => ("warn", why),
+    })
+}
+
 /// The pooler image Compose runs for the compose file at `compose`: from the merged model of its
 /// folder as Compose reads it by default (`COMPOSE_FILE`, `.env`, the override file) when that
 /// model reads `compose`, else from `compose` alone (`-f compose`). `None` when no pooler

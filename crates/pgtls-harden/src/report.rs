@@ -18,6 +18,7 @@ pub mod explain;
 pub mod harden;
 pub mod hba;
 pub mod paint;
+pub mod pooler;
 #[cfg(feature = "textfile")]
 pub mod textfile;
 

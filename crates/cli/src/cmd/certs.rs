@@ -1,9 +1,7 @@
 //! `pgtls certs ...`.
 
 use anyhow::Context as _;
-use pgtls_certs::{
-    CaParams, ClientParams, Owner, RenewOptions, RenewalPolicy, ServerParams, load_ca_dir,
-};
+use pgtls_certs::{ClientParams, Owner, RenewalPolicy, load_ca_dir};
 
 use crate::cli::key_type;
 use crate::cli::{
@@ -14,7 +12,7 @@ use crate::cmd::edit::read_text;
 use crate::cmd::effect::take_effect;
 use crate::error::{Error, Outcome, parse_db_owner};
 use crate::output::Out;
-use pgtls_harden::renew_due::{self, Due};
+use pgtls_harden::certs_renew::{self, RenewRequest, Renewed};
 use pgtls_harden::report::certs as certs_report;
 
 pub fn run(cmd: &CertsCommand, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -70,35 +68,16 @@ fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 
 fn init(a: &CertsInitArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let owner = owner(a.owner.as_deref())?;
-    for name in ["server.crt", "server.key"] {
-        if a.out.join(name).exists() && !a.force {
-            return Err(Error::Refused(format!(
-                "\"{}\" exists: pass --force to replace it, or renew it with `pgtls certs renew --dir {}`",
-                a.out.join(name).display(),
-                a.out.display()
-            ))
-            .into());
-        }
-    }
-    let kt = key_type(a.key_type);
-    let ca_kt = a.ca_key_type.map_or(kt, key_type);
-    let warnings: Vec<&str> = [kt.warning(), ca_kt.warning().filter(|_| ca_kt != kt)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let ca = CaParams {
-        key_type: ca_kt,
-        days: a.ca_days,
-        ..CaParams::default()
-    };
-    let server = ServerParams {
-        sans: a.san.clone(),
+    let (warnings, kit) = pgtls_harden::certs_init::plan(&pgtls_harden::certs_init::InitRequest {
+        out: &a.out,
+        sans: &a.san,
+        key_type: key_type(a.key_type),
+        ca_key_type: key_type(a.ca_key_type.unwrap_or(a.key_type)),
         days: a.days,
-        key_type: kt,
-        common_name: None,
-    };
-    let kit = pgtls_certs::kit_for_dir(&a.out, &ca, &server, !a.dry_run)
-        .with_context(|| format!("making the certificates in \"{}\"", a.out.display()))?;
+        ca_days: a.ca_days,
+        force: a.force,
+        dry_run: a.dry_run,
+    })?;
     out.raw(&certs_report::init_text(
         &warnings,
         &kit,
@@ -201,65 +180,33 @@ fn needs_renewal(a: &CertsNeedsRenewalArgs, out: &mut Out) -> anyhow::Result<Out
 }
 
 fn renew(a: &CertsRenewArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    let ca_dir = a.ca_dir.as_deref().unwrap_or(&a.dir);
-    let (cert, key) = (a.dir.join("server.crt"), a.dir.join("server.key"));
-    let adopted = renew_due::adopted_note(&a.dir)?;
-    if a.if_due {
-        // the time is not read for an adopted certificate (its ACME client renews it)
-        let now = match &a.now {
-            _ if adopted.is_some() => 0,
-            Some(t) => {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                    .map_err(|e| Error::BadValue {
-                        flag: "--now",
-                        value: t.clone(),
-                        reason: format!("not an RFC 3339 time such as 2026-12-07T12:00:00Z ({e})"),
-                    })?
-                    .unix_timestamp()
-            }
-            None => time::OffsetDateTime::now_utc().unix_timestamp(),
-        };
-        let due = renew_due::due_at(&a.dir, adopted.as_ref(), now)?;
-        out.line(&certs_report::due_line(&cert, &due))?;
-        if !matches!(due, Due::Due { .. }) {
-            return Ok(Outcome::Ok);
-        }
+    let now = || {
+        match &a.now {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(time::OffsetDateTime::unix_timestamp)
+            .map_err(|e| {
+                pgtls_harden::Error::Message(format!(
+                    "invalid value \"{t}\" for --now: not an RFC 3339 time such as 2026-12-07T12:00:00Z ({e})"
+                ))
+            }),
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
     }
-    let hint = ": pass --ca-dir (pgtls harden keeps the CA in volumes/tls-ca)";
-    let ca = load_ca(ca_dir, hint)?;
-    if let Some(note) = &adopted {
-        if a.dry_run {
-            out.raw(&certs_report::back_to_private_text(note, None))?;
-            return Ok(Outcome::Ok);
-        }
-        let written = pgtls_harden::adopt::return_to_private(&ca, &a.dir, note, a.days)
-            .with_context(|| format!("going back to the private CA in \"{}\"", a.dir.display()))?;
-        out.raw(&certs_report::back_to_private_text(note, Some(&written)))?;
-        return take_effect(out, &a.dir, &a.effect, Some(&cert));
-    }
-    let opts = RenewOptions {
-        reuse_key: a.reuse_key,
-        days: Some(a.days),
     };
-    if a.dry_run {
-        let what = pgtls_certs::renew_preview(&ca, &cert, &opts).with_context(|| {
-            format!(
-                "\"{}\" against the CA in \"{}\"",
-                cert.display(),
-                ca_dir.display()
-            )
-        })?;
-        out.line(&what)?;
-        return Ok(Outcome::Ok);
+    let req = RenewRequest {
+        dir: &a.dir,
+        ca_dir: a.ca_dir.as_deref().unwrap_or(&a.dir),
+        if_due_at: a.if_due.then_some(&now as &dyn Fn() -> _),
+        reuse_key: a.reuse_key,
+        days: a.days,
+        dry_run: a.dry_run,
+    };
+    match certs_renew::renew(&req, &mut |s| out.raw(s))? {
+        Renewed::Written => take_effect(out, &a.dir, &a.effect, Some(&a.dir.join("server.crt"))),
+        _ => Ok(Outcome::Ok),
     }
-    let outcome = pgtls_certs::renew_files(&ca, &cert, &key, &opts)
-        .with_context(|| format!("renewing \"{}\"", cert.display()))?;
-    out.line(&certs_report::renewed_line(&cert, &outcome))?;
-    take_effect(out, &a.dir, &a.effect, Some(&cert))
 }
 
 fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
-    use pgtls_harden::adopt::{AdoptRequest, AdoptStatus};
     use pgtls_harden::adopt_input::{AdoptTarget, CertSource, CertSourceError};
     let owner = owner(a.owner.as_deref())?;
     let source = match (&a.from_traefik_acme, &a.cert, &a.key) {
@@ -283,47 +230,17 @@ fn adopt(a: &CertsAdoptArgs, out: &mut Out) -> anyhow::Result<Outcome> {
             CertSourceError::Acme(e) => anyhow::Error::from(*e),
             e => e.into(),
         })?;
-    let AdoptTarget {
-        tls_dir: dir,
-        deployment,
-        found,
-    } = AdoptTarget::find(&a.dir, a.effect.deployment.as_deref());
-    let report = pgtls_harden::adopt::adopt(&AdoptRequest {
-        dir: &dir,
-        fullchain: &input.fullchain,
-        key: &input.key,
-        source: input.source,
-        names: &a.domain,
-        owner,
-        now: time::OffsetDateTime::now_utc().unix_timestamp(),
-        dry_run: a.dry_run,
-        deployment: found.as_ref().map(|(d, l)| (d.as_path(), l)),
-    })?;
-    let changed = report.status == AdoptStatus::Adopted;
-    let effect = if changed {
-        let engine = pgtls_harden::docker::DockerCli::from_env();
-        let cert = dir.join("server.crt");
-        Some(pgtls_harden::effect::take_effect(
-            &cert,
-            deployment.as_deref(),
-            a.effect.reload,
-            &engine,
-            &[pgtls_harden::effect::Change::Certificates],
-            Some(&cert),
-        )?)
-    } else {
-        None
-    };
-    let ok = effect.as_ref().is_none_or(|(_, ok)| *ok);
+    let target = AdoptTarget::find(&a.dir, a.effect.deployment.as_deref());
+    let run = target.adopt_and_apply(&input, &a.domain, owner, a.dry_run, a.effect.reload)?;
     if a.json {
-        out.json(&report.to_json(effect.as_ref().map(|(l, _)| l.as_slice())))?;
-        return Ok(Outcome::from_failed(!ok));
+        out.json(&run.to_json())?;
+        return Ok(Outcome::from_failed(run.failed()));
     }
-    out.raw(&certs_report::adopt_text(&report, out.painter()))?;
-    if let Some((lines, _)) = &effect {
+    out.raw(&certs_report::adopt_text(&run.report, out.painter()))?;
+    if let Some((lines, _)) = &run.effect {
         lines.iter().try_for_each(|l| out.line(l))?;
     }
-    Ok(Outcome::from_failed(!ok))
+    Ok(Outcome::from_failed(run.failed()))
 }
 
 fn renew_timer(a: &CertsRenewTimerArgs, out: &mut Out) -> anyhow::Result<Outcome> {

@@ -1,8 +1,9 @@
 //! `pgtls pooler ...`.
 
 use anyhow::Context as _;
-use pgtls_harden::pooler::{PoolerScript, SniRouting};
-use pooler_exs::{Script, TenantLogic};
+use pgtls_harden::pooler::PoolerScript;
+use pgtls_harden::report;
+use pooler_exs::Script;
 
 use crate::cli::{PoolerCommand, PoolerInspectArgs, PoolerSetArgs, PoolerSource};
 use crate::cmd::edit::{read_text, show_and_write};
@@ -62,21 +63,7 @@ fn set(a: &PoolerSetArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         &edit.after,
         !a.mode.dry_run,
     )?;
-    let report = edit.report;
-    for change in &report.changes {
-        out.line(&format!(
-            "{} {} (script line {})",
-            out.mark("changed"),
-            change.detail,
-            change.line
-        ))?;
-    }
-    for w in &report.warnings {
-        out.line(&format!("{} {w}", out.mark("warn")))?;
-    }
-    if report.tenant_logic == TenantLogic::CreateOnly {
-        out.line("  fix: add --upsert, or run the API call `pgtls harden <folder>` prints under Next steps")?;
-    }
+    out.raw(&report::pooler::set_text(&edit.report, out.painter()))?;
     Ok(Outcome::Ok)
 }
 
@@ -92,35 +79,10 @@ fn sni_gate(host: &str, src: &PoolerSource) -> anyhow::Result<(&'static str, Str
             reason,
         });
     }
-    let image = match &src.compose {
-        Some(compose) => match pgtls_harden::pooler::merged_pooler_image(compose) {
-            Ok(image) => image,
-            Err(e) => {
-                return Ok((
-                    "warn",
-                    format!(
-                        "the pooler's version was not checked ({e}); SNI routing needs Supavisor 2.9.0 or later"
-                    ),
-                ));
-            }
-        },
-        None => src
-            .file
-            .as_deref()
-            .and_then(pgtls_harden::pooler::script_pooler_image)
-            .and_then(|(_, image)| image),
-    };
-    Ok(match pgtls_harden::pooler::sni_routing(image.as_deref())? {
-        SniRouting::Supported { image } => (
-            "pass",
-            format!("{image} routes by SNI (Supavisor 2.9.0 or later)"),
-        ),
-        SniRouting::Unknown { why } => ("warn", why),
-        _ => (
-            "warn",
-            "SNI routing needs Supavisor 2.9.0 or later".to_owned(),
-        ),
-    })
+    Ok(pgtls_harden::pooler::sni_gate(
+        src.compose.as_deref(),
+        src.file.as_deref(),
+    )?)
 }
 
 fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
@@ -133,32 +95,8 @@ fn inspect(a: &PoolerInspectArgs, out: &mut Out) -> anyhow::Result<Outcome> {
         .with_context(|| format!("inspecting \"{}\"", path.display()))?;
     if a.json {
         out.json(&i)?;
-        return Ok(Outcome::Ok);
+    } else {
+        out.raw(&report::pooler::inspect_text(&i, out.painter()))?;
     }
-    out.line(&format!(
-        "params map:   line {}{}",
-        i.params_line,
-        i.params_variable
-            .as_deref()
-            .map(|v| format!(", bound to `{v}`"))
-            .unwrap_or_default()
-    ))?;
-    out.line(&format!("keys:         {}", i.params_keys.join(", ")))?;
-    out.line(&format!("enforce_ssl:  {}", i.enforce_ssl.describe()))?;
-    out.line(&format!("upstream_ssl: {}", i.upstream_ssl.describe()))?;
-    out.line(&format!("tenant logic: {}", i.tenant_logic.describe()))?;
-    out.line(&format!(
-        "{} enforce_ssl reaches an existing tenant: {}",
-        out.mark(if i.enforce_ssl_reaches_existing_tenant {
-            "pass"
-        } else {
-            "warn"
-        }),
-        if i.enforce_ssl_reaches_existing_tenant {
-            "yes"
-        } else {
-            "no"
-        }
-    ))?;
     Ok(Outcome::Ok)
 }

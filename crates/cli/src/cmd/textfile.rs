@@ -21,30 +21,12 @@ pub fn check_output(
 }
 
 #[cfg(feature = "verify")]
-fn emit(text: &str, output: Option<&std::path::Path>) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    match output {
-        None => {
-            let mut o = std::io::stdout().lock();
-            o.write_all(text.as_bytes())?;
-            o.flush()?;
-        }
-        Some(path) => {
-            // Mode 0644 (the collector runs as another user), no backup: the file is a snapshot.
-            let opts = pgtls_certs::WriteOptions {
-                backup: false,
-                ..pgtls_certs::WriteOptions::cert()
-            };
-            pgtls_certs::write_atomic_with(path, text.as_bytes(), &opts, None, &|_| Ok(()))?;
-        }
-    }
-    Ok(())
-}
+use pgtls_harden::report::textfile::{emit, now};
 
 #[cfg(feature = "verify")]
 pub fn checklist(a: &CheckArgs, checks: &Checklist) -> anyhow::Result<()> {
     let text = pgtls_harden::report::textfile::checklist(&a.deployment.dir, checks, now());
-    emit(&text, a.output.as_deref())
+    Ok(emit(&text, a.output.as_deref())?)
 }
 
 #[cfg(feature = "verify")]
@@ -54,7 +36,7 @@ pub fn certificate(
     checked: &pgtls_certs::Coverage,
 ) -> anyhow::Result<()> {
     let text = pgtls_harden::report::textfile::certificate(&a.file, info, checked);
-    emit(&text, a.output.as_deref())
+    Ok(emit(&text, a.output.as_deref())?)
 }
 
 /// `certs renew --textfile FILE`: the certificate in `dir` as it is after the run (when it can
@@ -66,15 +48,7 @@ pub fn renewal(
     success: bool,
 ) -> anyhow::Result<()> {
     let text = pgtls_harden::report::textfile::renewal(dir, success, now());
-    emit(&text, Some(output))
-}
-
-/// Now as a whole Unix second (the textfile's timestamp).
-#[cfg(feature = "verify")]
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64().floor())
+    Ok(emit(&text, Some(output))?)
 }
 
 #[cfg(not(feature = "verify"))]

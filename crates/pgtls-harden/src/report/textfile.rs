@@ -40,6 +40,38 @@ pub fn renewal(dir: &Path, success: bool, now: f64) -> String {
 }
 
 /// The metrics' view of a certificate `inspect` read from `file`.
+/// Prints `text` to stdout, or, with `output`, writes it atomically to that file (mode 0644: the
+/// collector runs as another user; no backup: the file is a snapshot).
+///
+/// # Errors
+/// Writing to stdout or the file fails.
+pub fn emit(text: &str, output: Option<&Path>) -> crate::Result<()> {
+    use std::io::Write as _;
+    let Some(path) = output else {
+        let mut o = std::io::stdout().lock();
+        return o
+            .write_all(text.as_bytes())
+            .and_then(|()| o.flush())
+            .map_err(|source| crate::Error::Io {
+                context: "writing the metrics to stdout".into(),
+                source,
+            });
+    };
+    let opts = pgtls_certs::WriteOptions {
+        backup: false,
+        ..pgtls_certs::WriteOptions::cert()
+    };
+    pgtls_certs::write_atomic_with(path, text.as_bytes(), &opts, None, &|_| Ok(()))?;
+    Ok(())
+}
+
+/// Now as a whole Unix second (a textfile's timestamp).
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64().floor())
+}
+
 fn certificate_file(file: &Path, info: &CertInfo, checked: &Coverage) -> CertificateFile {
     CertificateFile {
         file: file.display().to_string(),
