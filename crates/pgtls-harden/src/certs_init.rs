@@ -95,6 +95,16 @@ pub fn plan(req: &InitRequest<'_>) -> Result<(Vec<&'static str>, CertKit)> {
     Ok((warnings, kit))
 }
 
+/// A CA and a server certificate for `db` valid `days` days, written into `dir` (the tests'
+/// starting point).
+#[cfg(test)]
+pub(crate) fn written_kit(dir: &Path, days: u32) {
+    let sans = ["db".to_owned()];
+    let req = InitRequest::new(dir, &sans, KeyType::EcdsaP256);
+    let (_, kit) = plan(&InitRequest { days, ..req }).unwrap();
+    pgtls_certs::write_kit(dir, &kit, None, &mut |_, _| {}).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,20 +105,11 @@ pub fn renew(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pgtls_certs::{CaParams, ServerParams};
 
     #[test]
     fn renew_previews_renews_and_refuses_without_a_ca() {
         let dir = tempfile::tempdir().unwrap();
-        let server = ServerParams {
-            sans: vec!["db".into()],
-            days: 90,
-            key_type: pgtls_certs::KeyType::EcdsaP256,
-            common_name: None,
-        };
-        let kit =
-            pgtls_certs::kit_for_dir(dir.path(), &CaParams::default(), &server, true).unwrap();
-        pgtls_certs::write_kit(dir.path(), &kit, None, &mut |_, _| {}).unwrap();
+        crate::certs_init::written_kit(dir.path(), 90);
         let serial = || {
             let pem = std::fs::read_to_string(dir.path().join("server.crt")).unwrap();
             pgtls_certs::inspect(&pem).unwrap().serial

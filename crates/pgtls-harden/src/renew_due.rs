@@ -80,20 +80,11 @@ pub fn due_at(tls_dir: &Path, adopted: Option<&AdoptedNote>, now_unix: i64) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pgtls_certs::{CaParams, ServerParams};
 
     #[test]
     fn inside_and_outside_the_window() {
         let dir = tempfile::tempdir().unwrap();
-        let server = ServerParams {
-            sans: vec!["db".into()],
-            days: 90,
-            key_type: pgtls_certs::KeyType::EcdsaP256,
-            common_name: None,
-        };
-        let kit =
-            pgtls_certs::kit_for_dir(dir.path(), &CaParams::default(), &server, true).unwrap();
-        pgtls_certs::write_kit(dir.path(), &kit, None, &mut |_, _| {}).unwrap();
+        crate::certs_init::written_kit(dir.path(), 90);
         assert!(adopted_note(dir.path()).unwrap().is_none());
         let pem = std::fs::read_to_string(dir.path().join("server.crt")).unwrap();
         let info = pgtls_certs::inspect(&pem).unwrap();
