@@ -36,6 +36,7 @@ mod host;
 mod pgbouncer;
 mod pki;
 mod postgres;
+pub mod promtool;
 
 pub use coolify::{Abilities, CoolifyStandIn, FileStorage, Recorded};
 pub use error::HarnessError;

@@ -1,32 +1,12 @@
 //! `--format prometheus` of `check` and `certs inspect`: `node_exporter` textfile metrics, written
 //! atomically with `--output`, clean for `promtool check metrics`.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use crate::support::{code, examples_dir, pgtls, stdout};
 
 pub fn promtool_clean(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian's prometheus package; scripts/deps installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "{said}\n{text}"
-    );
+    if let Err(said) = pgtest::promtool::check_metrics(text) {
+        panic!("{said}\n{text}");
+    }
 }
 
 #[test]

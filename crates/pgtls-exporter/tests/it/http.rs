@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pgtls_exporter::{Exporter, Flags, ModuleSpec, Settings};
@@ -105,30 +104,4 @@ pub fn try_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> std::i
     raw(addr, req.as_bytes())
 }
 
-/// `promtool check metrics` on `text`: its output when it is not clean.
-pub fn promtool_check_metrics(text: &str) -> Result<(), String> {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian's prometheus package; scripts/deps installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() && said.trim().is_empty() {
-        Ok(())
-    } else {
-        Err(said)
-    }
-}
+pub use pgtest::promtool::check_metrics as promtool_check_metrics;
